@@ -1,0 +1,125 @@
+/**
+ * @module kernel/errors
+ * One error family for all of Strata. Every error carries a stable string code; the code, not the
+ * message, is the contract (tests match codes, clients branch on codes). HTTP statuses and CLI exit
+ * codes are derived from the code in exactly one place: {@link ERROR_CODES}.
+ *
+ * Identify errors with {@link isStrataError} (a brand), not `instanceof`: a second copy of this
+ * package or a sandbox realm breaks prototype checks.
+ */
+
+/** Exit codes the CLI uses; documented in the README. */
+export const EXIT = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  notFound: 3,
+  denied: 4,
+  conflict: 5,
+  budget: 6,
+  timeout: 7,
+  unavailable: 8,
+} as const;
+
+interface CodeInfo {
+  readonly http: number;
+  readonly exit: number;
+  /** Whether retrying the same call may succeed. */
+  readonly retryable: boolean;
+  readonly description: string;
+}
+
+const code = (http: number, exit: number, retryable: boolean, description: string): CodeInfo => ({
+  http,
+  exit,
+  retryable,
+  description,
+});
+
+/** The table of every stable error code. Add new codes here, nowhere else. */
+export const ERROR_CODES = {
+  E_INTERNAL: code(500, EXIT.internal, false, 'A bug or an unexpected failure inside Strata.'),
+  E_CONFIG: code(500, EXIT.usage, false, 'Configuration is invalid; data names the bad key.'),
+  E_BAD_REQUEST: code(400, EXIT.usage, false, 'The request is malformed (e.g. not JSON).'),
+  E_INVALID_INPUT: code(400, EXIT.usage, false, 'Input does not match the schema; data.issues lists paths.'),
+  E_PAYLOAD_TOO_LARGE: code(413, EXIT.usage, false, 'The request body exceeds the configured limit.'),
+  E_UNKNOWN_SYSCALL: code(404, EXIT.notFound, false, 'No syscall is registered under that name.'),
+  E_NOT_FOUND: code(404, EXIT.notFound, false, 'The object does not exist in the caller’s tenant.'),
+  E_UNAUTHENTICATED: code(401, EXIT.denied, false, 'Missing or invalid API key or token.'),
+  E_CAPABILITY_DENIED: code(403, EXIT.denied, false, 'No capability grants this syscall on this resource.'),
+  E_TOKEN_INVALID: code(401, EXIT.denied, false, 'The capability token is malformed or its signature fails.'),
+  E_TOKEN_EXPIRED: code(401, EXIT.denied, false, 'The capability token (or an ancestor) has expired.'),
+  E_TOKEN_REVOKED: code(401, EXIT.denied, false, 'The capability token (or an ancestor) was revoked.'),
+  E_ATTENUATION: code(403, EXIT.denied, false, 'A derived token may only narrow its parent’s grants.'),
+  E_CONFLICT: code(409, EXIT.conflict, false, 'A uniqueness or state conflict.'),
+  E_BUDGET_EXCEEDED: code(402, EXIT.budget, false, 'The budget does not cover this call.'),
+  E_SYSCALL_TIMEOUT: code(504, EXIT.timeout, true, 'The syscall did not finish within its timeout.'),
+  E_UNAVAILABLE: code(503, EXIT.unavailable, true, 'A dependency is temporarily unavailable.'),
+  E_SHUTTING_DOWN: code(503, EXIT.unavailable, true, 'The server is draining and takes no new calls.'),
+  E_STORE: code(500, EXIT.internal, false, 'The store failed; cause holds the driver error.'),
+  E_MIGRATION: code(500, EXIT.internal, false, 'A migration failed or the schema is newer than the code.'),
+  E_AUDIT_CHAIN_BROKEN: code(500, EXIT.conflict, false, 'The audit chain failed verification.'),
+} as const satisfies Record<string, CodeInfo>;
+
+export type StrataErrorCode = keyof typeof ERROR_CODES;
+
+const BRAND = Symbol.for('strata.error');
+
+export interface StrataErrorOptions {
+  cause?: unknown;
+  /** Overrides the code's default retryability (e.g. a store error known to be transient). */
+  retryable?: boolean;
+}
+
+export class StrataError extends Error {
+  readonly code: StrataErrorCode;
+  readonly data: unknown;
+  readonly retryable: boolean;
+  readonly [BRAND] = true;
+
+  constructor(code: StrataErrorCode, message: string, data?: unknown, options: StrataErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'StrataError';
+    this.code = code;
+    this.data = data;
+    this.retryable = options.retryable ?? ERROR_CODES[code].retryable;
+  }
+
+  get httpStatus(): number {
+    return ERROR_CODES[this.code].http;
+  }
+
+  get exitCode(): number {
+    return ERROR_CODES[this.code].exit;
+  }
+
+  /** The shape sent to clients: code, message, data. Never the cause or the stack. */
+  toJSON(): { code: StrataErrorCode; message: string; data?: unknown } {
+    return this.data === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, data: this.data };
+  }
+}
+
+export function isStrataError(value: unknown): value is StrataError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+}
+
+export function isStrataErrorCode(value: unknown): value is StrataErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
+
+/** Normalises anything thrown into a StrataError; unknown throws become E_INTERNAL with the cause kept. */
+export function coerceError(error: unknown): StrataError {
+  if (isStrataError(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new StrataError('E_INTERNAL', `internal error: ${message}`, undefined, { cause: error });
+}
+
+export function httpStatusOf(error: unknown): number {
+  return coerceError(error).httpStatus;
+}
+
+export function exitCodeOf(error: unknown): number {
+  return coerceError(error).exitCode;
+}
