@@ -16,6 +16,8 @@ type Statement = Database.Statement<SqlValue[], Row>;
 /** Enough for every statement a process runs in steady state, bounded for dynamically built SQL. */
 const MAX_CACHED_STATEMENTS = 500;
 
+const CONTROL_STATEMENTS = new Set(['BEGIN IMMEDIATE', 'COMMIT', 'ROLLBACK']);
+
 export class SqliteConnection {
   readonly #db: Database.Database;
   readonly #statements = new BoundedCache<Statement>(MAX_CACHED_STATEMENTS);
@@ -58,7 +60,10 @@ export class SqliteConnection {
   /** Runs SQL that may hold several statements and takes no params (migrations, BEGIN/COMMIT). */
   exec(sql: string): void {
     try {
-      this.#db.exec(sql);
+      // BEGIN/COMMIT/ROLLBACK run once per transaction: prepared once, they skip the parser.
+      const control = CONTROL_STATEMENTS.has(sql);
+      if (control) this.#prepare(sql).run();
+      else this.#db.exec(sql);
     } catch (error) {
       throw toStoreError(error);
     }

@@ -1,0 +1,227 @@
+/**
+ * @module kernel/syscalls/pipeline
+ * The one path every syscall takes, whatever surface it came from:
+ *
+ *   validate → authorize (capabilities; denials audited) → journal recall → budget reserve
+ *     → execute (timeout; retry by error class) → validate output → budget commit → meter
+ *     → audit (hash chain, committed before returning) → trace span → journal record
+ *
+ * Secrets: input paths marked `secret()` are redacted before the audit entry, the log line and the
+ * span are built, and their values are scrubbed from any error that leaves the pipeline.
+ */
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import type { z } from 'zod';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { AuditOutcome } from '../audit/entry.ts';
+import type { CapabilityAuthority } from '../auth/capabilities.ts';
+import type { Principal } from '../auth/principal.ts';
+import type { Clock } from '../clock.ts';
+import { coerceError, StrataError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import type { Logger } from '../logger.ts';
+import type { KernelMetrics } from '../metrics.ts';
+import type { BudgetHook, BudgetReservation, JournalHook, JournalRef, MeterHook } from './hooks.ts';
+import { redactInput, scrub, secretValues } from './redact.ts';
+import type { RegisteredSyscall, SyscallRegistry } from './registry.ts';
+
+/** Largest redacted input kept verbatim in an audit entry; larger ones are kept as a digest. */
+const AUDIT_DETAIL_LIMIT = 4096;
+
+export interface CallOptions {
+  readonly principal: Principal;
+  readonly idempotencyKey?: string;
+  readonly signal?: AbortSignal;
+  readonly journal?: JournalRef;
+  readonly runId?: string;
+}
+
+export interface PipelineDeps {
+  readonly registry: SyscallRegistry;
+  readonly authority: CapabilityAuthority;
+  readonly audit: AuditLog;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: KernelMetrics;
+  readonly budget: BudgetHook;
+  readonly journal: JournalHook;
+  readonly meter: MeterHook;
+  readonly tracer?: Tracer;
+}
+
+function zodIssues(error: z.ZodError, secrets: readonly string[]): { path: string; message: string }[] {
+  return error.issues.slice(0, 20).map((i) => ({ path: i.path.join('.'), message: scrub(i.message, secrets) }));
+}
+
+/** Rebuilds an error with every secret value scrubbed from its message and data; drops the cause. */
+function scrubError(error: StrataError, secrets: readonly string[]): StrataError {
+  if (secrets.length === 0) return error;
+  const data = error.data === undefined ? undefined : (JSON.parse(scrub(JSON.stringify(error.data), secrets)) as unknown);
+  return new StrataError(error.code, scrub(error.message, secrets), data, { retryable: error.retryable });
+}
+
+function auditDetail(redacted: unknown): unknown {
+  const text = JSON.stringify(redacted ?? null);
+  if (text.length <= AUDIT_DETAIL_LIMIT) return { input: redacted ?? null };
+  return { inputSha256: createHash('sha256').update(text).digest('hex'), inputBytes: text.length };
+}
+
+export class SyscallPipeline {
+  readonly #d: PipelineDeps;
+  readonly #tracer: Tracer;
+
+  constructor(deps: PipelineDeps) {
+    this.#d = deps;
+    this.#tracer = deps.tracer ?? trace.getTracer('strata');
+  }
+
+  async call(name: string, rawInput: unknown, options: CallOptions): Promise<unknown> {
+    const d = this.#d;
+    const entry = d.registry.get(name);
+    const { definition } = entry;
+    const { principal } = options;
+    const secrets = entry.secretPaths.length ? secretValues(rawInput, entry.secretPaths) : [];
+    const parsed = definition.input.safeParse(rawInput);
+    if (!parsed.success) {
+      throw new StrataError('E_INVALID_INPUT', `invalid input for ${name}`, { issues: zodIssues(parsed.error, secrets) });
+    }
+    const input = parsed.data;
+    const started = performance.now();
+    const resource = definition.resource?.(input) ?? name.replaceAll('.', '/');
+    const estimate = definition.estimateCost?.(input) ?? 0;
+    const redacted = entry.secretPaths.length ? redactInput(input, entry.secretPaths) : input;
+    const span = this.#tracer.startSpan(`syscall ${name}`, {
+      attributes: { 'strata.syscall': name, 'strata.tenant': principal.tenantId, 'strata.resource': resource },
+    });
+    const finish = async (outcome: AuditOutcome, error: StrataError | null, costMicros: number): Promise<void> => {
+      const durationUs = Math.round((performance.now() - started) * 1000);
+      d.metrics.syscalls.inc({ syscall: name, outcome });
+      d.metrics.duration.observe({ syscall: name }, durationUs / 1e6);
+      if (error) d.metrics.syscallErrors.inc({ syscall: name, code: error.code });
+      span.setAttribute('strata.outcome', outcome);
+      if (error) {
+        span.setAttribute('strata.error_code', error.code);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: error.code });
+      }
+      try {
+        await d.audit.append({
+          id: newId('aud', d.clock.now()),
+          tenantId: principal.tenantId,
+          ts: d.clock.now(),
+          principalId: principal.id,
+          action: name,
+          resource,
+          outcome,
+          errorCode: error?.code ?? null,
+          detail: auditDetail(redacted),
+          durationUs,
+          costMicros,
+        });
+      } finally {
+        span.end();
+      }
+    };
+
+    try {
+      d.authority.authorize(principal, { syscall: name, resource, input, costMicros: estimate });
+    } catch (error) {
+      const denied = scrubError(coerceError(error), secrets);
+      await finish('denied', denied, 0);
+      throw denied;
+    }
+
+    if (options.journal) {
+      const recalled = await d.journal.recall(options.journal);
+      if (recalled) {
+        d.metrics.syscalls.inc({ syscall: name, outcome: 'replayed' });
+        span.setAttribute('strata.outcome', 'replayed');
+        span.end();
+        return recalled.output;
+      }
+    }
+
+    let reservation: BudgetReservation | null = null;
+    try {
+      reservation = await d.budget.reserve({ principal, syscall: name, resource, estimateMicros: estimate, runId: options.runId });
+      const output = await this.#execute(entry, input, options);
+      const cost = definition.actualCost?.(input, output) ?? estimate;
+      if (reservation) await d.budget.commit(reservation, cost);
+      d.metrics.costMicros.inc({ syscall: name }, cost);
+      await d.meter.record({
+        tenantId: principal.tenantId,
+        principalId: principal.id,
+        syscall: name,
+        resource,
+        costMicros: cost,
+        durationUs: Math.round((performance.now() - started) * 1000),
+        ok: true,
+        runId: options.runId,
+      });
+      await finish('ok', null, cost);
+      if (options.journal) await d.journal.record(options.journal, output);
+      return output;
+    } catch (error) {
+      const failure = scrubError(coerceError(error), secrets);
+      if (reservation) await d.budget.release(reservation, failure.code).catch(() => undefined);
+      d.logger.warn({ syscall: name, tenant: principal.tenantId, code: failure.code, message: failure.message }, 'syscall failed');
+      await finish('error', failure, 0);
+      throw failure;
+    }
+  }
+
+  /** Runs the handler with a timeout per attempt, retrying retryable errors when the class allows. */
+  async #execute(entry: RegisteredSyscall, input: unknown, options: CallOptions): Promise<unknown> {
+    const { definition, retry } = entry;
+    const mayRetry = definition.idempotency !== 'unsafe' || options.idempotencyKey !== undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const output = await this.#attempt(entry, input, options, attempt);
+        const checked = definition.output.safeParse(output);
+        if (!checked.success) {
+          throw new StrataError('E_INTERNAL', `syscall ${definition.name} returned output that does not match its schema`, {
+            issues: checked.error.issues.slice(0, 5).map((i) => ({ path: i.path.join('.'), message: i.message })),
+          });
+        }
+        return checked.data;
+      } catch (error) {
+        const failure = coerceError(error);
+        if (!failure.retryable || !mayRetry || attempt >= retry.attempts || options.signal?.aborted) throw failure;
+        this.#d.metrics.retries.inc({ syscall: definition.name });
+        const ceiling = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
+        await sleep(Math.random() * ceiling, undefined, { signal: options.signal });
+      }
+    }
+  }
+
+  async #attempt(entry: RegisteredSyscall, input: unknown, options: CallOptions, attempt: number): Promise<unknown> {
+    const { definition, timeoutMs } = entry;
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new StrataError('E_SYSCALL_TIMEOUT', `${definition.name} timed out after ${timeoutMs} ms`, { timeoutMs });
+        controller.abort(error);
+        reject(error);
+      }, timeoutMs);
+    });
+    try {
+      const ctx = {
+        principal: options.principal,
+        tenantId: options.principal.tenantId,
+        clock: this.#d.clock,
+        logger: this.#d.logger,
+        signal: controller.signal,
+        attempt,
+        idempotencyKey: options.idempotencyKey,
+        runId: options.runId,
+      };
+      return await Promise.race([Promise.resolve().then(() => definition.handler(input, ctx)), timeout]);
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * @module kernel/syscalls/registry
+ * The table of registered syscalls, with what the pipeline derives once per syscall at
+ * registration (secret paths, retry policy, JSON Schemas for the OpenAPI document and MCP).
+ */
+import { z } from 'zod';
+import { StrataError } from '../errors.ts';
+import type { RetryPolicy, SyscallDefinition } from './define.ts';
+import { secretPaths, type SecretPath } from './redact.ts';
+
+export interface RegisteredSyscall {
+  // The registry stores definitions of many input/output types; the pipeline validates with zod
+  // before calling the handler, so erasing the type parameters here is safe.
+  readonly definition: SyscallDefinition<unknown, unknown>;
+  readonly secretPaths: readonly SecretPath[];
+  readonly retry: RetryPolicy;
+  readonly timeoutMs: number;
+}
+
+export interface SyscallDescription {
+  readonly name: string;
+  readonly description: string;
+  readonly idempotency: SyscallDefinition['idempotency'];
+  readonly inputSchema: unknown;
+  readonly outputSchema: unknown;
+}
+
+export class SyscallRegistry {
+  readonly #entries = new Map<string, RegisteredSyscall>();
+
+  register<TInput, TOutput>(definition: SyscallDefinition<TInput, TOutput>): void {
+    if (this.#entries.has(definition.name)) {
+      throw new StrataError('E_CONFLICT', `syscall ${definition.name} is already registered`);
+    }
+    const attempts = definition.retry?.attempts ?? (definition.idempotency === 'unsafe' ? 1 : 3);
+    this.#entries.set(definition.name, {
+      definition: definition as unknown as SyscallDefinition<unknown, unknown>,
+      secretPaths: secretPaths(definition.input),
+      retry: {
+        attempts,
+        baseDelayMs: definition.retry?.baseDelayMs ?? 50,
+        maxDelayMs: definition.retry?.maxDelayMs ?? 2000,
+      },
+      timeoutMs: definition.timeoutMs ?? 30_000,
+    });
+  }
+
+  get(name: string): RegisteredSyscall {
+    const entry = this.#entries.get(name);
+    if (!entry) throw new StrataError('E_UNKNOWN_SYSCALL', `unknown syscall "${name.slice(0, 100)}"`, { name: name.slice(0, 100) });
+    return entry;
+  }
+
+  has(name: string): boolean {
+    return this.#entries.has(name);
+  }
+
+  names(): string[] {
+    return [...this.#entries.keys()].sort();
+  }
+
+  describe(name: string): SyscallDescription {
+    const { definition } = this.get(name);
+    return {
+      name,
+      description: definition.description,
+      idempotency: definition.idempotency,
+      inputSchema: z.toJSONSchema(definition.input, { unrepresentable: 'any', io: 'input' }),
+      outputSchema: z.toJSONSchema(definition.output, { unrepresentable: 'any', io: 'output' }),
+    };
+  }
+}
