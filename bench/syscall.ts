@@ -34,7 +34,8 @@ function directPerCallUs(n: number): number {
   const ctx = {} as Parameters<typeof echo.handler>[1];
   const started = performance.now();
   let sink = 0;
-  for (let i = 0; i < n; i++) sink += (echo.handler({ message: 'x' }, ctx) as { message: string }).message.length;
+  for (let i = 0; i < n; i++)
+    sink += (echo.handler({ message: 'x' }, ctx) as { message: string }).message.length;
   if (sink !== n) throw new Error('unreachable');
   return ((performance.now() - started) * 1000) / n;
 }
@@ -97,7 +98,15 @@ const overheadPg = p.perCallUs - direct;
 process.stdout.write(
   `\nkernel.echo through the full pipeline (audit entry committed per call; group commit when concurrent)\n\n` +
     table([
-      ['engine', 'calls/s (1 caller)', `calls/s (${CONCURRENCY} callers)`, 'µs/call', 'p50 µs', 'p99 µs', 'overhead µs'],
+      [
+        'engine',
+        'calls/s (1 caller)',
+        `calls/s (${CONCURRENCY} callers)`,
+        'µs/call',
+        'p50 µs',
+        'p99 µs',
+        'overhead µs',
+      ],
       ['direct handler', 1e6 / direct, '-', direct, '-', '-', 0],
       ['sqlite', s.callsPerS, s.concurrentCallsPerS, s.perCallUs, s.p50Us, s.p99Us, overheadSqlite],
       ['postgres', p.callsPerS, p.concurrentCallsPerS, p.perCallUs, p.p50Us, p.p99Us, overheadPg],

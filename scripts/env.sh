@@ -27,7 +27,7 @@ fi
 
 # Install dependencies on a fresh clone. (better-sqlite3 13 ships N-API prebuilds, so a Node
 # upgrade needs no rebuild; npm_config_nodedir above covers addons that do build.)
-if [ ! -d "$root/node_modules" ]; then
+if [ ! -d "$root/node_modules" ] && [ "${1:-} ${2:-}" != "npm ci" ]; then
   echo "strata: installing dependencies (npm ci) ..." >&2
   (cd "$root" && npm ci --no-audit --no-fund --loglevel=error >&2)
 fi

@@ -24,7 +24,9 @@ if (!fast) {
 }
 
 const patterns = filters.length
-  ? filters.map((f) => (existsSync(f) && statSync(f).isDirectory() ? `${f.replace(/\/$/, '')}/**/*.test.ts` : f))
+  ? filters.map((f) =>
+      existsSync(f) && statSync(f).isDirectory() ? `${f.replace(/\/$/, '')}/**/*.test.ts` : f,
+    )
   : ['src/**/*.test.ts', 'test/**/*.test.ts'];
 
 process.stdout.write('\n▶ tests (node --test)\n');

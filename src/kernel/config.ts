@@ -33,7 +33,9 @@ export const configSchema = z
       .strict()
       .prefault({}),
     log: z
-      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
       .strict()
       .prefault({}),
     /** Base64 of 32 bytes that seals private keys and secrets at rest; generated into dataDir if unset. */
@@ -86,7 +88,8 @@ function readFileConfig(path: string): Record<string, unknown> {
   }
   try {
     const parsed: unknown = JSON.parse(text);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new Error('not an object');
     return parsed as Record<string, unknown>;
   } catch (cause) {
     throw new StrataError('E_CONFIG', `config file ${path} is not a JSON object`, { file: path }, { cause });
@@ -116,7 +119,8 @@ export function loadConfig(options: LoadConfigOptions = {}): StrataConfig {
   const result = configSchema.safeParse(raw);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const key = issue?.path.join('.') || (issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : '(root)');
+  const key =
+    issue?.path.join('.') || (issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : '(root)');
   const from = origin.get(key) ?? (filePath ? `file ${filePath}` : 'defaults');
   throw new StrataError('E_CONFIG', `config: ${key}: ${issue?.message ?? 'invalid'} (from ${from})`, {
     key,

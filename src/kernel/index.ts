@@ -8,14 +8,28 @@
 export * from './errors.ts';
 export { newId } from './ids.ts';
 export { ManualClock, systemClock, type Clock } from './clock.ts';
-export { configSchema, databaseUrlOf, ENV_KEYS, loadConfig, type ConfigInput, type StrataConfig } from './config.ts';
+export {
+  configSchema,
+  databaseUrlOf,
+  ENV_KEYS,
+  loadConfig,
+  type ConfigInput,
+  type StrataConfig,
+} from './config.ts';
 export { createLogger, silentLogger, type Logger } from './logger.ts';
 export * from './store/index.ts';
 export * from './auth/index.ts';
 export * from './audit/index.ts';
 export * from './events/index.ts';
 export { open as openSealed, parseMasterKey, seal } from './crypto/sealed-box.ts';
-export { defineSyscall, secret, type IdempotencyClass, type RetryPolicy, type SyscallContext, type SyscallDefinition } from './syscalls/define.ts';
+export {
+  defineSyscall,
+  secret,
+  type IdempotencyClass,
+  type RetryPolicy,
+  type SyscallContext,
+  type SyscallDefinition,
+} from './syscalls/define.ts';
 export type * from './syscalls/hooks.ts';
 export { noBudget, noJournal, noMeter } from './syscalls/hooks.ts';
 export { REDACTED } from './syscalls/redact.ts';

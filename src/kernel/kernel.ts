@@ -25,7 +25,14 @@ import { silentLogger, type Logger } from './logger.ts';
 import { KernelMetrics } from './metrics.ts';
 import type { Store } from './store/store.ts';
 import { erase, type SyscallDefinition } from './syscalls/define.ts';
-import { noBudget, noJournal, noMeter, type BudgetHook, type JournalHook, type MeterHook } from './syscalls/hooks.ts';
+import {
+  noBudget,
+  noJournal,
+  noMeter,
+  type BudgetHook,
+  type JournalHook,
+  type MeterHook,
+} from './syscalls/hooks.ts';
 import { SyscallPipeline, type CallOptions } from './syscalls/pipeline.ts';
 import { SyscallRegistry } from './syscalls/registry.ts';
 
@@ -94,7 +101,12 @@ export class Kernel {
     const audit = await AuditLog.open({ store, clock });
     const events = await EventBus.open({ store, clock, logger });
     const kernel = new Kernel({ ...options, clock, logger }, { principals, authority, audit, events });
-    for (const definition of [erase(echo), erase(time), erase(whoami), ...adminSyscalls({ authority, audit })]) {
+    for (const definition of [
+      erase(echo),
+      erase(time),
+      erase(whoami),
+      ...adminSyscalls({ authority, audit }),
+    ]) {
       kernel.register(definition);
     }
     return kernel;
@@ -111,7 +123,8 @@ export class Kernel {
 
   /** Runs one syscall through the pipeline. */
   async call<TOutput = unknown>(name: string, input: unknown, options: CallOptions): Promise<TOutput> {
-    if (this.#draining || this.#closed) throw new StrataError('E_SHUTTING_DOWN', 'Strata is shutting down; retry on another node');
+    if (this.#draining || this.#closed)
+      throw new StrataError('E_SHUTTING_DOWN', 'Strata is shutting down; retry on another node');
     this.#inFlight++;
     try {
       return (await this.#pipeline.call(name, input, options)) as TOutput;

@@ -122,17 +122,19 @@ export class AuditLog {
       let head = cached ?? (await this.#lockHead(tx, tenantId));
       let chained = this.#chain(batch, indexes, head);
       const last = chained.at(-1) as AuditEntry;
-      const cas = await tx.run('UPDATE kernel_audit_heads SET seq = ?, hash = ? WHERE tenant_id = ? AND seq = ?', [
-        last.seq,
-        last.hash,
-        tenantId,
-        head.seq,
-      ]);
+      const cas = await tx.run(
+        'UPDATE kernel_audit_heads SET seq = ?, hash = ? WHERE tenant_id = ? AND seq = ?',
+        [last.seq, last.hash, tenantId, head.seq],
+      );
       if (cas.changes === 0 && cached) {
         head = await this.#lockHead(tx, tenantId);
         chained = this.#chain(batch, indexes, head);
         const again = chained.at(-1) as AuditEntry;
-        await tx.run('UPDATE kernel_audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?', [again.seq, again.hash, tenantId]);
+        await tx.run('UPDATE kernel_audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?', [
+          again.seq,
+          again.hash,
+          tenantId,
+        ]);
       }
       for (const entry of chained) {
         await tx.run(INSERT, [
@@ -170,10 +172,10 @@ export class AuditLog {
 
   /** Reads a tenant's head under a row lock, creating the genesis head on first use. */
   async #lockHead(tx: Transaction, tenantId: string): Promise<ChainHead> {
-    await tx.run('INSERT INTO kernel_audit_heads (tenant_id, seq, hash) VALUES (?, 0, ?) ON CONFLICT DO NOTHING', [
-      tenantId,
-      GENESIS_HASH,
-    ]);
+    await tx.run(
+      'INSERT INTO kernel_audit_heads (tenant_id, seq, hash) VALUES (?, 0, ?) ON CONFLICT DO NOTHING',
+      [tenantId, GENESIS_HASH],
+    );
     const row = await tx.get<{ seq: number; hash: string }>(
       `SELECT seq, hash FROM kernel_audit_heads WHERE tenant_id = ?${forUpdate(tx)}`,
       [tenantId],
@@ -182,7 +184,10 @@ export class AuditLog {
   }
 
   /** Entries of a tenant in chain order, paged so a long chain never sits in memory at once. */
-  async *entries(tenantId: string, options: { afterSeq?: number; pageSize?: number } = {}): AsyncGenerator<AuditEntry> {
+  async *entries(
+    tenantId: string,
+    options: { afterSeq?: number; pageSize?: number } = {},
+  ): AsyncGenerator<AuditEntry> {
     const pageSize = options.pageSize ?? 1000;
     let after = options.afterSeq ?? 0;
     for (;;) {
@@ -223,7 +228,9 @@ export class AuditLog {
 
   /** Tenants that have a chain. */
   async tenants(): Promise<string[]> {
-    const rows = await this.#store.all<{ tenant_id: string }>('SELECT tenant_id FROM kernel_audit_heads ORDER BY tenant_id');
+    const rows = await this.#store.all<{ tenant_id: string }>(
+      'SELECT tenant_id FROM kernel_audit_heads ORDER BY tenant_id',
+    );
     return rows.map((r) => r.tenant_id);
   }
 }

@@ -54,7 +54,9 @@ export function hashEntry(entry: Omit<AuditEntry, 'hash'>): string {
     costMicros: entry.costMicros,
     prevHash: entry.prevHash,
   };
-  return createHash('sha256').update(canonicalize(body) ?? '').digest('hex');
+  return createHash('sha256')
+    .update(canonicalize(body) ?? '')
+    .digest('hex');
 }
 
 export function chainEntry(record: AuditRecord, seq: number, prevHash: string): AuditEntry {

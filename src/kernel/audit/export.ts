@@ -32,7 +32,12 @@ export function verifyExport(text: string): ChainVerdict {
     try {
       return JSON.parse(line) as unknown;
     } catch (cause) {
-      throw new StrataError('E_BAD_REQUEST', `audit export line ${n} is not valid JSON`, { line: n }, { cause });
+      throw new StrataError(
+        'E_BAD_REQUEST',
+        `audit export line ${n} is not valid JSON`,
+        { line: n },
+        { cause },
+      );
     }
   };
   const header = parse(lines[0] ?? '', 1) as Partial<ExportHeader>;

@@ -14,7 +14,12 @@ export interface ChainVerdict {
   readonly entries: number;
   readonly headHash: string;
   /** The first entry that fails, with what is wrong. */
-  readonly firstBad?: { readonly seq: number; readonly id: string; readonly problem: ChainProblem; readonly detail: string };
+  readonly firstBad?: {
+    readonly seq: number;
+    readonly id: string;
+    readonly problem: ChainProblem;
+    readonly detail: string;
+  };
 }
 
 export interface ChainHead {
@@ -35,7 +40,8 @@ export function verifyChain(tenantId: string, entries: Iterable<AuditEntry>, hea
     firstBad: { seq: entry.seq, id: entry.id, problem, detail },
   });
   for (const entry of entries) {
-    if (entry.tenantId !== tenantId) return fail(entry, 'foreign', `entry belongs to tenant ${entry.tenantId}`);
+    if (entry.tenantId !== tenantId)
+      return fail(entry, 'foreign', `entry belongs to tenant ${entry.tenantId}`);
     if (entry.seq !== expectedSeq) {
       return entry.seq > expectedSeq
         ? fail(entry, 'missing', `expected seq ${expectedSeq}, found ${entry.seq}: entries were deleted`)
@@ -44,7 +50,8 @@ export function verifyChain(tenantId: string, entries: Iterable<AuditEntry>, hea
     if (entry.prevHash !== prevHash) {
       return fail(entry, 'relinked', `prevHash does not match the hash of seq ${expectedSeq - 1}`);
     }
-    if (hashEntry(entry) !== entry.hash) return fail(entry, 'edited', 'the entry’s fields do not match its hash');
+    if (hashEntry(entry) !== entry.hash)
+      return fail(entry, 'edited', 'the entry’s fields do not match its hash');
     prevHash = entry.hash;
     expectedSeq++;
     count++;

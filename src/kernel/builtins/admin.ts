@@ -13,80 +13,121 @@ import { defineSyscall, erase, type SyscallDefinition } from '../syscalls/define
 
 const grantOut = z.object({ syscall: z.string(), resource: z.string(), constraints: z.unknown().optional() });
 
-export function adminSyscalls(deps: { authority: CapabilityAuthority; audit: AuditLog }): SyscallDefinition<unknown, unknown>[] {
+export function adminSyscalls(deps: {
+  authority: CapabilityAuthority;
+  audit: AuditLog;
+}): SyscallDefinition<unknown, unknown>[] {
   const { authority, audit } = deps;
   return [
-    erase(defineSyscall({
-      name: 'kernel.tokens.issue',
-      description: 'Issues a capability token to a subject, with grants no wider than the caller’s own.',
-      input: z
-        .object({
-          subject: z.string().min(1).max(200),
-          grants: grantsSchema,
-          ttlSeconds: z.number().int().positive().max(366 * 24 * 3600),
-        })
-        .strict(),
-      output: z.object({ token: z.string(), jti: z.string(), expiresAt: z.number().int(), grants: z.array(grantOut) }),
-      idempotency: 'unsafe',
-      resource: () => 'kernel/tokens',
-      handler: async (input, { principal }) => {
-        for (const grant of input.grants) {
-          if (!principal.grants.some((held) => grantCovers(held, grant))) {
-            throw new StrataError('E_ATTENUATION', `cannot issue a grant wider than your own: ${grant.syscall} on ${grant.resource}`, {
-              grant,
-            });
+    erase(
+      defineSyscall({
+        name: 'kernel.tokens.issue',
+        description: 'Issues a capability token to a subject, with grants no wider than the caller’s own.',
+        input: z
+          .object({
+            subject: z.string().min(1).max(200),
+            grants: grantsSchema,
+            ttlSeconds: z
+              .number()
+              .int()
+              .positive()
+              .max(366 * 24 * 3600),
+          })
+          .strict(),
+        output: z.object({
+          token: z.string(),
+          jti: z.string(),
+          expiresAt: z.number().int(),
+          grants: z.array(grantOut),
+        }),
+        idempotency: 'unsafe',
+        resource: () => 'kernel/tokens',
+        handler: async (input, { principal }) => {
+          for (const grant of input.grants) {
+            if (!principal.grants.some((held) => grantCovers(held, grant))) {
+              throw new StrataError(
+                'E_ATTENUATION',
+                `cannot issue a grant wider than your own: ${grant.syscall} on ${grant.resource}`,
+                {
+                  grant,
+                },
+              );
+            }
           }
-        }
-        const { token, claims } = await authority.issue({
-          tenantId: principal.tenantId,
-          subject: input.subject,
-          grants: input.grants,
-          ttlSeconds: input.ttlSeconds,
-        });
-        return { token, jti: claims.jti, expiresAt: claims.exp * 1000, grants: claims.grants.map((g) => ({ ...g })) };
-      },
-    })),
-    erase(defineSyscall({
-      name: 'kernel.tokens.revoke',
-      description: 'Revokes a token of the caller’s tenant, and with it every token derived from it.',
-      input: z.object({ jti: z.string().min(1).max(100), reason: z.string().max(500).default('revoked') }).strict(),
-      output: z.object({ jti: z.string(), revoked: z.literal(true) }),
-      idempotency: 'idempotent',
-      resource: () => 'kernel/tokens',
-      handler: async (input, { principal }) => {
-        await authority.revoke(principal.tenantId, input.jti, input.reason);
-        return { jti: input.jti, revoked: true as const };
-      },
-    })),
-    erase(defineSyscall({
-      name: 'kernel.audit.list',
-      description: 'Lists the caller tenant’s audit entries in chain order.',
-      input: z
-        .object({ afterSeq: z.number().int().nonnegative().default(0), limit: z.number().int().min(1).max(1000).default(100) })
-        .strict(),
-      output: z.object({ entries: z.array(z.record(z.string(), z.unknown())) }),
-      idempotency: 'pure',
-      resource: () => 'kernel/audit',
-      handler: async (input, { tenantId }) => ({
-        entries: (await audit.list(tenantId, input)).map((e) => ({ ...e })),
+          const { token, claims } = await authority.issue({
+            tenantId: principal.tenantId,
+            subject: input.subject,
+            grants: input.grants,
+            ttlSeconds: input.ttlSeconds,
+          });
+          return {
+            token,
+            jti: claims.jti,
+            expiresAt: claims.exp * 1000,
+            grants: claims.grants.map((g) => ({ ...g })),
+          };
+        },
       }),
-    })),
-    erase(defineSyscall({
-      name: 'kernel.audit.verify',
-      description: 'Verifies the caller tenant’s audit chain and names the first bad entry, if any.',
-      input: z.object({}).strict(),
-      output: z.object({
-        ok: z.boolean(),
-        entries: z.number().int(),
-        headHash: z.string(),
-        firstBad: z.object({ seq: z.number(), id: z.string(), problem: z.string(), detail: z.string() }).optional(),
+    ),
+    erase(
+      defineSyscall({
+        name: 'kernel.tokens.revoke',
+        description: 'Revokes a token of the caller’s tenant, and with it every token derived from it.',
+        input: z
+          .object({ jti: z.string().min(1).max(100), reason: z.string().max(500).default('revoked') })
+          .strict(),
+        output: z.object({ jti: z.string(), revoked: z.literal(true) }),
+        idempotency: 'idempotent',
+        resource: () => 'kernel/tokens',
+        handler: async (input, { principal }) => {
+          await authority.revoke(principal.tenantId, input.jti, input.reason);
+          return { jti: input.jti, revoked: true as const };
+        },
       }),
-      idempotency: 'pure',
-      resource: () => 'kernel/audit',
-      handler: async (_input, { tenantId }) => {
-        const verdict = await audit.verify(tenantId);
-        return { ok: verdict.ok, entries: verdict.entries, headHash: verdict.headHash, firstBad: verdict.firstBad };
-      },
-    })),
+    ),
+    erase(
+      defineSyscall({
+        name: 'kernel.audit.list',
+        description: 'Lists the caller tenant’s audit entries in chain order.',
+        input: z
+          .object({
+            afterSeq: z.number().int().nonnegative().default(0),
+            limit: z.number().int().min(1).max(1000).default(100),
+          })
+          .strict(),
+        output: z.object({ entries: z.array(z.record(z.string(), z.unknown())) }),
+        idempotency: 'pure',
+        resource: () => 'kernel/audit',
+        handler: async (input, { tenantId }) => ({
+          entries: (await audit.list(tenantId, input)).map((e) => ({ ...e })),
+        }),
+      }),
+    ),
+    erase(
+      defineSyscall({
+        name: 'kernel.audit.verify',
+        description: 'Verifies the caller tenant’s audit chain and names the first bad entry, if any.',
+        input: z.object({}).strict(),
+        output: z.object({
+          ok: z.boolean(),
+          entries: z.number().int(),
+          headHash: z.string(),
+          firstBad: z
+            .object({ seq: z.number(), id: z.string(), problem: z.string(), detail: z.string() })
+            .optional(),
+        }),
+        idempotency: 'pure',
+        resource: () => 'kernel/audit',
+        handler: async (_input, { tenantId }) => {
+          const verdict = await audit.verify(tenantId);
+          return {
+            ok: verdict.ok,
+            entries: verdict.entries,
+            headHash: verdict.headHash,
+            firstBad: verdict.firstBad,
+          };
+        },
+      }),
+    ),
   ];
 }

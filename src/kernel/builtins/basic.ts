@@ -44,7 +44,9 @@ export const whoami = defineSyscall({
     principalId: z.string(),
     kind: z.enum(['api_key', 'agent']),
     tokenJti: z.string().optional(),
-    grants: z.array(z.object({ syscall: z.string(), resource: z.string(), constraints: z.unknown().optional() })),
+    grants: z.array(
+      z.object({ syscall: z.string(), resource: z.string(), constraints: z.unknown().optional() }),
+    ),
   }),
   idempotency: 'pure',
   handler: (_input, { principal }) => ({

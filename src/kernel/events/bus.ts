@@ -84,7 +84,10 @@ export class EventBus {
           this.#logger?.error({ err: error, topic: event.topic, seq: event.seq }, 'event handler failed');
         }
       }
-      await this.#store.run('UPDATE kernel_outbox SET delivered_at = ? WHERE seq = ?', [this.#clock.now(), row.seq]);
+      await this.#store.run('UPDATE kernel_outbox SET delivered_at = ? WHERE seq = ?', [
+        this.#clock.now(),
+        row.seq,
+      ]);
     }
     return rows.length;
   }
@@ -108,7 +111,10 @@ export class EventBus {
   #matching(topic: string): EventHandler[] {
     const out: EventHandler[] = [];
     for (const [pattern, set] of this.#handlers) {
-      const hit = pattern === topic || pattern === '*' || (pattern.endsWith(':*') && topic.startsWith(pattern.slice(0, -1)));
+      const hit =
+        pattern === topic ||
+        pattern === '*' ||
+        (pattern.endsWith(':*') && topic.startsWith(pattern.slice(0, -1)));
       if (hit) out.push(...set);
     }
     return out;

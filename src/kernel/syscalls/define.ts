@@ -13,7 +13,7 @@
  * - **Cost**: micro-units of the tenant's currency the call is estimated to cost, used by the budget
  *   hook before execution and by metering after.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -81,6 +81,8 @@ export function secret<TSchema extends z.ZodType>(schema: TSchema): TSchema {
  * Erases a definition's type parameters so definitions of different types can share one list.
  * Safe because the pipeline validates input with the definition's own schema before the handler runs.
  */
-export function erase<TInput, TOutput>(definition: SyscallDefinition<TInput, TOutput>): SyscallDefinition<unknown, unknown> {
+export function erase<TInput, TOutput>(
+  definition: SyscallDefinition<TInput, TOutput>,
+): SyscallDefinition<unknown, unknown> {
   return definition as unknown as SyscallDefinition<unknown, unknown>;
 }

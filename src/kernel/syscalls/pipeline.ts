@@ -51,13 +51,18 @@ export interface PipelineDeps {
 }
 
 function zodIssues(error: z.ZodError, secrets: readonly string[]): { path: string; message: string }[] {
-  return error.issues.slice(0, 20).map((i) => ({ path: i.path.join('.'), message: scrub(i.message, secrets) }));
+  return error.issues
+    .slice(0, 20)
+    .map((i) => ({ path: i.path.join('.'), message: scrub(i.message, secrets) }));
 }
 
 /** Rebuilds an error with every secret value scrubbed from its message and data; drops the cause. */
 function scrubError(error: StrataError, secrets: readonly string[]): StrataError {
   if (secrets.length === 0) return error;
-  const data = error.data === undefined ? undefined : (JSON.parse(scrub(JSON.stringify(error.data), secrets)) as unknown);
+  const data =
+    error.data === undefined
+      ? undefined
+      : (JSON.parse(scrub(JSON.stringify(error.data), secrets)) as unknown);
   return new StrataError(error.code, scrub(error.message, secrets), data, { retryable: error.retryable });
 }
 
@@ -84,7 +89,9 @@ export class SyscallPipeline {
     const secrets = entry.secretPaths.length ? secretValues(rawInput, entry.secretPaths) : [];
     const parsed = definition.input.safeParse(rawInput);
     if (!parsed.success) {
-      throw new StrataError('E_INVALID_INPUT', `invalid input for ${name}`, { issues: zodIssues(parsed.error, secrets) });
+      throw new StrataError('E_INVALID_INPUT', `invalid input for ${name}`, {
+        issues: zodIssues(parsed.error, secrets),
+      });
     }
     const input = parsed.data;
     const started = performance.now();
@@ -92,9 +99,17 @@ export class SyscallPipeline {
     const estimate = definition.estimateCost?.(input) ?? 0;
     const redacted = entry.secretPaths.length ? redactInput(input, entry.secretPaths) : input;
     const span = this.#tracer.startSpan(`syscall ${name}`, {
-      attributes: { 'strata.syscall': name, 'strata.tenant': principal.tenantId, 'strata.resource': resource },
+      attributes: {
+        'strata.syscall': name,
+        'strata.tenant': principal.tenantId,
+        'strata.resource': resource,
+      },
     });
-    const finish = async (outcome: AuditOutcome, error: StrataError | null, costMicros: number): Promise<void> => {
+    const finish = async (
+      outcome: AuditOutcome,
+      error: StrataError | null,
+      costMicros: number,
+    ): Promise<void> => {
       const durationUs = Math.round((performance.now() - started) * 1000);
       d.metrics.syscalls.inc({ syscall: name, outcome });
       d.metrics.duration.observe({ syscall: name }, durationUs / 1e6);
@@ -143,7 +158,13 @@ export class SyscallPipeline {
 
     let reservation: BudgetReservation | null = null;
     try {
-      reservation = await d.budget.reserve({ principal, syscall: name, resource, estimateMicros: estimate, runId: options.runId });
+      reservation = await d.budget.reserve({
+        principal,
+        syscall: name,
+        resource,
+        estimateMicros: estimate,
+        runId: options.runId,
+      });
       const output = await this.#execute(entry, input, options);
       const cost = definition.actualCost?.(input, output) ?? estimate;
       if (reservation) await d.budget.commit(reservation, cost);
@@ -164,7 +185,10 @@ export class SyscallPipeline {
     } catch (error) {
       const failure = scrubError(coerceError(error), secrets);
       if (reservation) await d.budget.release(reservation, failure.code).catch(() => undefined);
-      d.logger.warn({ syscall: name, tenant: principal.tenantId, code: failure.code, message: failure.message }, 'syscall failed');
+      d.logger.warn(
+        { syscall: name, tenant: principal.tenantId, code: failure.code, message: failure.message },
+        'syscall failed',
+      );
       await finish('error', failure, 0);
       throw failure;
     }
@@ -179,14 +203,21 @@ export class SyscallPipeline {
         const output = await this.#attempt(entry, input, options, attempt);
         const checked = definition.output.safeParse(output);
         if (!checked.success) {
-          throw new StrataError('E_INTERNAL', `syscall ${definition.name} returned output that does not match its schema`, {
-            issues: checked.error.issues.slice(0, 5).map((i) => ({ path: i.path.join('.'), message: i.message })),
-          });
+          throw new StrataError(
+            'E_INTERNAL',
+            `syscall ${definition.name} returned output that does not match its schema`,
+            {
+              issues: checked.error.issues
+                .slice(0, 5)
+                .map((i) => ({ path: i.path.join('.'), message: i.message })),
+            },
+          );
         }
         return checked.data;
       } catch (error) {
         const failure = coerceError(error);
-        if (!failure.retryable || !mayRetry || attempt >= retry.attempts || options.signal?.aborted) throw failure;
+        if (!failure.retryable || !mayRetry || attempt >= retry.attempts || options.signal?.aborted)
+          throw failure;
         this.#d.metrics.retries.inc({ syscall: definition.name });
         const ceiling = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
         await sleep(Math.random() * ceiling, undefined, { signal: options.signal });
@@ -194,7 +225,12 @@ export class SyscallPipeline {
     }
   }
 
-  async #attempt(entry: RegisteredSyscall, input: unknown, options: CallOptions, attempt: number): Promise<unknown> {
+  async #attempt(
+    entry: RegisteredSyscall,
+    input: unknown,
+    options: CallOptions,
+    attempt: number,
+  ): Promise<unknown> {
     const { definition, timeoutMs } = entry;
     const controller = new AbortController();
     const onAbort = (): void => controller.abort(options.signal?.reason);
@@ -202,7 +238,11 @@ export class SyscallPipeline {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const error = new StrataError('E_SYSCALL_TIMEOUT', `${definition.name} timed out after ${timeoutMs} ms`, { timeoutMs });
+        const error = new StrataError(
+          'E_SYSCALL_TIMEOUT',
+          `${definition.name} timed out after ${timeoutMs} ms`,
+          { timeoutMs },
+        );
         controller.abort(error);
         reject(error);
       }, timeoutMs);

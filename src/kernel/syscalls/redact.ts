@@ -28,10 +28,13 @@ function walk(node: JsonSchemaNode | undefined, path: string[], out: SecretPath[
     out.push(path);
     return;
   }
-  for (const [key, child] of Object.entries(node.properties ?? {})) walk(child, [...path, key], out, depth + 1);
+  for (const [key, child] of Object.entries(node.properties ?? {}))
+    walk(child, [...path, key], out, depth + 1);
   if (node.items) walk(node.items, [...path, '*'], out, depth + 1);
-  if (typeof node.additionalProperties === 'object') walk(node.additionalProperties, [...path, '*'], out, depth + 1);
-  for (const alt of [...(node.anyOf ?? []), ...(node.oneOf ?? []), ...(node.allOf ?? [])]) walk(alt, path, out, depth + 1);
+  if (typeof node.additionalProperties === 'object')
+    walk(node.additionalProperties, [...path, '*'], out, depth + 1);
+  for (const alt of [...(node.anyOf ?? []), ...(node.oneOf ?? []), ...(node.allOf ?? [])])
+    walk(alt, path, out, depth + 1);
 }
 
 /** The secret paths of a schema, computed once per syscall at registration. */
@@ -41,7 +44,11 @@ export function secretPaths(schema: z.ZodType): SecretPath[] {
   return out;
 }
 
-function visit(value: unknown, path: SecretPath, onHit: (holder: Record<string, unknown>, key: string) => void): void {
+function visit(
+  value: unknown,
+  path: SecretPath,
+  onHit: (holder: Record<string, unknown>, key: string) => void,
+): void {
   if (path.length === 0 || typeof value !== 'object' || value === null) return;
   const [head, ...rest] = path as [string, ...string[]];
   const holder = value as Record<string, unknown>;

@@ -47,7 +47,10 @@ export class SyscallRegistry {
 
   get(name: string): RegisteredSyscall {
     const entry = this.#entries.get(name);
-    if (!entry) throw new StrataError('E_UNKNOWN_SYSCALL', `unknown syscall "${name.slice(0, 100)}"`, { name: name.slice(0, 100) });
+    if (!entry)
+      throw new StrataError('E_UNKNOWN_SYSCALL', `unknown syscall "${name.slice(0, 100)}"`, {
+        name: name.slice(0, 100),
+      });
     return entry;
   }
 

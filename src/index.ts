@@ -1,0 +1,24 @@
+/**
+ * @module strata
+ * Strata, an operating system for AI agents. The root entry re-exports the kernel (errors, config,
+ * store interface, capabilities, the syscall pipeline, audit, events). Each layer has its own
+ * subpath (`strata/memory`, `strata/compute`, …) and each store driver too (`strata/store/sqlite`,
+ * `strata/store/postgres`), so importing the root never loads a database client.
+ *
+ * @example
+ * import { Kernel, openStore } from 'strata';
+ * const kernel = await Kernel.open({ store: await openStore('sqlite:.strata/strata.db'), masterKey });
+ */
+export * from './kernel/index.ts';
+
+/** What exists, layer by layer; `built` layers are usable, `planned` ones name their issue. */
+export const LAYERS = [
+  { name: 'kernel', status: 'built' },
+  { name: 'compute', status: 'planned', issue: 4 },
+  { name: 'identity', status: 'planned', issue: 10 },
+  { name: 'memory', status: 'planned', issue: 5 },
+  { name: 'tools', status: 'planned', issue: 6 },
+  { name: 'provisioning', status: 'planned', issue: 9 },
+  { name: 'orchestration', status: 'planned', issue: 3 },
+  { name: 'models', status: 'planned', issue: 7 },
+] as const;

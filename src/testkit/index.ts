@@ -1,0 +1,8 @@
+/**
+ * @module strata/testkit
+ * Conformance suites a driver runs to prove it snaps in, and test helpers. Any new export added
+ * here becomes public API.
+ */
+export { describeStoreConformance } from './store-conformance.ts';
+export { createTestDatabase } from './pg.ts';
+export { freshDatabase, onEveryStore, withCode, type StoreHandle } from './stores.ts';
