@@ -167,6 +167,11 @@ onEveryStore('syscall pipeline', (db) => {
       kernel.call('kernel.time', {}, { principal: none }),
       withCode('E_CAPABILITY_DENIED'),
     );
+    // Without any grant for the syscall, even invalid input is denied (the schema stays private).
+    await assert.rejects(
+      kernel.call('kernel.echo', { message: 42 }, { principal }),
+      withCode('E_CAPABILITY_DENIED'),
+    );
     const [entry] = await kernel.audit.list(principal.tenantId);
     assert.equal(entry?.action, 'kernel.echo');
     assert.equal(entry?.outcome, 'denied');

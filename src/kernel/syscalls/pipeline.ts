@@ -16,6 +16,7 @@ import type { z } from 'zod';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { AuditOutcome } from '../audit/entry.ts';
 import type { CapabilityAuthority } from '../auth/capabilities.ts';
+import { matches } from '../auth/grants.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { Clock } from '../clock.ts';
 import { coerceError, StrataError } from '../errors.ts';
@@ -87,6 +88,11 @@ export class SyscallPipeline {
     const { definition } = entry;
     const { principal } = options;
     const secrets = entry.secretPaths.length ? secretValues(rawInput, entry.secretPaths) : [];
+    // A caller holding no grant for this syscall is denied (and audited) before validation, so it
+    // learns nothing of the schema; the full check (resource, constraints) follows validation.
+    if (!principal.grants.some((g) => matches(g.syscall, name, '.'))) {
+      await this.#deny(name, principal, rawInput, entry);
+    }
     const parsed = definition.input.safeParse(rawInput);
     if (!parsed.success) {
       throw new StrataError('E_INVALID_INPUT', `invalid input for ${name}`, {
@@ -192,6 +198,33 @@ export class SyscallPipeline {
       await finish('error', failure, 0);
       throw failure;
     }
+  }
+
+  /** Audits a denial by syscall name (before the input is validated) and throws E_CAPABILITY_DENIED. */
+  async #deny(
+    name: string,
+    principal: Principal,
+    rawInput: unknown,
+    entry: RegisteredSyscall,
+  ): Promise<never> {
+    const d = this.#d;
+    const error = new StrataError('E_CAPABILITY_DENIED', `no capability grants ${name}`, { syscall: name });
+    d.metrics.syscalls.inc({ syscall: name, outcome: 'denied' });
+    d.metrics.syscallErrors.inc({ syscall: name, code: error.code });
+    await d.audit.append({
+      id: newId('aud', d.clock.now()),
+      tenantId: principal.tenantId,
+      ts: d.clock.now(),
+      principalId: principal.id,
+      action: name,
+      resource: name.replaceAll('.', '/'),
+      outcome: 'denied',
+      errorCode: error.code,
+      detail: auditDetail(entry.secretPaths.length ? redactInput(rawInput, entry.secretPaths) : rawInput),
+      durationUs: 0,
+      costMicros: 0,
+    });
+    throw error;
   }
 
   /** Runs the handler with a timeout per attempt, retrying retryable errors when the class allows. */

@@ -1,0 +1,60 @@
+/**
+ * @module cli/commands/call-input
+ * Where `strata syscalls call` gets its input and its credentials from.
+ *
+ * Credentials, first found wins: `--key`, env `STRATA_API_KEY`, then `<dataDir>/admin.key` (written
+ * by `strata up` on first start, mode 0600). A `--token` alone authenticates as the token's subject;
+ * with a key it narrows that key. The admin key file is not used when a token is given without a
+ * key, because the kernel would refuse the pair unless the token was issued to the admin key.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { StrataError, type Credentials, type StrataConfig } from '../../kernel/index.ts';
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readSource(path: string): Promise<string> {
+  if (path === '-') return readStdin();
+  try {
+    return await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new StrataError('E_NOT_FOUND', `cannot read input file ${path}`, { file: path }, { cause });
+  }
+}
+
+/** The call's input: --input JSON, --input -, --input-file F|-, or `{}`. */
+export async function readInput(options: { input?: string; inputFile?: string }): Promise<unknown> {
+  if (options.input !== undefined && options.inputFile !== undefined) {
+    throw new StrataError('E_BAD_REQUEST', 'pass either --input or --input-file, not both');
+  }
+  const from = options.inputFile !== undefined ? 'input file' : '--input';
+  const text =
+    options.inputFile !== undefined
+      ? await readSource(options.inputFile)
+      : options.input === '-'
+        ? await readStdin()
+        : (options.input ?? '{}');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (cause) {
+    // The message names the source only: the text may hold secrets meant for a secret() field.
+    throw new StrataError('E_BAD_REQUEST', `${from} is not valid JSON`, undefined, { cause });
+  }
+}
+
+export function credentialsFor(options: { key?: string; token?: string }, config: StrataConfig): Credentials {
+  const apiKey = options.key ?? (process.env['STRATA_API_KEY'] || undefined);
+  if (apiKey !== undefined) return { apiKey, token: options.token };
+  if (options.token !== undefined) return { token: options.token };
+  const file = join(resolve(config.dataDir), 'admin.key');
+  if (existsSync(file)) return { apiKey: readFileSync(file, 'utf8').trim() };
+  throw new StrataError(
+    'E_UNAUTHENTICATED',
+    `no API key: pass --key, set STRATA_API_KEY, or run \`strata up\` once to create ${file}`,
+  );
+}

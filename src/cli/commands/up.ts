@@ -1,0 +1,105 @@
+/**
+ * @module cli/commands/up
+ * `strata up`: open the runtime, create the default tenant on first start, serve HTTP, and run until
+ * SIGINT or SIGTERM, then shut down gracefully (stop accepting, drain in-flight calls, flush the
+ * audit log, close the store) and exit 0. A second signal during the drain exits at once.
+ *
+ * The server module is imported only here, lazily, so other commands never load the HTTP stack.
+ * Logs go to stderr so that stdout carries only what the command prints (with --json, exactly one
+ * document once the server listens, which scripts and tests wait for).
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { createLogger, StrataError, type Logger } from '../../kernel/index.ts';
+import type { installSignalHandlers, ServerHandle } from '../../server/index.ts';
+import { bootstrapDefaultTenant, openRuntime, type BootstrapResult } from '../../server/runtime.ts';
+import { configOf, outputOf } from '../context.ts';
+import type { Output } from '../output.ts';
+import { parseInteger } from '../parse.ts';
+
+interface UpOptions {
+  host?: string;
+  port?: number;
+  bodyLimit?: number;
+}
+
+/**
+ * Waits for the server's own signal handling (first SIGINT/SIGTERM: graceful close, which also
+ * closes the runtime; second: exit at once). We take over only the final exit, so the command
+ * returns normally and the CLI's usual exit-code path (and stdout flushing) applies.
+ */
+function untilStopped(
+  install: typeof installSignalHandlers,
+  handle: ServerHandle,
+  logger: Logger,
+): Promise<void> {
+  return new Promise((resolveStopped, reject) => {
+    install(handle, {
+      logger,
+      exit: (code) => {
+        if (code === 0) resolveStopped();
+        else if (code === 1) reject(new StrataError('E_INTERNAL', 'graceful shutdown failed; see the log'));
+        else process.exit(code); // the second signal: the user wants out now
+      },
+    });
+  });
+}
+
+function printStarted(out: Output, url: string, boot: BootstrapResult, keyFile: string | null): void {
+  out.result({ url, tenantId: boot.tenantId, adminKeyFile: keyFile }, () => {
+    const lines: string[] = [];
+    if (boot.adminKey !== undefined) {
+      lines.push(
+        `Created tenant "default" (${boot.tenantId}) and its admin API key, shown only once:`,
+        `  ${boot.adminKey}`,
+        `Saved to ${boot.adminKeyFile ?? keyFile ?? '?'} (mode 0600); the CLI on this machine uses it by default.`,
+        '',
+      );
+    }
+    lines.push(`Strata is listening on ${url}  (Ctrl-C to stop)`);
+    return lines.join('\n');
+  });
+}
+
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description('start the Strata server (creates the default tenant and admin key on first start)')
+    .option('--host <host>', 'interface to listen on (env STRATA_HOST; default 127.0.0.1)')
+    .option('--port <port>', 'TCP port, 0 for any free port (env STRATA_PORT; default 7070)', parseInteger)
+    .option(
+      '--body-limit <bytes>',
+      'largest request body accepted (env STRATA_BODY_LIMIT_BYTES)',
+      parseInteger,
+    )
+    .action(async (options: UpOptions, command: Command) => {
+      const out = outputOf(command);
+      const config = configOf(command, {
+        'server.host': options.host,
+        'server.port': options.port,
+        'server.bodyLimitBytes': options.bodyLimit,
+      });
+      const logger = createLogger({ level: config.log.level, destination: process.stderr });
+      const server = await import('../../server/index.ts');
+      const runtime = await openRuntime({ config, logger });
+      let handle: ServerHandle;
+      let boot: BootstrapResult;
+      try {
+        boot = await bootstrapDefaultTenant(runtime);
+        handle = await server.startServer({
+          runtime,
+          host: config.server.host,
+          port: config.server.port,
+          logger,
+        });
+      } catch (error) {
+        await runtime.close();
+        throw error;
+      }
+      const stopped = untilStopped(server.installSignalHandlers, handle, logger);
+      const keyFile = join(resolve(config.dataDir), 'admin.key');
+      printStarted(out, handle.url, boot, boot.adminKeyFile ?? (existsSync(keyFile) ? keyFile : null));
+      await stopped;
+    });
+}

@@ -1,0 +1,141 @@
+/**
+ * @module server/server
+ * Serves the app over HTTP with `@hono/node-server`, and shuts it down gracefully:
+ *
+ *   stop accepting connections → health turns 503, new API requests get 503 E_SHUTTING_DOWN →
+ *   wait (up to `server.drainTimeoutMs`) for in-flight requests and the kernel's in-flight calls →
+ *   close idle keep-alive connections → close the runtime (audit flush, store close).
+ *
+ * In-flight calls therefore finish and are answered; nothing is cut off unless the drain times out.
+ *
+ * @example
+ * const handle = await startServer({ runtime });
+ * installSignalHandlers(handle);            // SIGINT/SIGTERM → handle.close(), then exit
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { constants } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createAdaptorServer } from '@hono/node-server';
+import { StrataError, type Logger } from '../kernel/index.ts';
+import { createApp } from './app.ts';
+import { Lifecycle } from './lifecycle.ts';
+import type { Runtime } from './runtime.ts';
+
+/** After the drain, how long responses still being written get before their sockets are cut. */
+const LINGER_MS = 1_000;
+
+export interface StartServerOptions {
+  runtime: Runtime;
+  /** @default runtime.config.server.host */
+  host?: string;
+  /** 0 picks a free port. @default runtime.config.server.port */
+  port?: number;
+  /** @default the kernel's logger */
+  logger?: Logger;
+}
+
+export interface ServerHandle {
+  /** `http://host:port`, with the port actually bound. */
+  readonly url: string;
+  readonly server: Server;
+  /** Graceful shutdown (see the module comment); also closes the runtime. Idempotent. */
+  close(): Promise<void>;
+}
+
+function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (cause: Error): void => {
+      const message = `cannot listen on ${host}:${port}: ${cause.message}; choose another --port or --host`;
+      reject(new StrataError('E_CONFIG', message, { key: 'server.port' }, { cause }));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+export async function startServer(options: StartServerOptions): Promise<ServerHandle> {
+  const { runtime } = options;
+  const { kernel, config } = runtime;
+  const logger = (options.logger ?? kernel.logger).child({ component: 'http' });
+  const lifecycle = new Lifecycle();
+  const app = createApp({ kernel, config, logger: options.logger ?? kernel.logger, lifecycle });
+  // createAdaptorServer builds a plain `http.Server` unless told to use http2/https.
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  const address = await listen(
+    server,
+    options.host ?? config.server.host,
+    options.port ?? config.server.port,
+  );
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  logger.info({ url }, 'listening');
+
+  const shutdown = async (): Promise<void> => {
+    lifecycle.startDraining();
+    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+    const timeout = config.server.drainTimeoutMs;
+    logger.info({ inFlight: lifecycle.inFlight, timeoutMs: timeout }, 'draining');
+    const [calls, requests] = await Promise.all([kernel.drain(timeout), lifecycle.waitIdle(timeout)]);
+    if (calls + requests > 0) logger.warn({ calls, requests }, 'drain timed out; closing anyway');
+    server.closeIdleConnections();
+    // A ref'd timer: sockets that are paused (e.g. after a refused upload) do not keep the event loop
+    // alive, and the process must not exit halfway through its own shutdown.
+    const linger = new AbortController();
+    await Promise.race([
+      stopped,
+      sleep(LINGER_MS, undefined, { signal: linger.signal }).catch(() => undefined),
+    ]);
+    linger.abort();
+    server.closeAllConnections();
+    await stopped;
+    await runtime.close();
+    logger.info('stopped');
+  };
+  let closing: Promise<void> | undefined;
+  return { url, server, close: () => (closing ??= shutdown()) };
+}
+
+export interface SignalHandlerOptions {
+  logger?: Logger;
+  /** Called with the exit code once shut down (0, or 1 if shutdown failed). @default process.exit */
+  exit?: (code: number) => void;
+}
+
+/**
+ * On the first SIGINT/SIGTERM closes `handle` gracefully, then exits; a second signal exits at once
+ * (128 + signal number, the shell convention). Returns a function that removes the handlers.
+ */
+export function installSignalHandlers(
+  handle: Pick<ServerHandle, 'close'>,
+  options: SignalHandlerOptions = {},
+): () => void {
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const { logger } = options;
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger?.warn({ signal }, 'second signal: exiting without waiting for the drain');
+      exit(128 + constants.signals[signal]);
+      return;
+    }
+    stopping = true;
+    logger?.info({ signal }, 'shutting down gracefully; send the signal again to stop at once');
+    void handle.close().then(
+      () => exit(0),
+      (error: unknown) => {
+        logger?.error({ err: error }, 'graceful shutdown failed');
+        exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
