@@ -58,6 +58,27 @@ export const ERROR_CODES = {
   E_SHUTTING_DOWN: code(503, EXIT.unavailable, true, 'The server is draining and takes no new calls.'),
   E_STORE: code(500, EXIT.internal, false, 'The store failed; cause holds the driver error.'),
   E_MIGRATION: code(500, EXIT.internal, false, 'A migration failed or the schema is newer than the code.'),
+  E_UNKNOWN_WORKFLOW: code(
+    404,
+    EXIT.notFound,
+    false,
+    'No workflow (or version) is registered under that name.',
+  ),
+  E_NONDETERMINISM: code(
+    500,
+    EXIT.conflict,
+    false,
+    'A replay asked for a different step than the journal holds.',
+  ),
+  E_RUN_TIMEOUT: code(504, EXIT.timeout, false, 'The run exceeded its timeout.'),
+  E_WAIT_TIMEOUT: code(
+    504,
+    EXIT.timeout,
+    false,
+    'A signal or child did not arrive before the wait timed out.',
+  ),
+  E_CANCELLED: code(409, EXIT.conflict, false, 'The run was cancelled.'),
+  E_LEASE_LOST: code(409, EXIT.conflict, true, 'Another worker took over the run; this worker stops.'),
   E_AUDIT_CHAIN_BROKEN: code(500, EXIT.conflict, false, 'The audit chain failed verification.'),
 } as const satisfies Record<string, CodeInfo>;
 

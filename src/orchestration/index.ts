@@ -1,8 +1,27 @@
 /**
  * @module strata/orchestration
- * Durable runs (journaled steps, replay; the pipeline journal hook), scheduler, leases, supervision, escalations, merge queue.
+ * Durable runs: workflows and agents as functions whose steps are journaled, replayed after a
+ * crash and never repeated; a scheduler (queues, priorities, delays, idempotency keys, retries
+ * with backoff, timeouts, cancellation that reaches children); workers that claim runs with leases
+ * renewed by heartbeats (`FOR UPDATE SKIP LOCKED` and LISTEN/NOTIFY on PostgreSQL).
  *
- * This layer's code has not landed yet: tracked in issue 3. Until then this entry exports only
- * its status, so `strata/orchestration` resolves and tools can report what exists.
+ * @example
+ * const engine = await Engine.open({ store });
+ * engine.register(defineWorkflow({ name: 'greet', version: 1, input: z.string(), output: z.string() },
+ *   async (ctx, name) => ctx.step('hello', () => `hello ${name}`)));
+ * const worker = new Worker(engine); await worker.start();
+ * const run = await engine.start('greet', 'ada', { principal });
  */
-export const LAYER = { name: 'orchestration', status: 'planned', issue: 3 } as const;
+export {
+  defineAgent,
+  defineWorkflow,
+  type RetryOptions,
+  type WorkflowDefinition,
+  type WorkflowOptions,
+} from './define.ts';
+export { WorkflowContext, type ChildHandle, type ChildOptions, type StepOptions } from './context.ts';
+export { Engine, WAKE_CHANNEL, type ListFilter, type StartOptions } from './engine.ts';
+export { Worker, type WorkerOptions } from './worker.ts';
+export { ORCHESTRATION_LAYER, orchestrationMigrations } from './migrations.ts';
+export { TERMINAL, type JournalRow, type Run, type RunError, type RunStatus } from './run-row.ts';
+export const LAYER = { name: 'orchestration', status: 'built', issue: 3 } as const;

@@ -53,8 +53,14 @@ export interface Store extends Queryable {
   /** Applies the layer's pending migrations in order, each in its own transaction. Idempotent;
    *  safe when several processes start at once (PostgreSQL takes an advisory lock). */
   migrate(layer: string, migrations: readonly Migration[]): Promise<MigrationReport>;
-  /** Closes connections; in-flight work finishes first. */
+  /** Closes connections; in-flight work finishes first. Stop listeners before closing. */
   close(): Promise<void>;
+  /**
+   * Cross-process wake-ups (PostgreSQL LISTEN on a dedicated connection). Senders use
+   * `SELECT pg_notify(?, ?)`, which inside a transaction is delivered only on commit. Absent on
+   * SQLite, which serves one process. Returns the function that stops listening.
+   */
+  listen?(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
 }
 
 export interface Migration {

@@ -94,6 +94,33 @@ export class PostgresStore implements Store {
     return runMigrations({ dialect: 'postgres', exclusive }, layer, migrations);
   }
 
+  /** LISTENs on a dedicated pooled connection (kept out of the pool until the returned stop). */
+  async listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>> {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) {
+      throw new StrataError('E_INVALID_INPUT', `invalid LISTEN channel name "${channel.slice(0, 80)}"`);
+    }
+    const client = await this.#pool.connect().catch((error: unknown) => {
+      throw toStoreError(error);
+    });
+    const handler = (message: pg.Notification): void => {
+      if (message.channel === channel) onMessage(message.payload ?? '');
+    };
+    client.on('notification', handler);
+    await client.query(`LISTEN ${channel}`);
+    let stopped = false;
+    return async () => {
+      if (stopped) return;
+      stopped = true;
+      client.off('notification', handler);
+      try {
+        await client.query(`UNLISTEN ${channel}`);
+        client.release();
+      } catch (error) {
+        client.release(error instanceof Error ? error : new Error(String(error)));
+      }
+    };
+  }
+
   /** Waits for in-flight calls and transactions, then ends the pool. Idempotent. */
   async close(): Promise<void> {
     this.#closing ??= (async () => {

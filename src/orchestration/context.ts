@@ -1,0 +1,360 @@
+/**
+ * @module orchestration/context
+ * The `ctx` a workflow receives. Every operation takes the next position (seq) in the run's journal:
+ * on replay a recorded result is returned without executing anything; otherwise the operation runs
+ * and its result is recorded before the workflow moves on. Waiting operations (sleep, signals,
+ * children) that cannot complete yet suspend the run: the worker is released and the run is woken
+ * by a timer, a signal or the child's end.
+ */
+import type { Clock, Principal, Transaction } from '../kernel/index.ts';
+import { StrataError } from '../kernel/index.ts';
+import type { RetryOptions, WorkflowDefinition } from './define.ts';
+import { errorEntry, okEntry, rebuild, type Entry } from './journal-entry.ts';
+import type { JournalKind, JournalRow, Run } from './run-row.ts';
+import { abortReason, backoff, sleep, withTimeout } from './timing.ts';
+
+export { serializeError } from './journal-entry.ts';
+export { backoff } from './timing.ts';
+
+/** Thrown through the workflow to release the worker; never caught by the engine as a failure. */
+export class Suspension extends Error {
+  readonly wakeAt: number | null;
+  constructor(wakeAt: number | null) {
+    super('the run is suspended (a workflow must rethrow this, never swallow it)');
+    this.name = 'Suspension';
+    this.wakeAt = wakeAt;
+  }
+}
+
+export interface StepOptions {
+  /** Attempts for this step inside the worker, with exponential backoff. @default 1 */
+  readonly retry?: RetryOptions;
+  /** Per attempt. */
+  readonly timeoutMs?: number;
+}
+
+export interface ChildOptions {
+  readonly idempotencyKey?: string;
+  readonly priority?: number;
+}
+
+export interface ChildHandle<TOutput> {
+  readonly runId: string;
+  /** Waits (durably) for the child's output; throws its error if it failed or was cancelled. */
+  result(options?: { timeoutMs?: number }): Promise<TOutput>;
+}
+
+/** What the context needs from the engine, bound to one run and one lease. */
+export interface RunPort {
+  readonly runId: string;
+  readonly principal: Principal;
+  readonly clock: Clock;
+  readonly signal: AbortSignal;
+  readonly journal: ReadonlyMap<number, JournalRow>;
+  record(entry: Omit<JournalRow, 'run_id'>, tx?: Transaction): Promise<void>;
+  fenced<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
+  consumeSignal(seq: number, name: string): Promise<{ payload: unknown } | undefined>;
+  startChild(seq: number, def: WorkflowDefinition, input: unknown, options: ChildOptions): Promise<string>;
+  childRun(runId: string): Promise<Run>;
+  syscall(name: string, input: unknown, idempotencyKey: string): Promise<unknown>;
+}
+
+const describe = (row: JournalRow): string => `${row.kind} "${row.name}"`;
+
+export class WorkflowContext {
+  readonly #port: RunPort;
+  #seq = 0;
+
+  constructor(port: RunPort) {
+    this.#port = port;
+  }
+
+  get runId(): string {
+    return this.#port.runId;
+  }
+
+  /** Runs `fn` once; its result is journaled, and replay returns it without running `fn` again. */
+  async step<T>(
+    name: string,
+    fn: (info: { idempotencyKey: string; attempt: number }) => Promise<T> | T,
+    options: StepOptions = {},
+  ): Promise<T> {
+    const seq = this.#next('step', name);
+    const done = this.#recalled<T>(seq);
+    if (done) return done.value;
+    const started = this.#port.clock.now();
+    const attempts = options.retry?.attempts ?? 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const value = await withTimeout(
+          Promise.resolve(fn({ idempotencyKey: `${this.runId}:${seq}`, attempt })),
+          options.timeoutMs,
+          name,
+        );
+        await this.#port.record(
+          okEntry({
+            seq,
+            kind: 'step',
+            name,
+            value,
+            attempts: attempt,
+            started,
+            finished: this.#port.clock.now(),
+          }),
+        );
+        return value;
+      } catch (error) {
+        if (attempt >= attempts || this.#port.signal.aborted) {
+          await this.#port.record(
+            errorEntry({
+              seq,
+              kind: 'step',
+              name,
+              error,
+              attempts: attempt,
+              started,
+              finished: this.#port.clock.now(),
+            }),
+          );
+          throw error;
+        }
+        await sleep(backoff(options.retry, attempt), this.#port.signal);
+      }
+    }
+  }
+
+  /**
+   * Runs `fn` inside the same database transaction that journals its result: effects written
+   * through `tx` happen exactly once, even if the worker dies at any point (DBOS calls this a
+   * transaction step). Keep it short: it holds a transaction open.
+   */
+  async transaction<T>(name: string, fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    const seq = this.#next('tx', name);
+    const done = this.#recalled<T>(seq);
+    if (done) return done.value;
+    const started = this.#port.clock.now();
+    return this.#port.fenced(async (tx) => {
+      const value = await fn(tx);
+      await this.#port.record(
+        okEntry({ seq, kind: 'tx', name, value, attempts: 1, started, finished: this.#port.clock.now() }),
+        tx,
+      );
+      return value;
+    });
+  }
+
+  /** Calls a syscall through the kernel pipeline as the run's principal; journaled like a step. */
+  async syscall<T = unknown>(name: string, input: unknown): Promise<T> {
+    const seq = this.#next('syscall', name);
+    const done = this.#recalled<T>(seq);
+    if (done) return done.value;
+    const started = this.#port.clock.now();
+    try {
+      const value = (await this.#port.syscall(name, input, `${this.runId}:${seq}`)) as T;
+      await this.#port.record(
+        okEntry({
+          seq,
+          kind: 'syscall',
+          name,
+          value,
+          attempts: 1,
+          started,
+          finished: this.#port.clock.now(),
+        }),
+      );
+      return value;
+    } catch (error) {
+      await this.#port.record(
+        errorEntry({
+          seq,
+          kind: 'syscall',
+          name,
+          error,
+          attempts: 1,
+          started,
+          finished: this.#port.clock.now(),
+        }),
+      );
+      throw error;
+    }
+  }
+
+  /** The time, recorded once: replay sees the same value. */
+  async now(): Promise<number> {
+    return this.#recordedValue('now', 'now', () => this.#port.clock.now());
+  }
+
+  /** A random number in [0, 1), recorded once. */
+  async random(): Promise<number> {
+    return this.#recordedValue('random', 'random', () => Math.random());
+  }
+
+  /** Sleeps durably for `ms`, or until a time (`{ until }` in epoch ms); holds no worker meanwhile. */
+  async sleep(duration: number | { until: number }): Promise<void> {
+    const seq = this.#next('sleep', 'sleep');
+    let row: Entry | undefined = this.#port.journal.get(seq);
+    if (!row) {
+      const now = this.#port.clock.now();
+      const wakeAt = Math.ceil(typeof duration === 'number' ? now + Math.max(0, duration) : duration.until);
+      row = {
+        seq,
+        kind: 'sleep',
+        name: 'sleep',
+        status: 'pending',
+        output: null,
+        error: null,
+        wake_at: wakeAt,
+        attempts: 1,
+        started_at: now,
+        finished_at: null,
+      };
+      await this.#port.record(row);
+    }
+    if (row.status === 'ok') return;
+    const wakeAt = row.wake_at ?? 0;
+    if (this.#port.clock.now() < wakeAt) throw new Suspension(wakeAt);
+    await this.#port.record({ ...row, status: 'ok', output: 'null', finished_at: this.#port.clock.now() });
+  }
+
+  /** Waits durably for a signal sent to this run (`runs.signal`); returns its payload. */
+  async waitFor<T = unknown>(signal: string, options: { timeoutMs?: number } = {}): Promise<T> {
+    const seq = this.#next('signal', signal);
+    let row: Entry | undefined = this.#port.journal.get(seq);
+    if (row?.status === 'ok') return JSON.parse(row.output ?? 'null') as T;
+    if (row?.status === 'error') throw rebuild(row.error);
+    if (!row) {
+      const now = this.#port.clock.now();
+      const deadline = options.timeoutMs === undefined ? null : Math.ceil(now + options.timeoutMs);
+      row = {
+        seq,
+        kind: 'signal',
+        name: signal,
+        status: 'pending',
+        output: null,
+        error: null,
+        wake_at: deadline,
+        attempts: 1,
+        started_at: now,
+        finished_at: null,
+      };
+      await this.#port.record(row);
+    }
+    const received = await this.#port.consumeSignal(seq, signal);
+    if (received) return received.payload as T;
+    if (row.wake_at !== null && this.#port.clock.now() >= row.wake_at) {
+      const error = new StrataError('E_WAIT_TIMEOUT', `signal "${signal}" did not arrive in time`);
+      await this.#port.record({
+        ...row,
+        status: 'error',
+        error: JSON.stringify(error.toJSON()),
+        finished_at: this.#port.clock.now(),
+      });
+      throw error;
+    }
+    throw new Suspension(row.wake_at);
+  }
+
+  /** Starts a child run (recorded, so replay never starts it twice); await `handle.result()`. */
+  async startChild<TInput, TOutput>(
+    def: WorkflowDefinition<TInput, TOutput>,
+    input: TInput,
+    options: ChildOptions = {},
+  ): Promise<ChildHandle<TOutput>> {
+    const seq = this.#next('child', def.name);
+    const done = this.#recalled<{ runId: string }>(seq);
+    const runId = done
+      ? done.value.runId
+      : await this.#port.startChild(seq, def as unknown as WorkflowDefinition, input, options);
+    return { runId, result: (opts) => this.#join<TOutput>(runId, opts?.timeoutMs) };
+  }
+
+  async #join<T>(childId: string, timeoutMs?: number): Promise<T> {
+    const seq = this.#next('join', childId);
+    let row: Entry | undefined = this.#port.journal.get(seq);
+    if (row?.status === 'ok') return JSON.parse(row.output ?? 'null') as T;
+    if (row?.status === 'error') throw rebuild(row.error);
+    const now = this.#port.clock.now();
+    if (!row) {
+      row = {
+        seq,
+        kind: 'join',
+        name: childId,
+        status: 'pending',
+        output: null,
+        error: null,
+        wake_at: timeoutMs === undefined ? null : Math.ceil(now + timeoutMs),
+        attempts: 1,
+        started_at: now,
+        finished_at: null,
+      };
+      await this.#port.record(row);
+    }
+    const child = await this.#port.childRun(childId);
+    if (child.status === 'completed') {
+      await this.#port.record({
+        ...row,
+        status: 'ok',
+        output: JSON.stringify(child.output ?? null),
+        finished_at: now,
+      });
+      return child.output as T;
+    }
+    if (child.status === 'failed' || child.status === 'cancelled') {
+      const error = new StrataError(
+        child.status === 'cancelled' ? 'E_CANCELLED' : 'E_INTERNAL',
+        `child run ${childId} ${child.status}: ${child.error?.message ?? ''}`,
+        { childId, error: child.error },
+      );
+      await this.#port.record({
+        ...row,
+        status: 'error',
+        error: JSON.stringify(error.toJSON()),
+        finished_at: now,
+      });
+      throw error;
+    }
+    if (row.wake_at !== null && now >= row.wake_at) {
+      const error = new StrataError('E_WAIT_TIMEOUT', `child run ${childId} did not finish in time`);
+      await this.#port.record({
+        ...row,
+        status: 'error',
+        error: JSON.stringify(error.toJSON()),
+        finished_at: now,
+      });
+      throw error;
+    }
+    throw new Suspension(row.wake_at);
+  }
+
+  async #recordedValue(kind: JournalKind, name: string, make: () => number): Promise<number> {
+    const seq = this.#next(kind, name);
+    const done = this.#recalled<number>(seq);
+    if (done) return done.value;
+    const value = make();
+    const now = this.#port.clock.now();
+    await this.#port.record(okEntry({ seq, kind, name, value, attempts: 1, started: now, finished: now }));
+    return value;
+  }
+
+  /** Takes the next position; checks the journal agrees about what happens there. */
+  #next(kind: JournalKind, name: string): number {
+    if (this.#port.signal.aborted) throw abortReason(this.#port.signal);
+    const seq = ++this.#seq;
+    const row = this.#port.journal.get(seq);
+    if (row && (row.kind !== kind || row.name !== name)) {
+      throw new StrataError(
+        'E_NONDETERMINISM',
+        `non-deterministic replay at step ${seq}: the journal holds ${describe(row)} but the code asked for ${kind} "${name}"`,
+        { seq, journal: { kind: row.kind, name: row.name }, requested: { kind, name } },
+      );
+    }
+    return seq;
+  }
+
+  #recalled<T>(seq: number): { value: T } | undefined {
+    const row = this.#port.journal.get(seq);
+    if (!row || row.status === 'pending') return undefined;
+    if (row.status === 'error') throw rebuild(row.error);
+    return { value: JSON.parse(row.output ?? 'null') as T };
+  }
+}

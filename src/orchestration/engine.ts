@@ -1,0 +1,292 @@
+/**
+ * @module orchestration/engine
+ * The run API — start, get, list, signal, cancel, retry, journal — over the store. Workers (see
+ * `worker.ts`) execute what this queues. Everything is tenant-scoped: a run of another tenant is
+ * `E_NOT_FOUND`, never visible.
+ */
+import { EventEmitter } from 'node:events';
+import {
+  newId,
+  StrataError,
+  systemClock,
+  type Clock,
+  type Kernel,
+  type MeterHook,
+  type Principal,
+  type Queryable,
+  type Store,
+} from '../kernel/index.ts';
+import type { WorkflowDefinition } from './define.ts';
+import { ORCHESTRATION_LAYER, orchestrationMigrations } from './migrations.ts';
+import { WorkflowRegistry } from './registry.ts';
+import { TERMINAL, toRun, type JournalRow, type Run, type RunRow, type RunStatus } from './run-row.ts';
+
+/** NOTIFY channel on PostgreSQL; an in-process emitter event on SQLite. */
+export const WAKE_CHANNEL = 'strata_runs';
+
+export interface StartOptions {
+  readonly principal: Principal;
+  readonly version?: number;
+  readonly idempotencyKey?: string;
+  readonly priority?: number;
+  readonly queue?: string;
+  /** Start no earlier than this (epoch ms); or use `delayMs`. */
+  readonly runAt?: number;
+  readonly delayMs?: number;
+  readonly parentId?: string;
+  readonly rootId?: string;
+}
+
+export interface ListFilter {
+  readonly status?: RunStatus;
+  readonly workflow?: string;
+  readonly parentId?: string;
+  readonly limit?: number;
+  /** Keyset cursor: the id of the last run of the previous page. */
+  readonly after?: string;
+}
+
+export class Engine {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly workflows = new WorkflowRegistry();
+  /** In-process wake-ups (always), in addition to LISTEN/NOTIFY on PostgreSQL. */
+  readonly wakes = new EventEmitter();
+  #kernel: Kernel | undefined;
+
+  private constructor(store: Store, clock: Clock) {
+    this.store = store;
+    this.clock = clock;
+    this.wakes.setMaxListeners(1000);
+  }
+
+  static async open(options: { store: Store; clock?: Clock }): Promise<Engine> {
+    await options.store.migrate(ORCHESTRATION_LAYER, orchestrationMigrations);
+    return new Engine(options.store, options.clock ?? systemClock);
+  }
+
+  /** Gives runs their syscalls (`ctx.syscall`); the kernel should use {@link meterHook} as its meter. */
+  attachKernel(kernel: Kernel): void {
+    this.#kernel = kernel;
+  }
+
+  get kernel(): Kernel {
+    if (!this.#kernel)
+      throw new StrataError('E_CONFIG', 'the engine has no kernel: call engine.attachKernel(kernel)');
+    return this.#kernel;
+  }
+
+  /** A kernel meter hook that adds each metered syscall's cost to the run that made it. */
+  readonly meterHook: MeterHook = {
+    record: async (record) => {
+      if (!record.runId || record.costMicros === 0) return;
+      await this.store.run('UPDATE orch_runs SET cost_micros = cost_micros + ? WHERE id = ?', [
+        record.costMicros,
+        record.runId,
+      ]);
+    },
+  };
+
+  register<TInput, TOutput>(def: WorkflowDefinition<TInput, TOutput>): void {
+    this.workflows.register(def as unknown as WorkflowDefinition);
+  }
+
+  /** Starts a run; with an idempotency key, a second start returns the first run. */
+  async start(name: string, input: unknown, options: StartOptions, q: Queryable = this.store): Promise<Run> {
+    const def = this.workflows.get(name, options.version);
+    const parsed = def.input.safeParse(input);
+    if (!parsed.success) {
+      throw new StrataError('E_INVALID_INPUT', `invalid input for workflow ${name}`, {
+        issues: parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.join('.'), message: i.message })),
+      });
+    }
+    const now = this.clock.now();
+    const id = newId('run', now);
+    const runAt = options.runAt ?? now + (options.delayMs ?? 0);
+    const { principal } = options;
+    const inserted = await q.get<RunRow>(
+      `INSERT INTO orch_runs (id, tenant_id, workflow, version, queue, priority, status, input, principal, parent_id,
+         root_id, idempotency_key, attempt, max_attempts, available_at, timeout_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
+       ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING *`,
+      [
+        id,
+        principal.tenantId,
+        def.name,
+        def.version,
+        options.queue ?? def.options.queue ?? 'default',
+        options.priority ?? def.options.priority ?? 0,
+        JSON.stringify(parsed.data ?? null),
+        JSON.stringify({
+          tenantId: principal.tenantId,
+          id: principal.id,
+          kind: principal.kind,
+          grants: principal.grants,
+        }),
+        options.parentId ?? null,
+        options.rootId ?? id,
+        options.idempotencyKey ?? null,
+        def.options.retry?.attempts ?? 1,
+        runAt,
+        def.options.timeoutMs === undefined ? null : runAt + def.options.timeoutMs,
+        now,
+        now,
+      ],
+    );
+    if (inserted) {
+      await this.notify(q);
+      return toRun(inserted);
+    }
+    const existing = await q.get<RunRow>(
+      'SELECT * FROM orch_runs WHERE tenant_id = ? AND idempotency_key = ?',
+      [principal.tenantId, options.idempotencyKey ?? ''],
+    );
+    if (!existing)
+      throw new StrataError('E_INTERNAL', 'idempotent start found neither a new nor an existing run');
+    return toRun(existing);
+  }
+
+  async get(tenantId: string, runId: string): Promise<Run> {
+    return toRun(await this.#row(this.store, tenantId, runId));
+  }
+
+  async list(tenantId: string, filter: ListFilter = {}): Promise<Run[]> {
+    const where = ['tenant_id = ?'];
+    const params: (string | number)[] = [tenantId];
+    const add = (clause: string, value: string | undefined): void => {
+      if (value === undefined) return;
+      where.push(clause);
+      params.push(value);
+    };
+    add('status = ?', filter.status);
+    add('workflow = ?', filter.workflow);
+    add('parent_id = ?', filter.parentId);
+    add('id < ?', filter.after);
+    params.push(Math.min(Math.max(filter.limit ?? 50, 1), 1000));
+    const rows = await this.store.all<RunRow>(
+      `SELECT * FROM orch_runs WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
+      params,
+    );
+    return rows.map(toRun);
+  }
+
+  /** The run's journal in order: the timeline of its steps, waits and children. */
+  async journal(tenantId: string, runId: string): Promise<JournalRow[]> {
+    await this.#row(this.store, tenantId, runId);
+    return this.store.all<JournalRow>('SELECT * FROM orch_journal WHERE run_id = ? ORDER BY seq', [runId]);
+  }
+
+  /** Delivers a signal; a waiting run wakes. A finished run refuses it (E_CONFLICT) and nothing is stored. */
+  async signal(tenantId: string, runId: string, name: string, payload: unknown): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      const row = await this.#row(tx, tenantId, runId);
+      if (TERMINAL.has(row.status))
+        throw new StrataError('E_CONFLICT', `run ${runId} is ${row.status}; it takes no signals`, {
+          status: row.status,
+        });
+      await tx.run(
+        'INSERT INTO orch_signals (id, run_id, name, payload, created_at) VALUES (?, ?, ?, ?, ?)',
+        [newId('sig', this.clock.now()), runId, name, JSON.stringify(payload ?? null), this.clock.now()],
+      );
+      await this.wake(tx, runId);
+    });
+  }
+
+  /** Requests cancellation of a run and all its descendants; queued and waiting ones end at once. */
+  async cancel(tenantId: string, runId: string): Promise<Run> {
+    await this.store.transaction(async (tx) => {
+      const root = await this.#row(tx, tenantId, runId);
+      if (TERMINAL.has(root.status))
+        throw new StrataError('E_CONFLICT', `run ${runId} is already ${root.status}`, {
+          status: root.status,
+        });
+      let frontier = [runId];
+      while (frontier.length > 0) {
+        const next: string[] = [];
+        for (const id of frontier) {
+          await this.#cancelOne(tx, id);
+          const children = await tx.all<{ id: string }>(
+            "SELECT id FROM orch_runs WHERE parent_id = ? AND status NOT IN ('completed','failed','cancelled')",
+            [id],
+          );
+          next.push(...children.map((c) => c.id));
+        }
+        frontier = next;
+      }
+    });
+    return this.get(tenantId, runId);
+  }
+
+  async #cancelOne(tx: Queryable, id: string): Promise<void> {
+    const now = this.clock.now();
+    const ended = await tx.get<{ parent_id: string | null }>(
+      `UPDATE orch_runs SET status = 'cancelled', cancel_requested = 1, finished_at = ?, updated_at = ?, lease_owner = NULL,
+         error = ? WHERE id = ? AND status IN ('queued', 'waiting') RETURNING parent_id`,
+      [now, now, JSON.stringify({ code: 'E_CANCELLED', message: 'cancelled' }), id],
+    );
+    if (ended) {
+      if (ended.parent_id) await this.wake(tx, ended.parent_id);
+      return;
+    }
+    // Running: the worker sees the flag at its next heartbeat and stops the run cooperatively.
+    await tx.run(
+      "UPDATE orch_runs SET cancel_requested = 1, updated_at = ? WHERE id = ? AND status = 'running'",
+      [now, id],
+    );
+  }
+
+  /** Re-queues a failed or cancelled run from where it stopped (its journal is kept). */
+  async retry(tenantId: string, runId: string): Promise<Run> {
+    const now = this.clock.now();
+    const row = await this.#row(this.store, tenantId, runId);
+    if (row.status !== 'failed' && row.status !== 'cancelled') {
+      throw new StrataError(
+        'E_CONFLICT',
+        `only failed or cancelled runs can be retried; run ${runId} is ${row.status}`,
+      );
+    }
+    await this.store.transaction(async (tx) => {
+      await dropFailedTail(tx, runId);
+      await tx.run(
+        `UPDATE orch_runs SET status = 'queued', attempt = 1, error = NULL, finished_at = NULL, cancel_requested = 0,
+           available_at = ?, updated_at = ? WHERE id = ?`,
+        [now, now, runId],
+      );
+      await this.notify(tx);
+    });
+    return this.get(tenantId, runId);
+  }
+
+  /** Marks a run as having something to react to; wakes it now if it is waiting. */
+  async wake(q: Queryable, runId: string): Promise<void> {
+    await q.run(
+      "UPDATE orch_runs SET wake_pending = 1, available_at = CASE WHEN status = 'waiting' THEN ? ELSE available_at END WHERE id = ?",
+      [this.clock.now(), runId],
+    );
+    await this.notify(q);
+  }
+
+  /** Tells workers there is work: NOTIFY (on commit) on PostgreSQL, and the in-process emitter. */
+  async notify(q: Queryable): Promise<void> {
+    if (q.dialect === 'postgres') await q.get('SELECT pg_notify(?, ?)', [WAKE_CHANNEL, '']);
+    queueMicrotask(() => this.wakes.emit('wake'));
+  }
+
+  async #row(q: Queryable, tenantId: string, runId: string): Promise<RunRow> {
+    const row = await q.get<RunRow>('SELECT * FROM orch_runs WHERE id = ? AND tenant_id = ?', [
+      runId,
+      tenantId,
+    ]);
+    if (!row) throw new StrataError('E_NOT_FOUND', `no run ${runId.slice(0, 60)} in this tenant`);
+    return row;
+  }
+}
+
+/** Removes journal entries after the last successful one, so a retried run re-executes its failed step. */
+export async function dropFailedTail(q: Queryable, runId: string): Promise<void> {
+  await q.run(
+    `DELETE FROM orch_journal WHERE run_id = ? AND status <> 'ok'
+       AND seq > COALESCE((SELECT MAX(seq) FROM orch_journal WHERE run_id = ? AND status = 'ok'), 0)`,
+    [runId, runId],
+  );
+}

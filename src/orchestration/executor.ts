@@ -1,0 +1,231 @@
+/**
+ * @module orchestration/executor
+ * Runs one claimed run: loads its journal, replays the workflow against it, and records the outcome
+ * (completed, suspended, retried with backoff, failed, cancelled). Every write is fenced on the
+ * lease (`lease_owner = this worker`): a worker that lost its lease cannot record anything, so a run
+ * resumed elsewhere is never written by two workers.
+ */
+import { StrataError, coerceError, type Queryable, type Transaction } from '../kernel/index.ts';
+import { backoff, serializeError, Suspension, WorkflowContext, type RunPort } from './context.ts';
+import type { WorkflowDefinition } from './define.ts';
+import { dropFailedTail, type Engine } from './engine.ts';
+import { principalOf, toRun, type JournalRow, type RunRow } from './run-row.ts';
+
+export class LeaseLost extends Error {
+  constructor(runId: string) {
+    super(`lease on run ${runId} was lost`);
+  }
+}
+
+export async function executeRun(
+  engine: Engine,
+  row: RunRow,
+  workerId: string,
+  signal: AbortSignal,
+): Promise<void> {
+  const { store, clock } = engine;
+  const fence = async (q: Queryable): Promise<void> => {
+    const held = await q.run(
+      "UPDATE orch_runs SET updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'running'",
+      [clock.now(), row.id, workerId],
+    );
+    if (held.changes !== 1) throw new LeaseLost(row.id);
+  };
+  const fenced = <T>(fn: (tx: Transaction) => Promise<T>): Promise<T> =>
+    store.transaction(async (tx) => {
+      await fence(tx);
+      return fn(tx);
+    });
+  const finish = async (
+    fields: string,
+    params: (string | number | null)[],
+    wakeParent: boolean,
+  ): Promise<void> => {
+    await fenced(async (tx) => {
+      await tx.run(
+        `UPDATE orch_runs SET ${fields}, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?`,
+        [...params, clock.now(), row.id],
+      );
+      if (wakeParent && row.parent_id) await engine.wake(tx, row.parent_id);
+      else if (!wakeParent) await engine.notify(tx);
+    });
+  };
+
+  let def: WorkflowDefinition;
+  try {
+    def = engine.workflows.get(row.workflow, row.version);
+  } catch (error) {
+    await finish(
+      "status = 'failed', error = ?, finished_at = ?",
+      [JSON.stringify(serializeError(error)), clock.now()],
+      true,
+    );
+    return;
+  }
+  const rows = await store.all<JournalRow>('SELECT * FROM orch_journal WHERE run_id = ? ORDER BY seq', [
+    row.id,
+  ]);
+  const journal = new Map(rows.map((r) => [r.seq, r]));
+  const port: RunPort = {
+    runId: row.id,
+    principal: principalOf(row),
+    clock,
+    signal,
+    journal,
+    fenced,
+    record: async (entry, tx) => {
+      const write = async (q: Queryable): Promise<void> => {
+        await q.run(
+          `INSERT INTO orch_journal (run_id, seq, kind, name, status, output, error, wake_at, attempts, started_at, finished_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (run_id, seq) DO UPDATE SET status = excluded.status, output = excluded.output,
+             error = excluded.error, attempts = excluded.attempts, finished_at = excluded.finished_at`,
+          [
+            row.id,
+            entry.seq,
+            entry.kind,
+            entry.name,
+            entry.status,
+            entry.output,
+            entry.error,
+            entry.wake_at,
+            entry.attempts,
+            entry.started_at,
+            entry.finished_at,
+          ],
+        );
+      };
+      if (tx) await write(tx);
+      else await fenced(write);
+      journal.set(entry.seq, { run_id: row.id, ...entry });
+    },
+    consumeSignal: (seq, name) =>
+      fenced(async (tx) => {
+        const found = await tx.get<{ id: string; payload: string }>(
+          'SELECT id, payload FROM orch_signals WHERE run_id = ? AND name = ? AND consumed_seq IS NULL ORDER BY created_at, id LIMIT 1',
+          [row.id, name],
+        );
+        if (!found) return undefined;
+        const now = clock.now();
+        await tx.run('UPDATE orch_signals SET consumed_seq = ? WHERE id = ?', [seq, found.id]);
+        await tx.run(
+          "UPDATE orch_journal SET status = 'ok', output = ?, finished_at = ? WHERE run_id = ? AND seq = ?",
+          [found.payload, now, row.id, seq],
+        );
+        const entry = journal.get(seq);
+        if (entry) journal.set(seq, { ...entry, status: 'ok', output: found.payload, finished_at: now });
+        return { payload: JSON.parse(found.payload) as unknown };
+      }),
+    startChild: (seq, childDef, input, options) =>
+      fenced(async (tx) => {
+        const child = await engine.start(
+          childDef.name,
+          input,
+          {
+            principal: port.principal,
+            version: childDef.version,
+            parentId: row.id,
+            rootId: row.root_id,
+            ...options,
+          },
+          tx,
+        );
+        const now = clock.now();
+        await tx.run(
+          `INSERT INTO orch_journal (run_id, seq, kind, name, status, output, error, wake_at, attempts, started_at, finished_at)
+           VALUES (?, ?, 'child', ?, 'ok', ?, NULL, NULL, 1, ?, ?)`,
+          [row.id, seq, childDef.name, JSON.stringify({ runId: child.id }), now, now],
+        );
+        journal.set(seq, {
+          run_id: row.id,
+          seq,
+          kind: 'child',
+          name: childDef.name,
+          status: 'ok',
+          output: JSON.stringify({ runId: child.id }),
+          error: null,
+          wake_at: null,
+          attempts: 1,
+          started_at: now,
+          finished_at: now,
+        });
+        return child.id;
+      }),
+    childRun: async (childId) => {
+      const child = await store.get<RunRow>('SELECT * FROM orch_runs WHERE id = ? AND parent_id = ?', [
+        childId,
+        row.id,
+      ]);
+      if (!child) throw new StrataError('E_NOT_FOUND', `run ${childId} is not a child of ${row.id}`);
+      return toRun(child);
+    },
+    syscall: (name, input, idempotencyKey) =>
+      engine.kernel.call(name, input, { principal: port.principal, idempotencyKey, runId: row.id, signal }),
+  };
+
+  try {
+    const input = def.input.parse(JSON.parse(row.input));
+    const output = await def.run(new WorkflowContext(port), input);
+    const checked = def.output.safeParse(output);
+    if (!checked.success)
+      throw new StrataError(
+        'E_INVALID_INPUT',
+        `workflow ${def.name} returned output that does not match its schema`,
+      );
+    await finish(
+      "status = 'completed', output = ?, finished_at = ?",
+      [JSON.stringify(checked.data ?? null), clock.now()],
+      true,
+    );
+  } catch (thrown) {
+    if (thrown instanceof LeaseLost) return;
+    if (thrown instanceof Suspension) {
+      const now = clock.now();
+      await finish(
+        "status = 'waiting', available_at = CASE WHEN wake_pending = 1 THEN CAST(? AS BIGINT) ELSE CAST(? AS BIGINT) END, wake_pending = 0",
+        [now, thrown.wakeAt],
+        false,
+      ).catch(ignoreLeaseLost);
+      return;
+    }
+    const error = coerceErrorKeepingCode(thrown);
+    const cancelled = signal.aborted && error.code === 'E_CANCELLED';
+    const now = clock.now();
+    if (cancelled) {
+      await finish(
+        "status = 'cancelled', error = ?, finished_at = ?",
+        [JSON.stringify(serializeError(error)), now],
+        true,
+      ).catch(ignoreLeaseLost);
+      return;
+    }
+    const retryable = error.code !== 'E_NONDETERMINISM' && error.code !== 'E_RUN_TIMEOUT' && !signal.aborted;
+    if (retryable && row.attempt < row.max_attempts) {
+      await fenced(async (tx) => {
+        await dropFailedTail(tx, row.id);
+        await tx.run(
+          `UPDATE orch_runs SET status = 'queued', attempt = attempt + 1, error = ?, available_at = ?, lease_owner = NULL,
+             lease_expires_at = NULL, updated_at = ? WHERE id = ?`,
+          [JSON.stringify(serializeError(error)), now + backoff(def.options.retry, row.attempt), now, row.id],
+        );
+      }).catch(ignoreLeaseLost);
+      return;
+    }
+    await finish(
+      "status = 'failed', error = ?, finished_at = ?",
+      [JSON.stringify(serializeError(error)), now],
+      true,
+    ).catch(ignoreLeaseLost);
+  }
+}
+
+function coerceErrorKeepingCode(thrown: unknown): StrataError {
+  if (thrown instanceof StrataError) return thrown;
+  if (thrown instanceof Error)
+    return new StrataError('E_INTERNAL', thrown.message, undefined, { cause: thrown });
+  return coerceError(thrown);
+}
+
+function ignoreLeaseLost(error: unknown): void {
+  if (!(error instanceof LeaseLost)) throw error;
+}

@@ -1,0 +1,78 @@
+/**
+ * @module orchestration/journal-entry
+ * Building journal rows, and turning a journaled error back into the error the first execution
+ * threw, so replay behaves exactly like the original run.
+ */
+import { StrataError } from '../kernel/index.ts';
+import type { JournalKind, JournalRow } from './run-row.ts';
+
+export type Entry = Omit<JournalRow, 'run_id'>;
+
+export interface EntryFields {
+  seq: number;
+  kind: JournalKind;
+  name: string;
+  attempts: number;
+  started: number;
+  finished: number;
+}
+
+export function okEntry({
+  seq,
+  kind,
+  name,
+  value,
+  attempts,
+  started,
+  finished,
+}: EntryFields & { value: unknown }): Omit<JournalRow, 'run_id'> {
+  return {
+    seq,
+    kind,
+    name,
+    status: 'ok',
+    output: JSON.stringify(value ?? null),
+    error: null,
+    wake_at: null,
+    attempts,
+    started_at: started,
+    finished_at: finished,
+  };
+}
+
+export function errorEntry({
+  seq,
+  kind,
+  name,
+  error,
+  attempts,
+  started,
+  finished,
+}: EntryFields & { error: unknown }): Omit<JournalRow, 'run_id'> {
+  return {
+    seq,
+    kind,
+    name,
+    status: 'error',
+    output: null,
+    error: JSON.stringify(serializeError(error)),
+    wake_at: null,
+    attempts,
+    started_at: started,
+    finished_at: finished,
+  };
+}
+
+export function serializeError(error: unknown): { code: string; message: string } {
+  if (error instanceof StrataError) return { code: error.code, message: error.message };
+  return { code: 'E_STEP_FAILED', message: error instanceof Error ? error.message : String(error) };
+}
+
+/** Rebuilds a journaled error so replay throws what the first execution threw. */
+export function rebuild(serialized: string | null): Error {
+  const { code, message } = JSON.parse(serialized ?? '{}') as { code?: string; message?: string };
+  if (code && code !== 'E_STEP_FAILED' && code.startsWith('E_')) {
+    return new StrataError(code as 'E_INTERNAL', message ?? code);
+  }
+  return new Error(message ?? 'step failed');
+}

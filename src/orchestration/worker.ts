@@ -1,0 +1,182 @@
+/**
+ * @module orchestration/worker
+ * A worker loop: claims runnable runs (queued, due, or whose lease expired) with one UPDATE …
+ * RETURNING — `FOR UPDATE SKIP LOCKED` on PostgreSQL so many workers on many machines never claim
+ * the same run — executes them, and renews its leases with heartbeats. It sleeps until woken by
+ * LISTEN/NOTIFY (PostgreSQL), the in-process emitter, or its poll interval (timers come due
+ * without any notification). A worker that stops heartbeating (killed, partitioned) loses its
+ * leases after `leaseMs`, and any other worker resumes its runs by replay.
+ */
+import { newId, silentLogger, StrataError, type Logger } from '../kernel/index.ts';
+import { WAKE_CHANNEL, type Engine } from './engine.ts';
+import { executeRun, LeaseLost } from './executor.ts';
+import type { RunRow } from './run-row.ts';
+
+export interface WorkerOptions {
+  /** @default a new `wrk_…` id */
+  readonly id?: string;
+  /** @default ['default'] */
+  readonly queues?: readonly string[];
+  /** Runs executed at once by this worker. @default 10 */
+  readonly concurrency?: number;
+  /** How long a claim lasts without a heartbeat. @default 30_000 */
+  readonly leaseMs?: number;
+  /** @default leaseMs / 3 */
+  readonly heartbeatMs?: number;
+  /** Longest sleep between claims when nothing wakes the worker. @default 1_000 */
+  readonly pollMs?: number;
+  /** @default silent */
+  readonly logger?: Logger;
+}
+
+interface Active {
+  readonly controller: AbortController;
+  readonly done: Promise<void>;
+  readonly timer?: NodeJS.Timeout;
+}
+
+export class Worker {
+  readonly id: string;
+  readonly #engine: Engine;
+  readonly #queues: readonly string[];
+  readonly #concurrency: number;
+  readonly #leaseMs: number;
+  readonly #heartbeatMs: number;
+  readonly #pollMs: number;
+  readonly #logger: Logger;
+  readonly #active = new Map<string, Active>();
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #kick: (() => void) | undefined;
+  #unlisten: (() => Promise<void>) | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  readonly #onWake = (): void => this.#kick?.();
+
+  constructor(engine: Engine, options: WorkerOptions = {}) {
+    this.#engine = engine;
+    this.id = options.id ?? newId('wrk');
+    this.#queues = options.queues ?? ['default'];
+    this.#concurrency = options.concurrency ?? 10;
+    this.#leaseMs = options.leaseMs ?? 30_000;
+    this.#heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.floor(this.#leaseMs / 3));
+    this.#pollMs = options.pollMs ?? 1_000;
+    this.#logger = options.logger ?? silentLogger();
+  }
+
+  get activeRuns(): number {
+    return this.#active.size;
+  }
+
+  async start(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    this.#engine.wakes.on('wake', this.#onWake);
+    this.#unlisten = await this.#engine.store.listen?.(WAKE_CHANNEL, this.#onWake);
+    this.#heartbeat = setInterval(() => void this.#renew().catch(() => undefined), this.#heartbeatMs);
+    this.#loop = this.#run();
+  }
+
+  /** Stops claiming; waits for (or, with `abandon`, abandons) the runs in progress. */
+  async stop(options: { abandon?: boolean } = {}): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    this.#kick?.();
+    await this.#loop;
+    if (options.abandon)
+      for (const a of this.#active.values()) a.controller.abort(new LeaseLost('worker stopping'));
+    await Promise.allSettled([...this.#active.values()].map((a) => a.done));
+    clearInterval(this.#heartbeat);
+    this.#engine.wakes.off('wake', this.#onWake);
+    await this.#unlisten?.();
+  }
+
+  async #run(): Promise<void> {
+    while (this.#running) {
+      const room = this.#concurrency - this.#active.size;
+      let claimed: RunRow[] = [];
+      if (room > 0) {
+        try {
+          claimed = await this.#claim(room);
+        } catch (error) {
+          this.#logger.warn(
+            { err: error, worker: this.id },
+            'claim failed; retrying after the poll interval',
+          );
+          claimed = [];
+        }
+      }
+      for (const row of claimed) this.#execute(row);
+      if (claimed.length === 0 || this.#active.size >= this.#concurrency) await this.#idle();
+    }
+  }
+
+  #idle(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.#pollMs);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#kick = done;
+    });
+  }
+
+  async #claim(limit: number): Promise<RunRow[]> {
+    const { store, clock, workflows } = this.#engine;
+    const keys = workflows.keys();
+    if (keys.length === 0) return [];
+    const now = clock.now();
+    const skipLocked = store.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+    const marks = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+    return store.all<RunRow>(
+      `UPDATE orch_runs SET status = 'running', lease_owner = ?, lease_expires_at = ?, wake_pending = 0, updated_at = ?
+       WHERE id IN (
+         SELECT id FROM orch_runs
+         WHERE ((status IN ('queued', 'waiting') AND available_at <= ?) OR (status = 'running' AND lease_expires_at < ?))
+           AND queue IN (${marks(this.#queues.length)}) AND (workflow || ':' || version) IN (${marks(keys.length)})
+         ORDER BY priority DESC, available_at, id LIMIT ?${skipLocked})
+       RETURNING *`,
+      [this.id, now + this.#leaseMs, now, now, now, ...this.#queues, ...keys, limit],
+    );
+  }
+
+  #execute(row: RunRow): void {
+    const controller = new AbortController();
+    const now = this.#engine.clock.now();
+    let timer: NodeJS.Timeout | undefined;
+    if (row.timeout_at !== null) {
+      const timeout = new StrataError('E_RUN_TIMEOUT', `run ${row.id} exceeded its timeout`);
+      if (row.timeout_at <= now) controller.abort(timeout);
+      else timer = setTimeout(() => controller.abort(timeout), row.timeout_at - now);
+    }
+    if (row.cancel_requested === 1) controller.abort(new StrataError('E_CANCELLED', 'the run was cancelled'));
+    const done = executeRun(this.#engine, row, this.id, controller.signal)
+      // A store failure mid-run: the lease is left to expire and another claim resumes the run.
+      .catch((error: unknown) => this.#logger.error({ err: error, run: row.id }, 'run execution failed'))
+      .finally(() => {
+        clearTimeout(timer);
+        this.#active.delete(row.id);
+        this.#kick?.();
+      });
+    this.#active.set(row.id, { controller, done, timer });
+  }
+
+  /** Renews this worker's leases; runs whose lease is gone are stopped, cancelled ones are told. */
+  async #renew(): Promise<void> {
+    if (this.#active.size === 0) return;
+    const { store, clock } = this.#engine;
+    const ids = [...this.#active.keys()];
+    // Only runs still executing here: a run whose execution ended abnormally must be left to expire.
+    const rows = await store.all<{ id: string; cancel_requested: number }>(
+      `UPDATE orch_runs SET lease_expires_at = ? WHERE lease_owner = ? AND status = 'running'
+         AND id IN (${ids.map(() => '?').join(', ')}) RETURNING id, cancel_requested`,
+      [clock.now() + this.#leaseMs, this.id, ...ids],
+    );
+    const held = new Map(rows.map((r) => [r.id, r.cancel_requested]));
+    for (const [id, active] of this.#active) {
+      if (!held.has(id)) active.controller.abort(new LeaseLost(id));
+      else if (held.get(id) === 1)
+        active.controller.abort(new StrataError('E_CANCELLED', 'the run was cancelled'));
+    }
+  }
+}
