@@ -146,6 +146,18 @@ export class Engine {
     return toRun(existing);
   }
 
+  /** Starts many runs of one workflow, in transactions of up to 1,000 (bulk enqueue). */
+  async startMany(name: string, inputs: readonly unknown[], options: StartOptions): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < inputs.length; i += 1000) {
+      const chunk = inputs.slice(i, i + 1000);
+      await this.store.transaction(async (tx) => {
+        for (const input of chunk) ids.push((await this.start(name, input, options, tx)).id);
+      });
+    }
+    return ids;
+  }
+
   async get(tenantId: string, runId: string): Promise<Run> {
     return toRun(await this.#row(this.store, tenantId, runId));
   }

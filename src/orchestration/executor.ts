@@ -17,12 +17,15 @@ export class LeaseLost extends Error {
   }
 }
 
-export async function executeRun(
-  engine: Engine,
-  row: RunRow,
-  workerId: string,
-  signal: AbortSignal,
-): Promise<void> {
+export interface ExecuteOptions {
+  readonly workerId: string;
+  readonly signal: AbortSignal;
+  /** The run's journal, when the worker loaded it with the claim (one query for a whole batch). */
+  readonly journal?: readonly JournalRow[];
+}
+
+export async function executeRun(engine: Engine, row: RunRow, options: ExecuteOptions): Promise<void> {
+  const { workerId, signal } = options;
   const { store, clock } = engine;
   const fence = async (q: Queryable): Promise<void> => {
     const held = await q.run(
@@ -41,11 +44,18 @@ export async function executeRun(
     params: (string | number | null)[],
     wakeParent: boolean,
   ): Promise<void> => {
-    await fenced(async (tx) => {
-      await tx.run(
-        `UPDATE orch_runs SET ${fields}, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?`,
-        [...params, clock.now(), row.id],
-      );
+    const sql = `UPDATE orch_runs SET ${fields}, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
+      WHERE id = ? AND lease_owner = ? AND status = 'running'`;
+    const args = [...params, clock.now(), row.id, workerId];
+    if (wakeParent && !row.parent_id) {
+      // Nothing to wake: one fenced statement, one commit.
+      const done = await store.run(sql, args);
+      if (done.changes !== 1) throw new LeaseLost(row.id);
+      return;
+    }
+    await store.transaction(async (tx) => {
+      const done = await tx.run(sql, args);
+      if (done.changes !== 1) throw new LeaseLost(row.id);
       if (wakeParent && row.parent_id) await engine.wake(tx, row.parent_id);
       else if (!wakeParent) await engine.notify(tx);
     });
@@ -62,9 +72,9 @@ export async function executeRun(
     );
     return;
   }
-  const rows = await store.all<JournalRow>('SELECT * FROM orch_journal WHERE run_id = ? ORDER BY seq', [
-    row.id,
-  ]);
+  const rows =
+    options.journal ??
+    (await store.all<JournalRow>('SELECT * FROM orch_journal WHERE run_id = ? ORDER BY seq', [row.id]));
   const journal = new Map(rows.map((r) => [r.seq, r]));
   const port: RunPort = {
     runId: row.id,

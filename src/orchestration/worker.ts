@@ -10,7 +10,7 @@
 import { newId, silentLogger, StrataError, type Logger } from '../kernel/index.ts';
 import { WAKE_CHANNEL, type Engine } from './engine.ts';
 import { executeRun, LeaseLost } from './executor.ts';
-import type { RunRow } from './run-row.ts';
+import type { JournalRow, RunRow } from './run-row.ts';
 
 export interface WorkerOptions {
   /** @default a new `wrk_…` id */
@@ -105,7 +105,8 @@ export class Worker {
           claimed = [];
         }
       }
-      for (const row of claimed) this.#execute(row);
+      const journals = await this.#journals(claimed).catch(() => new Map<string, JournalRow[]>());
+      for (const row of claimed) this.#execute(row, journals.get(row.id));
       if (claimed.length === 0 || this.#active.size >= this.#concurrency) await this.#idle();
     }
   }
@@ -140,7 +141,19 @@ export class Worker {
     );
   }
 
-  #execute(row: RunRow): void {
+  /** Journals of a claimed batch in one query (most runs have none yet). */
+  async #journals(rows: readonly RunRow[]): Promise<Map<string, JournalRow[]>> {
+    const byRun = new Map<string, JournalRow[]>(rows.map((r) => [r.id, []]));
+    if (rows.length === 0) return byRun;
+    const journal = await this.#engine.store.all<JournalRow>(
+      `SELECT * FROM orch_journal WHERE run_id IN (${rows.map(() => '?').join(', ')}) ORDER BY run_id, seq`,
+      rows.map((r) => r.id),
+    );
+    for (const entry of journal) byRun.get(entry.run_id)?.push(entry);
+    return byRun;
+  }
+
+  #execute(row: RunRow, journal: readonly JournalRow[] | undefined): void {
     const controller = new AbortController();
     const now = this.#engine.clock.now();
     let timer: NodeJS.Timeout | undefined;
@@ -150,7 +163,7 @@ export class Worker {
       else timer = setTimeout(() => controller.abort(timeout), row.timeout_at - now);
     }
     if (row.cancel_requested === 1) controller.abort(new StrataError('E_CANCELLED', 'the run was cancelled'));
-    const done = executeRun(this.#engine, row, this.id, controller.signal)
+    const done = executeRun(this.#engine, row, { workerId: this.id, signal: controller.signal, journal })
       // A store failure mid-run: the lease is left to expire and another claim resumes the run.
       .catch((error: unknown) => this.#logger.error({ err: error, run: row.id }, 'run execution failed'))
       .finally(() => {
