@@ -6,6 +6,7 @@
  * resumed elsewhere is never written by two workers.
  */
 import { StrataError, coerceError, type Queryable, type Transaction } from '../kernel/index.ts';
+import type { CompletionBatcher } from './completions.ts';
 import { backoff, serializeError, Suspension, WorkflowContext, type RunPort } from './context.ts';
 import type { WorkflowDefinition } from './define.ts';
 import { dropFailedTail, type Engine } from './engine.ts';
@@ -22,6 +23,8 @@ export interface ExecuteOptions {
   readonly signal: AbortSignal;
   /** The run's journal, when the worker loaded it with the claim (one query for a whole batch). */
   readonly journal?: readonly JournalRow[];
+  /** Group commit for completions of runs without a parent to wake. */
+  readonly completions?: CompletionBatcher;
 }
 
 export async function executeRun(engine: Engine, row: RunRow, options: ExecuteOptions): Promise<void> {
@@ -182,11 +185,12 @@ export async function executeRun(engine: Engine, row: RunRow, options: ExecuteOp
         'E_INVALID_INPUT',
         `workflow ${def.name} returned output that does not match its schema`,
       );
-    await finish(
-      "status = 'completed', output = ?, finished_at = ?",
-      [JSON.stringify(checked.data ?? null), clock.now()],
-      true,
-    );
+    const result = JSON.stringify(checked.data ?? null);
+    if (options.completions && !row.parent_id) {
+      if (!(await options.completions.complete(row.id, result, clock.now()))) throw new LeaseLost(row.id);
+      return;
+    }
+    await finish("status = 'completed', output = ?, finished_at = ?", [result, clock.now()], true);
   } catch (thrown) {
     if (thrown instanceof LeaseLost) return;
     if (thrown instanceof Suspension) {

@@ -8,6 +8,7 @@
  * leases after `leaseMs`, and any other worker resumes its runs by replay.
  */
 import { newId, silentLogger, StrataError, type Logger } from '../kernel/index.ts';
+import { CompletionBatcher } from './completions.ts';
 import { WAKE_CHANNEL, type Engine } from './engine.ts';
 import { executeRun, LeaseLost } from './executor.ts';
 import type { JournalRow, RunRow } from './run-row.ts';
@@ -45,6 +46,7 @@ export class Worker {
   readonly #pollMs: number;
   readonly #logger: Logger;
   readonly #active = new Map<string, Active>();
+  readonly #completions: CompletionBatcher;
   #running = false;
   #loop: Promise<void> | undefined;
   #kick: (() => void) | undefined;
@@ -61,6 +63,7 @@ export class Worker {
     this.#heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.floor(this.#leaseMs / 3));
     this.#pollMs = options.pollMs ?? 1_000;
     this.#logger = options.logger ?? silentLogger();
+    this.#completions = new CompletionBatcher(engine.store, this.id);
   }
 
   get activeRuns(): number {
@@ -163,7 +166,12 @@ export class Worker {
       else timer = setTimeout(() => controller.abort(timeout), row.timeout_at - now);
     }
     if (row.cancel_requested === 1) controller.abort(new StrataError('E_CANCELLED', 'the run was cancelled'));
-    const done = executeRun(this.#engine, row, { workerId: this.id, signal: controller.signal, journal })
+    const done = executeRun(this.#engine, row, {
+      workerId: this.id,
+      signal: controller.signal,
+      journal,
+      completions: this.#completions,
+    })
       // A store failure mid-run: the lease is left to expire and another claim resumes the run.
       .catch((error: unknown) => this.#logger.error({ err: error, run: row.id }, 'run execution failed'))
       .finally(() => {
