@@ -24,4 +24,7 @@ export { Engine, WAKE_CHANNEL, type ListFilter, type StartOptions } from './engi
 export { Worker, type WorkerOptions } from './worker.ts';
 export { ORCHESTRATION_LAYER, orchestrationMigrations } from './migrations.ts';
 export { TERMINAL, type JournalRow, type Run, type RunError, type RunStatus } from './run-row.ts';
+export { runSyscalls } from './syscalls.ts';
+export { runSchema, timelineEntrySchema, toTimelineEntry, type TimelineEntry } from './timeline.ts';
+export { waitForRun, type WaitForRunOptions } from './wait.ts';
 export const LAYER = { name: 'orchestration', status: 'built', issue: 3 } as const;

@@ -44,7 +44,7 @@ export const orchestrationMigrations: readonly Migration[] = [
         finished_at BIGINT,
         UNIQUE (tenant_id, idempotency_key)
       );
-      CREATE INDEX orch_runs_ready ON orch_runs (priority, available_at) WHERE status IN ('queued', 'waiting');
+      CREATE INDEX orch_runs_ready ON orch_runs (priority DESC, available_at, id) WHERE status IN ('queued', 'waiting');
       CREATE INDEX orch_runs_leased ON orch_runs (lease_expires_at) WHERE status = 'running';
       CREATE INDEX orch_runs_parent ON orch_runs (parent_id);
       CREATE INDEX orch_runs_tenant ON orch_runs (tenant_id, created_at);

@@ -126,6 +126,14 @@ export class Worker {
   }
 
   async #claim(limit: number): Promise<RunRow[]> {
+    const ready = await this.#claimWhere("status IN ('queued', 'waiting') AND available_at <= ?", limit);
+    if (ready.length > 0) return ready;
+    // Runs of dead workers: looked for only when nothing is ready, in their own query, so the hot
+    // claim stays a walk of the ready index in claim order.
+    return this.#claimWhere("status = 'running' AND lease_expires_at < ?", limit);
+  }
+
+  async #claimWhere(condition: string, limit: number): Promise<RunRow[]> {
     const { store, clock, workflows } = this.#engine;
     const keys = workflows.keys();
     if (keys.length === 0) return [];
@@ -136,11 +144,11 @@ export class Worker {
       `UPDATE orch_runs SET status = 'running', lease_owner = ?, lease_expires_at = ?, wake_pending = 0, updated_at = ?
        WHERE id IN (
          SELECT id FROM orch_runs
-         WHERE ((status IN ('queued', 'waiting') AND available_at <= ?) OR (status = 'running' AND lease_expires_at < ?))
+         WHERE ${condition}
            AND queue IN (${marks(this.#queues.length)}) AND (workflow || ':' || version) IN (${marks(keys.length)})
          ORDER BY priority DESC, available_at, id LIMIT ?${skipLocked})
        RETURNING *`,
-      [this.id, now + this.#leaseMs, now, now, now, ...this.#queues, ...keys, limit],
+      [this.id, now + this.#leaseMs, now, now, ...this.#queues, ...keys, limit],
     );
   }
 
