@@ -21,7 +21,9 @@ let store: Store;
 const workers = new Map<string, ChildProcess>();
 
 function startWorker(id: string): Promise<void> {
-  const child = spawn(process.execPath, ['test/fixtures/crash-worker.ts', db.url, id, String(LEASE_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['test/fixtures/crash-worker.ts', db.url, id, String(LEASE_MS)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   workers.set(id, child);
   return new Promise((resolve, reject) => {
     child.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
@@ -31,7 +33,8 @@ function startWorker(id: string): Promise<void> {
 
 const count = async (sql: string, params: (string | number)[] = []): Promise<number> =>
   Number((await store.get<{ n: number }>(sql, params))?.n ?? 0);
-const completed = (): Promise<number> => count("SELECT COUNT(*) AS n FROM orch_runs WHERE status = 'completed'");
+const completed = (): Promise<number> =>
+  count("SELECT COUNT(*) AS n FROM orch_runs WHERE status = 'completed'");
 
 async function until(predicate: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -44,7 +47,9 @@ async function until(predicate: () => Promise<boolean>, timeoutMs: number): Prom
 /** SIGKILLs a worker; resolves with how long each of its leased runs took to be resumed elsewhere. */
 async function killAndMeasure(id: string): Promise<number[]> {
   const leased = (
-    await store.all<{ id: string }>("SELECT id FROM orch_runs WHERE lease_owner = ? AND status = 'running'", [id])
+    await store.all<{ id: string }>("SELECT id FROM orch_runs WHERE lease_owner = ? AND status = 'running'", [
+      id,
+    ])
   ).map((r) => r.id);
   const killedAt = Date.now();
   workers.get(id)?.kill('SIGKILL');
@@ -52,8 +57,12 @@ async function killAndMeasure(id: string): Promise<number[]> {
   await until(async () => {
     for (const runId of leased) {
       if (resumed.has(runId)) continue;
-      const row = await store.get<{ lease_owner: string | null; status: string }>('SELECT lease_owner, status FROM orch_runs WHERE id = ?', [runId]);
-      if (row && (row.status === 'completed' || (row.lease_owner !== null && row.lease_owner !== id))) resumed.set(runId, Date.now() - killedAt);
+      const row = await store.get<{ lease_owner: string | null; status: string }>(
+        'SELECT lease_owner, status FROM orch_runs WHERE id = ?',
+        [runId],
+      );
+      if (row && (row.status === 'completed' || (row.lease_owner !== null && row.lease_owner !== id)))
+        resumed.set(runId, Date.now() - killedAt);
     }
     return resumed.size === leased.length;
   }, 30_000);
@@ -66,7 +75,9 @@ before(async () => {
   store = await createPostgresStore({ connectionString: db.url });
   const engine = await Engine.open({ store });
   engine.register(crashWorkflowSpec);
-  await store.run('CREATE TABLE crash_effects (run_id TEXT NOT NULL, step INTEGER NOT NULL, worker TEXT NOT NULL)');
+  await store.run(
+    'CREATE TABLE crash_effects (run_id TEXT NOT NULL, step INTEGER NOT NULL, worker TEXT NOT NULL)',
+  );
   await Promise.all(['wrk_a', 'wrk_b', 'wrk_c'].map(startWorker));
   for (let n = 0; n < RUNS; n++) await engine.start('crash5', { n }, { principal });
 });
@@ -77,27 +88,35 @@ after(async () => {
   await db?.drop();
 });
 
-test('500 workflows survive two SIGKILLed workers: none lost, every effect exactly once, fast resumption', { timeout: 240_000 }, async () => {
-  await until(async () => (await completed()) >= RUNS * 0.25, 120_000);
-  const first = await killAndMeasure('wrk_a');
-  await until(async () => (await completed()) >= RUNS * 0.6, 120_000);
-  const second = await killAndMeasure('wrk_b');
-  await until(async () => (await completed()) === RUNS, 180_000);
+test(
+  '500 workflows survive two SIGKILLed workers: none lost, every effect exactly once, fast resumption',
+  { timeout: 240_000 },
+  async () => {
+    await until(async () => (await completed()) >= RUNS * 0.25, 120_000);
+    const first = await killAndMeasure('wrk_a');
+    await until(async () => (await completed()) >= RUNS * 0.6, 120_000);
+    const second = await killAndMeasure('wrk_b');
+    await until(async () => (await completed()) === RUNS, 180_000);
 
-  assert.equal(await count('SELECT COUNT(*) AS n FROM orch_runs'), RUNS, 'no run lost');
-  assert.equal(await count("SELECT COUNT(*) AS n FROM orch_runs WHERE status <> 'completed'"), 0);
-  assert.equal(await count('SELECT COUNT(*) AS n FROM crash_effects'), RUNS * 5, 'each step applied once');
-  assert.equal(
-    await count('SELECT COUNT(*) AS n FROM (SELECT run_id, step FROM crash_effects GROUP BY run_id, step HAVING COUNT(*) > 1) d'),
-    0,
-    'no duplicated effect',
-  );
-  const killedWorkersEffects = await count("SELECT COUNT(*) AS n FROM crash_effects WHERE worker IN ('wrk_a', 'wrk_b')");
-  assert.ok(killedWorkersEffects > 0, 'the killed workers did real work before dying');
-  const resumption = [...first, ...second];
-  const worst = Math.max(...resumption);
-  process.stdout.write(
-    `# crash: ${resumption.length} runs held by killed workers; resumed after p50 ${resumption.sort((a, b) => a - b)[Math.floor(resumption.length / 2)]} ms, max ${worst} ms (lease ${LEASE_MS} ms)\n`,
-  );
-  assert.ok(worst <= LEASE_MS + 1000, `resumption took ${worst} ms, more than lease + 1 s`);
-});
+    assert.equal(await count('SELECT COUNT(*) AS n FROM orch_runs'), RUNS, 'no run lost');
+    assert.equal(await count("SELECT COUNT(*) AS n FROM orch_runs WHERE status <> 'completed'"), 0);
+    assert.equal(await count('SELECT COUNT(*) AS n FROM crash_effects'), RUNS * 5, 'each step applied once');
+    assert.equal(
+      await count(
+        'SELECT COUNT(*) AS n FROM (SELECT run_id, step FROM crash_effects GROUP BY run_id, step HAVING COUNT(*) > 1) d',
+      ),
+      0,
+      'no duplicated effect',
+    );
+    const killedWorkersEffects = await count(
+      "SELECT COUNT(*) AS n FROM crash_effects WHERE worker IN ('wrk_a', 'wrk_b')",
+    );
+    assert.ok(killedWorkersEffects > 0, 'the killed workers did real work before dying');
+    const resumption = [...first, ...second];
+    const worst = Math.max(...resumption);
+    process.stdout.write(
+      `# crash: ${resumption.length} runs held by killed workers; resumed after p50 ${resumption.sort((a, b) => a - b)[Math.floor(resumption.length / 2)]} ms, max ${worst} ms (lease ${LEASE_MS} ms)\n`,
+    );
+    assert.ok(worst <= LEASE_MS + 1000, `resumption took ${worst} ms, more than lease + 1 s`);
+  },
+);

@@ -51,3 +51,12 @@ export function parseInteger(text: string): number {
   if (!/^\d+$/.test(text.trim())) throw new InvalidArgumentError('expected a non-negative integer');
   return Number(text);
 }
+
+/** Parses an integer that may be negative (priorities). */
+export function parseSignedInteger(text: string): number {
+  const value = Number(text.trim());
+  if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(value)) {
+    throw new InvalidArgumentError('expected an integer');
+  }
+  return value;
+}

@@ -10,6 +10,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT } from '../kernel/index.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerKeys } from './commands/keys.ts';
+import { registerRuns } from './commands/runs.ts';
 import { registerSyscalls } from './commands/syscalls.ts';
 import { registerTenants } from './commands/tenants.ts';
 import { registerTokens } from './commands/tokens.ts';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerTokens(program);
   registerAudit(program);
   registerSyscalls(program);
+  registerRuns(program);
   return program;
 }
 

@@ -80,3 +80,40 @@ export function tempCli(extraArgs: readonly string[] = []): {
     dispose: () => rmSync(dataDir, { recursive: true, force: true }),
   };
 }
+
+export interface RunningServer {
+  /** The first line `strata up --json` printed, parsed. */
+  readonly started: { url: string; tenantId: string; adminKeyFile: string | null; workflows: string[] };
+  /** Everything the server wrote to stderr (its log) so far. */
+  stderr(): string;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts `strata --data-dir <dataDir> up --port 0 --json …args` and resolves once it listens. */
+export async function startUp(dataDir: string, args: readonly string[] = []): Promise<RunningServer> {
+  const argv = [MAIN, '--data-dir', dataDir, 'up', '--port', '0', '--json', ...args];
+  const child = spawn(process.execPath, argv, {
+    cwd: REPO_ROOT,
+    env: cleanEnv({ STRATA_LOG_LEVEL: 'warn' }),
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
+  const line = await new Promise<string>((resolveLine, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      if (stdout.includes('\n')) resolveLine(stdout.slice(0, stdout.indexOf('\n')));
+    });
+    void exited.then((code) => reject(new Error(`strata up exited ${code} before listening:\n${stderr}`)));
+  });
+  return {
+    started: JSON.parse(line) as RunningServer['started'],
+    stderr: () => stderr,
+    async stop() {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}

@@ -38,6 +38,13 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    orchestration: z
+      .object({
+        /** Runs the in-process worker of `strata up` executes at once. */
+        concurrency: z.number().int().min(1).max(1000).default(10),
+      })
+      .strict()
+      .prefault({}),
     /** Base64 of 32 bytes that seals private keys and secrets at rest; generated into dataDir if unset. */
     masterKey: z.string().optional(),
   })
@@ -56,9 +63,15 @@ export const ENV_KEYS = {
   STRATA_DRAIN_TIMEOUT_MS: 'server.drainTimeoutMs',
   STRATA_LOG_LEVEL: 'log.level',
   STRATA_MASTER_KEY: 'masterKey',
+  STRATA_WORKER_CONCURRENCY: 'orchestration.concurrency',
 } as const;
 
-const NUMERIC_KEYS = new Set(['server.port', 'server.bodyLimitBytes', 'server.drainTimeoutMs']);
+const NUMERIC_KEYS = new Set([
+  'server.port',
+  'server.bodyLimitBytes',
+  'server.drainTimeoutMs',
+  'orchestration.concurrency',
+]);
 
 export interface LoadConfigOptions {
   /** Path of a JSON config file; when unset, `./strata.config.json` is used if present. */

@@ -24,6 +24,7 @@ export * from './events/index.ts';
 export { open as openSealed, parseMasterKey, seal } from './crypto/sealed-box.ts';
 export {
   defineSyscall,
+  erase,
   secret,
   type IdempotencyClass,
   type RetryPolicy,

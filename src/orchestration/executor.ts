@@ -192,7 +192,8 @@ export async function executeRun(engine: Engine, row: RunRow, options: ExecuteOp
     }
     await finish("status = 'completed', output = ?, finished_at = ?", [result, clock.now()], true);
   } catch (thrown) {
-    if (thrown instanceof LeaseLost) return;
+    // Lost the lease (found on a write, or told by the heartbeat through the abort signal): stop silently.
+    if (thrown instanceof LeaseLost || signal.reason instanceof LeaseLost) return;
     if (thrown instanceof Suspension) {
       const now = clock.now();
       await finish(

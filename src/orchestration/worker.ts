@@ -110,13 +110,27 @@ export class Worker {
       }
       const journals = await this.#journals(claimed).catch(() => new Map<string, JournalRow[]>());
       for (const row of claimed) this.#execute(row, journals.get(row.id));
-      if (claimed.length === 0 || this.#active.size >= this.#concurrency) await this.#idle();
+      if (claimed.length === 0 || this.#active.size >= this.#concurrency)
+        await this.#idle(claimed.length === 0 ? await this.#nextDueIn() : this.#pollMs);
     }
   }
 
-  #idle(): Promise<void> {
+  /** Milliseconds until the next timer or delayed run is due, capped by the poll interval. */
+  async #nextDueIn(): Promise<number> {
+    const { store, clock } = this.#engine;
+    const row = await store
+      .get<{ due: number | null }>(
+        "SELECT MIN(available_at) AS due FROM orch_runs WHERE status IN ('queued', 'waiting') AND available_at > ?",
+        [clock.now()],
+      )
+      .catch(() => undefined);
+    const due = row?.due === null || row?.due === undefined ? Infinity : Number(row.due) - clock.now();
+    return Math.max(1, Math.min(this.#pollMs, due));
+  }
+
+  #idle(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, this.#pollMs);
+      const timer = setTimeout(done, ms);
       function done(): void {
         clearTimeout(timer);
         resolve();

@@ -26,3 +26,4 @@ export {
   type SignalHandlerOptions,
   type StartServerOptions,
 } from './server.ts';
+export { loadWorkflows } from './workflows.ts';

@@ -1,8 +1,14 @@
 /**
  * @module server/runtime
  * Turns a configuration into a running kernel: the data directory, the master key, the store, the
- * kernel with every layer's syscalls registered, and — on first start — a default tenant with an
- * admin API key. The server and the CLI both start here, so they always see the same state.
+ * kernel with every layer's syscalls registered, the orchestration engine on the same store (its
+ * `runs.*` syscalls on the kernel, its meter hook charging syscall costs to runs), optionally an
+ * in-process worker, and — on first start — a default tenant with an admin API key. The server
+ * and the CLI both start here, so they always see the same state.
+ *
+ * Shutdown order matters: the worker stops first (its runs still make syscalls, which a draining
+ * kernel would refuse — and a refused syscall fails the run), then the kernel drains and closes
+ * the store.
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,11 +23,21 @@ import {
   type Logger,
   type StrataConfig,
 } from '../kernel/index.ts';
+import { Engine, runSyscalls, Worker, type WorkflowDefinition } from '../orchestration/index.ts';
 
 export interface Runtime {
   readonly kernel: Kernel;
+  readonly engine: Engine;
+  /** The in-process worker, when the runtime was opened with `worker: true`. */
+  readonly worker: Worker | undefined;
   readonly config: StrataConfig;
   readonly databaseUrl: string;
+  /**
+   * Stops the worker: no new claims; runs in progress finish or suspend, for up to
+   * `server.drainTimeoutMs`. Idempotent; a no-op without a worker.
+   */
+  stopWorker(): Promise<void>;
+  /** Stops the worker, drains the kernel, flushes the audit log and closes the store. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -29,6 +45,10 @@ export interface OpenRuntimeOptions {
   config: StrataConfig;
   logger?: Logger;
   clock?: Clock;
+  /** Registered on the engine before the worker starts (see `loadWorkflows`). */
+  workflows?: readonly WorkflowDefinition[];
+  /** Start an in-process worker (concurrency `orchestration.concurrency`). @default false */
+  worker?: boolean;
 }
 
 /** The master key from config, else from `<dataDir>/master.key`, created (mode 0600) on first use. */
@@ -43,20 +63,63 @@ export function loadMasterKey(config: StrataConfig): Buffer {
   return parseMasterKey(readFileSync(file, 'utf8').trim());
 }
 
+/**
+ * Stops a worker gracefully, waiting at most `timeoutMs`; shutdown then goes on without it. Runs
+ * still executing can no longer write once the store closes, so they are left to their leases: a
+ * worker (here after a restart, or elsewhere) resumes them by replay when the leases expire. No
+ * journaled step is lost; the step in progress runs again (steps are at-least-once).
+ */
+async function stopWithin(worker: Worker, timeoutMs: number, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolveLate) => {
+    timer = setTimeout(() => resolveLate('late'), timeoutMs);
+  });
+  const outcome = await Promise.race([worker.stop().then(() => 'stopped' as const), late]);
+  clearTimeout(timer);
+  if (outcome === 'late') {
+    logger.warn(
+      { worker: worker.id, activeRuns: worker.activeRuns, timeoutMs },
+      'runs still executing at shutdown; their leases will expire and they resume by replay',
+    );
+  }
+}
+
 export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime> {
   const { config } = options;
+  const logger = options.logger ?? silentLogger();
   mkdirSync(resolve(config.dataDir), { recursive: true, mode: 0o700 });
   const masterKey = loadMasterKey(config);
   const databaseUrl = databaseUrlOf(config);
   const store = await openStore(databaseUrl);
   try {
+    const engine = await Engine.open({ store, clock: options.clock });
+    for (const workflow of options.workflows ?? []) engine.register(workflow);
     const kernel = await Kernel.open({
       store,
       masterKey,
-      logger: options.logger ?? silentLogger(),
+      logger,
       clock: options.clock,
+      meter: engine.meterHook,
     });
-    return { kernel, config, databaseUrl, close: () => kernel.close(config.server.drainTimeoutMs) };
+    engine.attachKernel(kernel);
+    for (const definition of runSyscalls(engine)) kernel.register(definition);
+    const timeoutMs = config.server.drainTimeoutMs;
+    const worker = options.worker
+      ? new Worker(engine, {
+          concurrency: config.orchestration.concurrency,
+          logger: logger.child({ component: 'worker' }),
+        })
+      : undefined;
+    await worker?.start();
+    let stopping: Promise<void> | undefined;
+    let closing: Promise<void> | undefined;
+    const stopWorker = (): Promise<void> =>
+      (stopping ??= worker ? stopWithin(worker, timeoutMs, logger) : Promise.resolve());
+    const close = async (): Promise<void> => {
+      await stopWorker();
+      await kernel.close(timeoutMs);
+    };
+    return { kernel, engine, worker, config, databaseUrl, stopWorker, close: () => (closing ??= close()) };
   } catch (error) {
     await store.close();
     throw error;

@@ -3,6 +3,7 @@
  * Serves the app over HTTP with `@hono/node-server`, and shuts it down gracefully:
  *
  *   stop accepting connections → health turns 503, new API requests get 503 E_SHUTTING_DOWN →
+ *   stop the in-process worker (its runs finish or suspend, up to `server.drainTimeoutMs`) →
  *   wait (up to `server.drainTimeoutMs`) for in-flight requests and the kernel's in-flight calls →
  *   close idle keep-alive connections → close the runtime (audit flush, store close).
  *
@@ -79,6 +80,9 @@ export async function startServer(options: StartServerOptions): Promise<ServerHa
     const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
     const timeout = config.server.drainTimeoutMs;
     logger.info({ inFlight: lifecycle.inFlight, timeoutMs: timeout }, 'draining');
+    // Runs in progress make syscalls, which a draining kernel refuses (failing the run): let the
+    // in-process worker finish or suspend them before the kernel stops taking calls.
+    await runtime.stopWorker();
     const [calls, requests] = await Promise.all([kernel.drain(timeout), lifecycle.waitIdle(timeout)]);
     if (calls + requests > 0) logger.warn({ calls, requests }, 'drain timed out; closing anyway');
     server.closeIdleConnections();

@@ -1,8 +1,9 @@
 /**
  * @module cli/commands/up
- * `strata up`: open the runtime, create the default tenant on first start, serve HTTP, and run until
- * SIGINT or SIGTERM, then shut down gracefully (stop accepting, drain in-flight calls, flush the
- * audit log, close the store) and exit 0. A second signal during the drain exits at once.
+ * `strata up`: open the runtime, create the default tenant on first start, serve HTTP, run durable
+ * runs in an in-process worker (workflows from `--workflows <module>`), and run until SIGINT or
+ * SIGTERM, then shut down gracefully (stop accepting, stop the worker, drain in-flight calls, flush
+ * the audit log, close the store) and exit 0. A second signal during the drain exits at once.
  *
  * The server module is imported only here, lazily, so other commands never load the HTTP stack.
  * Logs go to stderr so that stdout carries only what the command prints (with --json, exactly one
@@ -13,6 +14,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createLogger, StrataError, type Logger } from '../../kernel/index.ts';
 import type { installSignalHandlers, ServerHandle } from '../../server/index.ts';
+import type { WorkflowDefinition } from '../../orchestration/index.ts';
 import { bootstrapDefaultTenant, openRuntime, type BootstrapResult } from '../../server/runtime.ts';
 import { configOf, outputOf } from '../context.ts';
 import type { Output } from '../output.ts';
@@ -22,6 +24,8 @@ interface UpOptions {
   host?: string;
   port?: number;
   bodyLimit?: number;
+  workflows?: string;
+  concurrency?: number;
 }
 
 /**
@@ -46,8 +50,16 @@ function untilStopped(
   });
 }
 
-function printStarted(out: Output, url: string, boot: BootstrapResult, keyFile: string | null): void {
-  out.result({ url, tenantId: boot.tenantId, adminKeyFile: keyFile }, () => {
+interface Started {
+  readonly url: string;
+  readonly boot: BootstrapResult;
+  readonly keyFile: string | null;
+  readonly workflows: readonly WorkflowDefinition[];
+}
+
+function printStarted(out: Output, { url, boot, keyFile, workflows }: Started): void {
+  const names = workflows.map((w) => `${w.name}@${w.version}`);
+  out.result({ url, tenantId: boot.tenantId, adminKeyFile: keyFile, workflows: names }, () => {
     const lines: string[] = [];
     if (boot.adminKey !== undefined) {
       lines.push(
@@ -57,6 +69,7 @@ function printStarted(out: Output, url: string, boot: BootstrapResult, keyFile: 
         '',
       );
     }
+    if (names.length > 0) lines.push(`Workflows: ${names.join(', ')}`);
     lines.push(`Strata is listening on ${url}  (Ctrl-C to stop)`);
     return lines.join('\n');
   });
@@ -73,16 +86,25 @@ export function registerUp(program: Command): void {
       'largest request body accepted (env STRATA_BODY_LIMIT_BYTES)',
       parseInteger,
     )
+    .option('--workflows <module>', 'a .ts or .js module whose exported workflow definitions are registered')
+    .option(
+      '--concurrency <n>',
+      'runs the in-process worker executes at once (env STRATA_WORKER_CONCURRENCY; default 10)',
+      parseInteger,
+    )
     .action(async (options: UpOptions, command: Command) => {
       const out = outputOf(command);
       const config = configOf(command, {
         'server.host': options.host,
         'server.port': options.port,
         'server.bodyLimitBytes': options.bodyLimit,
+        'orchestration.concurrency': options.concurrency,
       });
       const logger = createLogger({ level: config.log.level, destination: process.stderr });
       const server = await import('../../server/index.ts');
-      const runtime = await openRuntime({ config, logger });
+      // Loaded before the database is opened: a bad module fails fast and changes nothing.
+      const workflows = options.workflows === undefined ? [] : await server.loadWorkflows(options.workflows);
+      const runtime = await openRuntime({ config, logger, workflows, worker: true });
       let handle: ServerHandle;
       let boot: BootstrapResult;
       try {
@@ -99,7 +121,8 @@ export function registerUp(program: Command): void {
       }
       const stopped = untilStopped(server.installSignalHandlers, handle, logger);
       const keyFile = join(resolve(config.dataDir), 'admin.key');
-      printStarted(out, handle.url, boot, boot.adminKeyFile ?? (existsSync(keyFile) ? keyFile : null));
+      const adminKeyFile = boot.adminKeyFile ?? (existsSync(keyFile) ? keyFile : null);
+      printStarted(out, { url: handle.url, boot, keyFile: adminKeyFile, workflows });
       await stopped;
     });
 }
