@@ -22,6 +22,14 @@ export {
 export { WorkflowContext, type ChildHandle, type ChildOptions, type StepOptions } from './context.ts';
 export { Engine, WAKE_CHANNEL, type ListFilter, type StartOptions } from './engine.ts';
 export { Worker, type WorkerOptions } from './worker.ts';
+export {
+  fireDueSchedules,
+  listSchedules,
+  nextFire,
+  removeSchedule,
+  upsertSchedule,
+  type Schedule,
+} from './schedules.ts';
 export { ORCHESTRATION_LAYER, orchestrationMigrations } from './migrations.ts';
 export { TERMINAL, type JournalRow, type Run, type RunError, type RunStatus } from './run-row.ts';
 export { runSyscalls } from './syscalls.ts';

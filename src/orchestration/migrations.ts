@@ -72,4 +72,22 @@ export const orchestrationMigrations: readonly Migration[] = [
       );
       CREATE INDEX orch_signals_run ON orch_signals (run_id, name);`,
   },
+  {
+    version: 2,
+    name: 'cron schedules',
+    up: `
+      CREATE TABLE orch_schedules (
+        id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        workflow TEXT NOT NULL,
+        input TEXT NOT NULL,
+        cron TEXT NOT NULL,
+        principal TEXT NOT NULL,
+        next_at BIGINT NOT NULL,
+        created_at BIGINT NOT NULL,
+        UNIQUE (tenant_id, name)
+      );
+      CREATE INDEX orch_schedules_due ON orch_schedules (next_at);`,
+  },
 ];

@@ -9,6 +9,10 @@
  */
 import { newId, silentLogger, StrataError, type Logger } from '../kernel/index.ts';
 import { CompletionBatcher } from './completions.ts';
+import { fireDueSchedules } from './schedules.ts';
+
+/** How often a worker looks for due cron schedules (cron's finest grain is a second). */
+const SCHEDULE_CHECK_MS = 250;
 import { WAKE_CHANNEL, type Engine } from './engine.ts';
 import { executeRun, LeaseLost } from './executor.ts';
 import type { JournalRow, RunRow } from './run-row.ts';
@@ -94,7 +98,14 @@ export class Worker {
   }
 
   async #run(): Promise<void> {
+    let lastScheduleCheck = 0;
     while (this.#running) {
+      if (Date.now() - lastScheduleCheck >= SCHEDULE_CHECK_MS) {
+        lastScheduleCheck = Date.now();
+        await fireDueSchedules(this.#engine).catch((error: unknown) =>
+          this.#logger.warn({ err: error, worker: this.id }, 'firing schedules failed'),
+        );
+      }
       const room = this.#concurrency - this.#active.size;
       let claimed: RunRow[] = [];
       if (room > 0) {
