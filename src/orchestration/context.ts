@@ -31,6 +31,8 @@ export interface StepOptions {
   readonly retry?: RetryOptions;
   /** Per attempt. */
   readonly timeoutMs?: number;
+  /** A token bucket (see `engine.setRateLimit`) the step takes a token from before it runs. */
+  readonly rateLimit?: string;
 }
 
 export interface ChildOptions {
@@ -57,6 +59,8 @@ export interface RunPort {
   startChild(seq: number, def: WorkflowDefinition, input: unknown, options: ChildOptions): Promise<string>;
   childRun(runId: string): Promise<Run>;
   syscall(name: string, input: unknown, idempotencyKey: string): Promise<unknown>;
+  /** Takes a token: 0 when taken, else ms until one is due. */
+  takeToken(key: string): Promise<number>;
 }
 
 const describe = (row: JournalRow): string => `${row.kind} "${row.name}"`;
@@ -82,6 +86,10 @@ export class WorkflowContext {
     const seq = this.#next('step', name);
     const done = this.#recalled<T>(seq);
     if (done) return done.value;
+    if (options.rateLimit !== undefined) {
+      const waitMs = await this.#port.takeToken(options.rateLimit);
+      if (waitMs > 0) throw new Suspension(this.#port.clock.now() + waitMs);
+    }
     const started = this.#port.clock.now();
     const attempts = options.retry?.attempts ?? 1;
     for (let attempt = 1; ; attempt++) {

@@ -18,6 +18,7 @@ import {
 } from '../kernel/index.ts';
 import type { WorkflowDefinition } from './define.ts';
 import { ORCHESTRATION_LAYER, orchestrationMigrations } from './migrations.ts';
+import { setRateLimit, type RateLimit } from './rate-limits.ts';
 import { WorkflowRegistry } from './registry.ts';
 import { TERMINAL, toRun, type JournalRow, type Run, type RunRow, type RunStatus } from './run-row.ts';
 
@@ -86,6 +87,11 @@ export class Engine {
       ]);
     },
   };
+
+  /** Creates or changes a shared token bucket that steps name with `{ rateLimit: key }`. */
+  setRateLimit(key: string, limit: RateLimit): Promise<void> {
+    return setRateLimit(this.store, key, limit, this.clock.now());
+  }
 
   register<TInput, TOutput>(def: WorkflowDefinition<TInput, TOutput>): void {
     this.workflows.register(def as unknown as WorkflowDefinition);

@@ -7,6 +7,7 @@
  */
 import { StrataError, coerceError, type Queryable, type Transaction } from '../kernel/index.ts';
 import type { CompletionBatcher } from './completions.ts';
+import { takeToken } from './rate-limits.ts';
 import { backoff, serializeError, Suspension, WorkflowContext, type RunPort } from './context.ts';
 import type { WorkflowDefinition } from './define.ts';
 import { dropFailedTail, type Engine } from './engine.ts';
@@ -172,6 +173,7 @@ export async function executeRun(engine: Engine, row: RunRow, options: ExecuteOp
       if (!child) throw new StrataError('E_NOT_FOUND', `run ${childId} is not a child of ${row.id}`);
       return toRun(child);
     },
+    takeToken: (key) => store.transaction((tx) => takeToken(tx, key, clock.now())),
     syscall: (name, input, idempotencyKey) =>
       engine.kernel.call(name, input, { principal: port.principal, idempotencyKey, runId: row.id, signal }),
   };

@@ -90,4 +90,18 @@ export const orchestrationMigrations: readonly Migration[] = [
       );
       CREATE INDEX orch_schedules_due ON orch_schedules (next_at);`,
   },
+  {
+    version: 3,
+    name: 'rate limits',
+    // Token buckets in micro-tokens, refilled lazily on each take: exact across processes because
+    // every take locks the bucket row.
+    up: `
+      CREATE TABLE orch_rate_limits (
+        key TEXT PRIMARY KEY,
+        capacity_micros BIGINT NOT NULL,
+        refill_micros_per_ms BIGINT NOT NULL,
+        tokens_micros BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );`,
+  },
 ];
