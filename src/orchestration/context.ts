@@ -11,6 +11,7 @@ import { StrataError } from '../kernel/index.ts';
 import type { RetryOptions, WorkflowDefinition } from './define.ts';
 import { errorEntry, okEntry, rebuild, type Entry } from './journal-entry.ts';
 import type { JournalKind, JournalRow, Run } from './run-row.ts';
+import { SYSCALL_PREFIXES, syscallNamespace, type SyscallNamespaces } from './syscall-proxy.ts';
 import { abortReason, backoff, sleep, withTimeout } from './timing.ts';
 
 export { serializeError } from './journal-entry.ts';
@@ -65,12 +66,22 @@ export interface RunPort {
 
 const describe = (row: JournalRow): string => `${row.kind} "${row.name}"`;
 
+// Declaration merging: the class gains one typed namespace per syscall prefix (`ctx.kernel.echo`),
+// filled in by the constructor below.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
+export interface WorkflowContext extends SyscallNamespaces {}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class WorkflowContext {
   readonly #port: RunPort;
   #seq = 0;
 
   constructor(port: RunPort) {
     this.#port = port;
+    const call = (name: string, input: unknown): Promise<unknown> => this.syscall(name, input);
+    for (const prefix of SYSCALL_PREFIXES) {
+      Object.defineProperty(this, prefix, { value: syscallNamespace(call, prefix), enumerable: false });
+    }
   }
 
   get runId(): string {

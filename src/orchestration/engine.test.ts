@@ -296,7 +296,9 @@ onEveryStore('durable runs', (db) => {
     const caller = defineWorkflow(
       { name: 'caller', version: 1, input: z.object({}), output: z.string() },
       async (ctx) => {
-        const echoed = await ctx.syscall<{ message: string }>('kernel.echo', { message: 'from a run' });
+        const echoed = (await ctx.kernel['echo']?.({ message: 'from a run' })) as { message: string };
+        const time = (await ctx.kernel['time']?.({})) as { now: number };
+        if (typeof time.now !== 'number') throw new Error('kernel.time through ctx.kernel.time failed');
         await ctx.syscall('test.priced', {});
         return echoed.message;
       },
@@ -319,6 +321,34 @@ onEveryStore('durable runs', (db) => {
     const done = await h.waitFor(run.id, ['completed']);
     assert.equal(done.output, 'from a run');
     assert.equal(done.costMicros, 250);
+    await h.close();
+  });
+
+  it('fails a run that exceeds its timeout with E_RUN_TIMEOUT', async () => {
+    const slow = defineWorkflow(
+      {
+        name: 'slow',
+        version: 1,
+        input: z.object({}),
+        output: z.null(),
+        timeoutMs: 150,
+        retry: { attempts: 3, baseDelayMs: 5 },
+      },
+      async (ctx) => {
+        for (let i = 0; i < 100; i++)
+          await ctx.step(`tick-${i}`, () => new Promise((r) => setTimeout(r, 20)));
+        return null;
+      },
+    );
+    const h = await harness(db());
+    h.engine.register(slow);
+    await h.worker();
+    const run = await h.engine.start('slow', {}, { principal: h.principal });
+    const failed = await h.waitFor(run.id, ['failed', 'completed']);
+    assert.equal(failed.error?.code, 'E_RUN_TIMEOUT');
+    assert.equal(failed.attempt, 1, 'a timed-out run is not retried');
+    const steps = (await h.engine.journal(h.principal.tenantId, run.id)).length;
+    assert.ok(steps > 0 && steps < 100);
     await h.close();
   });
 

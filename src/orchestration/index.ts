@@ -23,6 +23,12 @@ export { WorkflowContext, type ChildHandle, type ChildOptions, type StepOptions 
 export { Engine, WAKE_CHANNEL, type ListFilter, type StartOptions } from './engine.ts';
 export { Worker, type WorkerOptions } from './worker.ts';
 export {
+  SYSCALL_PREFIXES,
+  type SyscallNamespace,
+  type SyscallNamespaces,
+  type SyscallPrefix,
+} from './syscall-proxy.ts';
+export {
   fireDueSchedules,
   listSchedules,
   nextFire,
