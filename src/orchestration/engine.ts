@@ -18,6 +18,7 @@ import {
 } from '../kernel/index.ts';
 import type { WorkflowDefinition } from './define.ts';
 import { ORCHESTRATION_LAYER, orchestrationMigrations } from './migrations.ts';
+import { setConcurrencyLimit, type ConcurrencyLimit } from './limits.ts';
 import { setRateLimit, type RateLimit } from './rate-limits.ts';
 import { WorkflowRegistry } from './registry.ts';
 import { TERMINAL, toRun, type JournalRow, type Run, type RunRow, type RunStatus } from './run-row.ts';
@@ -87,6 +88,11 @@ export class Engine {
       ]);
     },
   };
+
+  /** At most `maxRunning` runs at once for a tenant, queue or workflow, across every worker. */
+  setConcurrencyLimit(limit: ConcurrencyLimit): Promise<void> {
+    return setConcurrencyLimit(this.store, limit);
+  }
 
   /** Creates or changes a shared token bucket that steps name with `{ rateLimit: key }`. */
   setRateLimit(key: string, limit: RateLimit): Promise<void> {

@@ -22,6 +22,8 @@ export {
 export { WorkflowContext, type ChildHandle, type ChildOptions, type StepOptions } from './context.ts';
 export { Engine, WAKE_CHANNEL, type ListFilter, type StartOptions } from './engine.ts';
 export { Worker, type WorkerOptions } from './worker.ts';
+export { removeConcurrencyLimit, type ConcurrencyLimit, type LimitScope } from './limits.ts';
+export type { RateLimit } from './rate-limits.ts';
 export {
   SYSCALL_PREFIXES,
   type SyscallNamespace,

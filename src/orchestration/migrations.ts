@@ -104,4 +104,15 @@ export const orchestrationMigrations: readonly Migration[] = [
         updated_at BIGINT NOT NULL
       );`,
   },
+  {
+    version: 4,
+    name: 'concurrency limits',
+    up: `
+      CREATE TABLE orch_limits (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        max_running INTEGER NOT NULL,
+        PRIMARY KEY (scope, key)
+      );`,
+  },
 ];

@@ -7,8 +7,9 @@
  * without any notification). A worker that stops heartbeating (killed, partitioned) loses its
  * leases after `leaseMs`, and any other worker resumes its runs by replay.
  */
-import { newId, silentLogger, StrataError, type Logger } from '../kernel/index.ts';
+import { newId, silentLogger, StrataError, type Logger, type Queryable } from '../kernel/index.ts';
 import { CompletionBatcher } from './completions.ts';
+import { admit, listLimits, lockLimits, MATCHES_A_LIMIT, type LimitRow } from './limits.ts';
 import { fireDueSchedules } from './schedules.ts';
 
 /** How often a worker looks for due cron schedules (cron's finest grain is a second). */
@@ -51,6 +52,8 @@ export class Worker {
   readonly #logger: Logger;
   readonly #active = new Map<string, Active>();
   readonly #completions: CompletionBatcher;
+  #limitsCache: LimitRow[] = [];
+  #limitsReadAt = -Infinity;
   #running = false;
   #loop: Promise<void> | undefined;
   #kick: (() => void) | undefined;
@@ -151,11 +154,65 @@ export class Worker {
   }
 
   async #claim(limit: number): Promise<RunRow[]> {
-    const ready = await this.#claimWhere("status IN ('queued', 'waiting') AND available_at <= ?", limit);
-    if (ready.length > 0) return ready;
+    const limits = await this.#limits();
+    const readyCondition = "status IN ('queued', 'waiting') AND available_at <= ?";
+    // Without limits, the claim stays a plain walk of the ready index (no per-row limit check).
+    const ready = await this.#claimWhere(
+      limits.length ? `${readyCondition} AND NOT ${MATCHES_A_LIMIT}` : readyCondition,
+      limit,
+    );
+    const limited =
+      limits.length && ready.length < limit ? await this.#claimLimited(limits, limit - ready.length) : [];
+    if (ready.length + limited.length > 0) return [...ready, ...limited];
     // Runs of dead workers: looked for only when nothing is ready, in their own query, so the hot
     // claim stays a walk of the ready index in claim order.
     return this.#claimWhere("status = 'running' AND lease_expires_at < ?", limit);
+  }
+
+  /** The concurrency limits, re-read at most once a second (a new limit applies within 1 s). */
+  async #limits(): Promise<LimitRow[]> {
+    const now = Date.now();
+    if (now - this.#limitsReadAt >= 1_000) {
+      this.#limitsCache = await listLimits(this.#engine.store);
+      this.#limitsReadAt = now;
+    }
+    return this.#limitsCache;
+  }
+
+  /** Claims ready runs that match concurrency limits, admitting only what every limit has room for. */
+  async #claimLimited(limits: readonly LimitRow[], room: number): Promise<RunRow[]> {
+    const { store, clock } = this.#engine;
+    return store.transaction(async (tx) => {
+      const left = await lockLimits(tx, limits);
+      const now = clock.now();
+      const candidates = await this.#selectWhere(
+        tx,
+        `status IN ('queued', 'waiting') AND available_at <= ? AND ${MATCHES_A_LIMIT}`,
+        room * 4,
+        now,
+      );
+      const ids = admit(left, candidates, room);
+      if (ids.length === 0) return [];
+      return tx.all<RunRow>(
+        `UPDATE orch_runs SET status = 'running', lease_owner = ?, lease_expires_at = ?, wake_pending = 0, updated_at = ?
+         WHERE id IN (${ids.map(() => '?').join(', ')}) RETURNING *`,
+        [this.id, now + this.#leaseMs, now, ...ids],
+      );
+    });
+  }
+
+  /** Candidates for a claim, in claim order, locked (and skipping rows others hold) on PostgreSQL. */
+  #selectWhere(q: Queryable, condition: string, limit: number, now: number): Promise<RunRow[]> {
+    const keys = this.#engine.workflows.keys();
+    if (keys.length === 0) return Promise.resolve([]);
+    const skipLocked = q.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+    const marks = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+    return q.all<RunRow>(
+      `SELECT * FROM orch_runs WHERE ${condition}
+         AND queue IN (${marks(this.#queues.length)}) AND (workflow || ':' || version) IN (${marks(keys.length)})
+       ORDER BY priority DESC, available_at, id LIMIT ?${skipLocked}`,
+      [now, ...this.#queues, ...keys, limit],
+    );
   }
 
   async #claimWhere(condition: string, limit: number): Promise<RunRow[]> {
