@@ -214,6 +214,31 @@ onEveryStore('syscall pipeline', (db) => {
     );
   });
 
+  it('manages API keys through audited syscalls, never wider than the caller', async () => {
+    const admin = await principalWith([{ syscall: 'kernel.*', resource: '*' }]);
+    const created = await kernel.call<{ key: string; record: { id: string } }>(
+      'kernel.keys.create',
+      { name: 'ci', grants: [{ syscall: 'kernel.echo', resource: '*' }] },
+      { principal: admin },
+    );
+    const ci = await kernel.authenticate({ apiKey: created.key });
+    assert.equal(ci.tenantId, admin.tenantId);
+    await assert.rejects(
+      kernel.call(
+        'kernel.keys.create',
+        { name: 'root', grants: [{ syscall: '*', resource: '*' }] },
+        { principal: admin },
+      ),
+      withCode('E_ATTENUATION'),
+    );
+    await kernel.call('kernel.keys.revoke', { id: created.record.id }, { principal: admin });
+    await assert.rejects(kernel.authenticate({ apiKey: created.key }), withCode('E_UNAUTHENTICATED'));
+    const actions = (await kernel.audit.list(admin.tenantId, { limit: 1000 })).map((e) => e.action);
+    assert.deepEqual(actions, ['kernel.keys.create', 'kernel.keys.create', 'kernel.keys.revoke']);
+    const rows = JSON.stringify(await kernel.store.all('SELECT * FROM kernel_audit'));
+    assert.ok(!rows.includes(created.key), 'the new key is never audited');
+  });
+
   it('never lets a secret input reach the log, the audit entry, a span or the error', async () => {
     const principal = await principalWith([{ syscall: '*', resource: '*' }]);
     await kernel.call('kernel.echo', { message: 'hello', secret: SECRET }, { principal });

@@ -17,6 +17,7 @@ import { migrateAuth } from './auth/migrations.ts';
 import type { Principal } from './auth/principal.ts';
 import { Principals } from './auth/principals.ts';
 import { adminSyscalls } from './builtins/admin.ts';
+import { keySyscalls } from './builtins/keys.ts';
 import { echo, time, whoami } from './builtins/basic.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { StrataError } from './errors.ts';
@@ -106,6 +107,7 @@ export class Kernel {
       erase(time),
       erase(whoami),
       ...adminSyscalls({ authority, audit }),
+      ...keySyscalls(principals),
     ]) {
       kernel.register(definition);
     }

@@ -186,6 +186,11 @@ onEveryStore('durable runs', (db) => {
     );
     assert.equal(new Set(starts.map((r) => r.id)).size, 1);
     assert.equal((await h.engine.list(h.principal.tenantId)).length, 1);
+    h.engine.register(sleeper);
+    await assert.rejects(
+      h.engine.start('sleeper', { key: 'k', ms: 1 }, { principal: h.principal, idempotencyKey: 'order-42' }),
+      withCode('E_CONFLICT'),
+    );
     await h.close();
   });
 

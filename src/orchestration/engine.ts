@@ -155,6 +155,14 @@ export class Engine {
     );
     if (!existing)
       throw new StrataError('E_INTERNAL', 'idempotent start found neither a new nor an existing run');
+    if (existing.workflow !== def.name) {
+      // The same key for another workflow is a caller's mistake, not a repeat: say so.
+      throw new StrataError(
+        'E_CONFLICT',
+        `idempotency key already used by run ${existing.id} of workflow ${existing.workflow}`,
+        { runId: existing.id, workflow: existing.workflow },
+      );
+    }
     return toRun(existing);
   }
 
