@@ -19,6 +19,12 @@ function step(label: string, cmd: string, cmdArgs: string[]): void {
 
 if (!fast) {
   step('type-check (tsc --noEmit)', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
+  step('build (tsc -p tsconfig.build.json)', 'npx', ['tsc', '-p', 'tsconfig.build.json']);
+  step('built entry loads (dist/index.js)', process.execPath, [
+    '-e',
+    "await import('./dist/index.js')",
+    '--input-type=module',
+  ]);
   step('lint (eslint)', 'npx', ['eslint', '--max-warnings=0', '.']);
   step('format (prettier --check)', 'npx', ['prettier', '--check', '--log-level=warn', '.']);
 }

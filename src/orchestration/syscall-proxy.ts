@@ -38,7 +38,7 @@ export function syscallNamespace(
 ): SyscallNamespace {
   const target = (input?: unknown): Promise<unknown> => call(path, input ?? {});
   return new Proxy(target, {
-    get(fn, property) {
+    get(_target, property) {
       if (typeof property !== 'string' || property === 'then') return undefined; // never a thenable
       return syscallNamespace(call, `${path}.${property}`);
     },
