@@ -64,6 +64,18 @@ export interface RunPort {
   takeToken(key: string): Promise<number>;
 }
 
+/** A deadline `ms` after `now`, or none. */
+const deadlineAfter =
+  (ms: number | undefined) =>
+  (now: number): number | null =>
+    ms === undefined ? null : now + ms;
+
+/** The recorded outcome of a finished operation: its value, or its error thrown again. */
+function settled<T>(row: Entry): T {
+  if (row.status === 'error') throw rebuild(row.error);
+  return JSON.parse(row.output ?? 'null') as T;
+}
+
 const describe = (row: JournalRow): string => `${row.kind} "${row.name}"`;
 
 // Declaration merging: the class gains one typed namespace per syscall prefix (`ctx.kernel.echo`),
@@ -211,64 +223,24 @@ export class WorkflowContext {
   /** Sleeps durably for `ms`, or until a time (`{ until }` in epoch ms); holds no worker meanwhile. */
   async sleep(duration: number | { until: number }): Promise<void> {
     const seq = this.#next('sleep', 'sleep');
-    let row: Entry | undefined = this.#port.journal.get(seq);
-    if (!row) {
-      const now = this.#port.clock.now();
-      const wakeAt = Math.ceil(typeof duration === 'number' ? now + Math.max(0, duration) : duration.until);
-      row = {
-        seq,
-        kind: 'sleep',
-        name: 'sleep',
-        status: 'pending',
-        output: null,
-        error: null,
-        wake_at: wakeAt,
-        attempts: 1,
-        started_at: now,
-        finished_at: null,
-      };
-      await this.#port.record(row);
-    }
+    const row = await this.#waiting(seq, 'sleep', 'sleep', (now) =>
+      typeof duration === 'number' ? now + Math.max(0, duration) : duration.until,
+    );
     if (row.status === 'ok') return;
     const wakeAt = row.wake_at ?? 0;
     if (this.#port.clock.now() < wakeAt) throw new Suspension(wakeAt);
-    await this.#port.record({ ...row, status: 'ok', output: 'null', finished_at: this.#port.clock.now() });
+    await this.#settle(row, null);
   }
 
   /** Waits durably for a signal sent to this run (`runs.signal`); returns its payload. */
   async waitFor<T = unknown>(signal: string, options: { timeoutMs?: number } = {}): Promise<T> {
     const seq = this.#next('signal', signal);
-    let row: Entry | undefined = this.#port.journal.get(seq);
-    if (row?.status === 'ok') return JSON.parse(row.output ?? 'null') as T;
-    if (row?.status === 'error') throw rebuild(row.error);
-    if (!row) {
-      const now = this.#port.clock.now();
-      const deadline = options.timeoutMs === undefined ? null : Math.ceil(now + options.timeoutMs);
-      row = {
-        seq,
-        kind: 'signal',
-        name: signal,
-        status: 'pending',
-        output: null,
-        error: null,
-        wake_at: deadline,
-        attempts: 1,
-        started_at: now,
-        finished_at: null,
-      };
-      await this.#port.record(row);
-    }
+    const row = await this.#waiting(seq, 'signal', signal, deadlineAfter(options.timeoutMs));
+    if (row.status !== 'pending') return settled<T>(row);
     const received = await this.#port.consumeSignal(seq, signal);
     if (received) return received.payload as T;
     if (row.wake_at !== null && this.#port.clock.now() >= row.wake_at) {
-      const error = new StrataError('E_WAIT_TIMEOUT', `signal "${signal}" did not arrive in time`);
-      await this.#port.record({
-        ...row,
-        status: 'error',
-        error: JSON.stringify(error.toJSON()),
-        finished_at: this.#port.clock.now(),
-      });
-      throw error;
+      return this.#fail(row, new StrataError('E_WAIT_TIMEOUT', `signal "${signal}" did not arrive in time`));
     }
     throw new Suspension(row.wake_at);
   }
@@ -289,60 +261,73 @@ export class WorkflowContext {
 
   async #join<T>(childId: string, timeoutMs?: number): Promise<T> {
     const seq = this.#next('join', childId);
-    let row: Entry | undefined = this.#port.journal.get(seq);
-    if (row?.status === 'ok') return JSON.parse(row.output ?? 'null') as T;
-    if (row?.status === 'error') throw rebuild(row.error);
-    const now = this.#port.clock.now();
-    if (!row) {
-      row = {
-        seq,
-        kind: 'join',
-        name: childId,
-        status: 'pending',
-        output: null,
-        error: null,
-        wake_at: timeoutMs === undefined ? null : Math.ceil(now + timeoutMs),
-        attempts: 1,
-        started_at: now,
-        finished_at: null,
-      };
-      await this.#port.record(row);
-    }
+    const row = await this.#waiting(seq, 'join', childId, deadlineAfter(timeoutMs));
+    if (row.status !== 'pending') return settled<T>(row);
     const child = await this.#port.childRun(childId);
     if (child.status === 'completed') {
-      await this.#port.record({
-        ...row,
-        status: 'ok',
-        output: JSON.stringify(child.output ?? null),
-        finished_at: now,
-      });
+      await this.#settle(row, child.output ?? null);
       return child.output as T;
     }
     if (child.status === 'failed' || child.status === 'cancelled') {
-      const error = new StrataError(
-        child.status === 'cancelled' ? 'E_CANCELLED' : 'E_INTERNAL',
-        `child run ${childId} ${child.status}: ${child.error?.message ?? ''}`,
-        { childId, error: child.error },
-      );
-      await this.#port.record({
-        ...row,
-        status: 'error',
-        error: JSON.stringify(error.toJSON()),
-        finished_at: now,
-      });
-      throw error;
+      const code = child.status === 'cancelled' ? 'E_CANCELLED' : 'E_INTERNAL';
+      const message = `child run ${childId} ${child.status}: ${child.error?.message ?? ''}`;
+      return this.#fail(row, new StrataError(code, message, { childId, error: child.error }));
     }
-    if (row.wake_at !== null && now >= row.wake_at) {
-      const error = new StrataError('E_WAIT_TIMEOUT', `child run ${childId} did not finish in time`);
-      await this.#port.record({
-        ...row,
-        status: 'error',
-        error: JSON.stringify(error.toJSON()),
-        finished_at: now,
-      });
-      throw error;
+    if (row.wake_at !== null && this.#port.clock.now() >= row.wake_at) {
+      return this.#fail(
+        row,
+        new StrataError('E_WAIT_TIMEOUT', `child run ${childId} did not finish in time`),
+      );
     }
     throw new Suspension(row.wake_at);
+  }
+
+  /** The journal row of a wait at `seq`, recording it as pending (with its wake-up time) on first reach. */
+  async #waiting(
+    seq: number,
+    kind: JournalKind,
+    name: string,
+    wakeAt: (now: number) => number | null,
+  ): Promise<Entry> {
+    const existing = this.#port.journal.get(seq);
+    if (existing) return existing;
+    const now = this.#port.clock.now();
+    const at = wakeAt(now);
+    const row: Entry = {
+      seq,
+      kind,
+      name,
+      status: 'pending',
+      output: null,
+      error: null,
+      wake_at: at === null ? null : Math.ceil(at),
+      attempts: 1,
+      started_at: now,
+      finished_at: null,
+    };
+    await this.#port.record(row);
+    return row;
+  }
+
+  /** Records that a wait completed with `value`. */
+  async #settle(row: Entry, value: unknown): Promise<void> {
+    await this.#port.record({
+      ...row,
+      status: 'ok',
+      output: JSON.stringify(value),
+      finished_at: this.#port.clock.now(),
+    });
+  }
+
+  /** Records that a wait failed with `error`, and throws it. */
+  async #fail(row: Entry, error: StrataError): Promise<never> {
+    await this.#port.record({
+      ...row,
+      status: 'error',
+      error: JSON.stringify(error.toJSON()),
+      finished_at: this.#port.clock.now(),
+    });
+    throw error;
   }
 
   async #recordedValue(kind: JournalKind, name: string, make: () => number): Promise<number> {
