@@ -1,6 +1,6 @@
 // `npm run bench -- <name> [args]`: runs bench/<name>.ts. Each benchmark prints a readable table
 // and, as its last line, one JSON object with its figures.
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const dir = fileURLToPath(new URL('.', import.meta.url));
@@ -13,6 +13,4 @@ if (!name || !available.includes(name)) {
   process.exit(2);
 }
 process.argv = [process.argv[0] as string, `${dir}${name}.ts`, ...rest];
-const file = `${dir}${name}.ts`;
-if (!existsSync(file)) process.exit(2);
-await import(pathToFileURL(file).href);
+await import(pathToFileURL(`${dir}${name}.ts`).href);

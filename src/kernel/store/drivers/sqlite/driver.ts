@@ -61,8 +61,7 @@ export class SqliteConnection {
   exec(sql: string): void {
     try {
       // BEGIN/COMMIT/ROLLBACK run once per transaction: prepared once, they skip the parser.
-      const control = CONTROL_STATEMENTS.has(sql);
-      if (control) this.#prepare(sql).run();
+      if (CONTROL_STATEMENTS.has(sql)) this.#prepare(sql).run();
       else this.#db.exec(sql);
     } catch (error) {
       throw toStoreError(error);
