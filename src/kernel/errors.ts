@@ -80,6 +80,38 @@ export const ERROR_CODES = {
   E_CANCELLED: code(409, EXIT.conflict, false, 'The run was cancelled.'),
   E_LEASE_LOST: code(409, EXIT.conflict, true, 'Another worker took over the run; this worker stops.'),
   E_AUDIT_CHAIN_BROKEN: code(500, EXIT.conflict, false, 'The audit chain failed verification.'),
+  E_INSECURE_DRIVER: code(
+    403,
+    EXIT.denied,
+    false,
+    'The sandbox driver gives no isolation and was not explicitly allowed (allowInsecure: true).',
+  ),
+  E_QUOTA_EXCEEDED: code(413, EXIT.usage, false, 'A sandbox workspace or resource quota would be exceeded.'),
+  E_TOOL_ERROR: code(
+    502,
+    EXIT.unavailable,
+    false,
+    'A tool or its upstream service failed, or returned output that does not match its schema.',
+  ),
+  E_RATE_LIMITED: code(429, EXIT.unavailable, true, 'A rate limit was hit; data.retryAfterMs says when to retry.'),
+  E_URL_NOT_ALLOWED: code(
+    403,
+    EXIT.denied,
+    false,
+    'A browser navigation, redirect or popup targets a URL outside the session allow-list; data.url names it.',
+  ),
+  E_SELECTOR_TIMEOUT: code(
+    504,
+    EXIT.timeout,
+    false,
+    'No element matched the selector within the timeout; data.selector names it.',
+  ),
+  E_NAVIGATION_FAILED: code(
+    502,
+    EXIT.unavailable,
+    true,
+    'The page could not be loaded (unreachable, failed or timed out); data.url names it.',
+  ),
 } as const satisfies Record<string, CodeInfo>;
 
 export type StrataErrorCode = keyof typeof ERROR_CODES;

@@ -57,6 +57,12 @@ export interface SyscallDefinition<TInput = unknown, TOutput = unknown> {
   /** @default 30_000 */
   readonly timeoutMs?: number;
   readonly retry?: Partial<RetryPolicy>;
+  /**
+   * A summary of the result recorded in the call's audit entry next to its input (e.g. an exit code
+   * and byte counts, never bulk output). Secret input fields are redacted as usual; the summary
+   * must not carry secrets. @default nothing
+   */
+  readonly auditResult?: (input: TInput, output: TOutput) => unknown;
   readonly handler: (input: TInput, ctx: SyscallContext) => Promise<TOutput> | TOutput;
 }
 

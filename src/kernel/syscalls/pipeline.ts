@@ -67,10 +67,28 @@ function scrubError(error: StrataError, secrets: readonly string[]): StrataError
   return new StrataError(error.code, scrub(error.message, secrets), data, { retryable: error.retryable });
 }
 
-function auditDetail(redacted: unknown): unknown {
+function auditDetail(redacted: unknown, result?: unknown): unknown {
   const text = JSON.stringify(redacted ?? null);
-  if (text.length <= AUDIT_DETAIL_LIMIT) return { input: redacted ?? null };
-  return { inputSha256: createHash('sha256').update(text).digest('hex'), inputBytes: text.length };
+  const detail: Record<string, unknown> =
+    text.length <= AUDIT_DETAIL_LIMIT
+      ? { input: redacted ?? null }
+      : { inputSha256: createHash('sha256').update(text).digest('hex'), inputBytes: text.length };
+  if (result !== undefined) detail['result'] = result;
+  return detail;
+}
+
+/** The definition's audit summary of a result; a failing summarizer must not fail the call. */
+function auditResultOf(
+  definition: { auditResult?: (input: unknown, output: unknown) => unknown },
+  input: unknown,
+  output: unknown,
+): unknown {
+  if (!definition.auditResult) return undefined;
+  try {
+    return definition.auditResult(input, output);
+  } catch {
+    return { auditResultError: true };
+  }
 }
 
 export class SyscallPipeline {
@@ -115,6 +133,7 @@ export class SyscallPipeline {
       outcome: AuditOutcome,
       error: StrataError | null,
       costMicros: number,
+      result?: unknown,
     ): Promise<void> => {
       const durationUs = Math.round((performance.now() - started) * 1000);
       d.metrics.syscalls.inc({ syscall: name, outcome });
@@ -135,7 +154,7 @@ export class SyscallPipeline {
           resource,
           outcome,
           errorCode: error?.code ?? null,
-          detail: auditDetail(redacted),
+          detail: auditDetail(redacted, result),
           durationUs,
           costMicros,
         });
@@ -185,7 +204,7 @@ export class SyscallPipeline {
         ok: true,
         runId: options.runId,
       });
-      await finish('ok', null, cost);
+      await finish('ok', null, cost, auditResultOf(definition, input, output));
       if (options.journal) await d.journal.record(options.journal, output);
       return output;
     } catch (error) {
