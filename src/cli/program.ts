@@ -10,10 +10,12 @@ import { Command, CommanderError } from 'commander';
 import { EXIT } from '../kernel/index.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerKeys } from './commands/keys.ts';
+import { registerMcp } from './commands/mcp.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerSyscalls } from './commands/syscalls.ts';
 import { registerTenants } from './commands/tenants.ts';
 import { registerTokens } from './commands/tokens.ts';
+import { registerTools } from './commands/tools.ts';
 import { registerUp } from './commands/up.ts';
 import { reportError } from './output.ts';
 
@@ -43,6 +45,8 @@ export function buildProgram(): Command {
   registerAudit(program);
   registerSyscalls(program);
   registerRuns(program);
+  registerTools(program);
+  registerMcp(program);
   return program;
 }
 

@@ -6,7 +6,8 @@
  * all happen in the kernel's pipeline, exactly as for every other surface.
  *
  * Routes: `GET /healthz`, `GET /metrics`, `GET /v1/openapi.json` (public); `GET /v1/whoami`,
- * `GET /v1/syscalls`, `GET /v1/syscalls/:name`, `POST /v1/syscalls/:name` (bearer auth).
+ * `GET /v1/syscalls`, `GET /v1/syscalls/:name`, `POST /v1/syscalls/:name` (bearer auth); `/mcp`
+ * (MCP over Streamable HTTP, bearer auth).
  *
  * @example
  * const app = createApp({ kernel: runtime.kernel, config: runtime.config });
@@ -23,6 +24,7 @@ import { authenticate } from './auth.ts';
 import { notFound, onError } from './errors.ts';
 import { httpMetrics } from './http-metrics.ts';
 import { Lifecycle } from './lifecycle.ts';
+import { mcpRoutes } from './mcp.ts';
 import { openApiFor } from './openapi.ts';
 import { whoamiOf, type Whoami } from './schemas.ts';
 import { syscallRoutes } from './syscalls.ts';
@@ -88,5 +90,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.use('/v1/*', authenticate(kernel));
   app.get('/v1/whoami', (c) => c.json(whoamiOf(c.get('principal')) satisfies Whoami));
   app.route('/v1/syscalls', syscallRoutes(kernel, config));
+  app.use('/mcp', refuseWhileDraining(lifecycle));
+  app.route('/mcp', mcpRoutes(kernel, { bodyLimitBytes: config.server.bodyLimitBytes }));
   return app;
 }

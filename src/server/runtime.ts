@@ -24,12 +24,15 @@ import {
   type StrataConfig,
 } from '../kernel/index.ts';
 import { Engine, runSyscalls, Worker, type WorkflowDefinition } from '../orchestration/index.ts';
+import { attachTools, ToolsLayer, toolsSyscalls } from '../tools/index.ts';
 
 export interface Runtime {
   readonly kernel: Kernel;
   readonly engine: Engine;
   /** The in-process worker, when the runtime was opened with `worker: true`. */
   readonly worker: Worker | undefined;
+  /** The tools layer: MCP gateway, OpenAPI connectors, vault (its syscalls are on the kernel). */
+  readonly tools: ToolsLayer;
   readonly config: StrataConfig;
   readonly databaseUrl: string;
   /**
@@ -103,6 +106,9 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
     });
     engine.attachKernel(kernel);
     for (const definition of runSyscalls(engine)) kernel.register(definition);
+    const tools = await ToolsLayer.open({ store, masterKey, clock: options.clock, logger });
+    for (const definition of toolsSyscalls(tools)) kernel.register(definition);
+    attachTools(kernel, tools);
     const timeoutMs = config.server.drainTimeoutMs;
     const worker = options.worker
       ? new Worker(engine, {
@@ -117,9 +123,22 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       (stopping ??= worker ? stopWithin(worker, timeoutMs, logger) : Promise.resolve());
     const close = async (): Promise<void> => {
       await stopWorker();
-      await kernel.close(timeoutMs);
+      try {
+        await kernel.close(timeoutMs);
+      } finally {
+        await tools.close(); // stops MCP server processes
+      }
     };
-    return { kernel, engine, worker, config, databaseUrl, stopWorker, close: () => (closing ??= close()) };
+    return {
+      kernel,
+      engine,
+      worker,
+      tools,
+      config,
+      databaseUrl,
+      stopWorker,
+      close: () => (closing ??= close()),
+    };
   } catch (error) {
     await store.close();
     throw error;
