@@ -1,0 +1,498 @@
+/**
+ * @module compute/browser/sessions
+ * Browser sessions for agents: open (with an allow-list and, optionally, a named persistent
+ * profile), goto, click, fill, press, extract, screenshot, close. Each session belongs to a tenant;
+ * another tenant's session id is E_NOT_FOUND. Actions on one session run one at a time, and each is
+ * appended to the session's action log with a screenshot taken after it (stored once per content
+ * hash), including failed and refused actions, so what an agent did can be replayed by eye later.
+ *
+ * Sessions idle longer than `idleTimeoutMs` are closed (reason `idle`); `close()` closes every
+ * session (reason `shutdown`) and the pool, so no Chromium process outlives the server.
+ *
+ * @example
+ * const browsers = await BrowserSessions.open({ store, profilesDir: '/var/lib/strata/browser' });
+ * const s = await browsers.openSession({ tenantId, principal: 'key_1', allowUrls: ['https://example.com'] });
+ * await browsers.goto({ tenantId, sessionId: s.id, url: 'https://example.com/' });
+ * const page = await browsers.extract({ tenantId, sessionId: s.id });
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { newId, StrataError, systemClock, type Clock, type Logger, type Store } from '../../kernel/index.ts';
+import { AllowList, parseTargetUrl } from './allow-list.ts';
+import { browserError } from './errors.ts';
+import { EXTRACT_SCRIPT, type Extracted, type ExtractedLink } from './extract.ts';
+import {
+  BrowserLog,
+  sha256Of,
+  type ActionRecord,
+  type CloseReason,
+  type SessionRecord,
+} from './log-store.ts';
+import { BROWSER_LAYER, browserMigrations } from './migrations.ts';
+import { BrowserPool, type BrowserPoolOptions } from './pool.ts';
+import { LiveSession } from './session.ts';
+
+export interface BrowserSessionsOptions {
+  readonly store: Store;
+  /** Named persistent profiles live in `<profilesDir>/<tenantId>/<name>`. */
+  readonly profilesDir: string;
+  /** An existing pool (e.g. shared); else one is created from `pool` options and closed with this. */
+  readonly sharedPool?: BrowserPool;
+  readonly pool?: BrowserPoolOptions;
+  /** Sessions without an action for this long are closed. @default 300_000 */
+  readonly idleTimeoutMs?: number;
+  /** Live sessions at once on this node. @default 16 */
+  readonly maxSessions?: number;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+}
+
+export interface SessionRef {
+  readonly tenantId: string;
+  readonly sessionId: string;
+}
+
+export interface OpenSessionInput {
+  readonly tenantId: string;
+  /** Who opened it (principal id), recorded with the session. */
+  readonly principal: string;
+  readonly allowUrls: readonly string[];
+  /** Name of a persistent profile (cookies, storage) kept across sessions. */
+  readonly persistentContext?: string;
+}
+
+export interface ScreenshotRef {
+  readonly sha256: string;
+  readonly bytes: number;
+}
+
+export interface ActionResult {
+  readonly sessionId: string;
+  readonly seq: number;
+  readonly url: string;
+  readonly title: string;
+  /** HTTP status of the document, for `goto`. */
+  readonly status?: number;
+  readonly screenshot: ScreenshotRef | null;
+}
+
+export interface ExtractResult extends ActionResult {
+  readonly text: string;
+  readonly links: readonly ExtractedLink[];
+  readonly truncated: boolean;
+}
+
+export interface ScreenshotResult extends ActionResult {
+  readonly width: number;
+  readonly height: number;
+  readonly png: Buffer;
+}
+
+export type SessionInfo = SessionRecord & { live: boolean };
+
+interface Step<T> {
+  readonly kind: string;
+  readonly detail: Record<string, unknown>;
+  readonly selector?: string;
+  readonly url?: string;
+  readonly timeoutMs: number;
+  /** Screenshot after the action (false when the action is itself a screenshot). @default true */
+  readonly screenshot?: boolean;
+  readonly run: (live: LiveSession) => Promise<T>;
+}
+
+type Outcome = { status?: number; png?: Buffer };
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const PROFILE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
+
+/** Width and height from a PNG's IHDR chunk. */
+export function pngSize(png: Buffer): { width: number; height: number } {
+  return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
+}
+
+export class BrowserSessions {
+  readonly pool: BrowserPool;
+  readonly log: BrowserLog;
+  readonly #ownsPool: boolean;
+  readonly #profilesDir: string;
+  readonly #idleTimeoutMs: number;
+  readonly #maxSessions: number;
+  readonly #clock: Clock;
+  readonly #logger: Logger | undefined;
+  readonly #live = new Map<string, LiveSession>();
+  readonly #profilesInUse = new Set<string>();
+  readonly #busy = new Map<string, number>();
+  #opening = 0;
+  #reaper: NodeJS.Timeout | undefined;
+  #closing: Promise<void> | undefined;
+
+  private constructor(options: BrowserSessionsOptions) {
+    this.#ownsPool = options.sharedPool === undefined;
+    this.pool = options.sharedPool ?? new BrowserPool({ logger: options.logger, ...options.pool });
+    this.log = new BrowserLog(options.store);
+    this.#profilesDir = options.profilesDir;
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? 300_000;
+    this.#maxSessions = options.maxSessions ?? 16;
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger;
+    const every = Math.min(Math.max(Math.floor(this.#idleTimeoutMs / 4), 25), 30_000);
+    this.#reaper = setInterval(() => void this.#reapIdle(), every);
+    this.#reaper.unref();
+  }
+
+  /** Migrates the browser schema and returns the manager; Chromium starts on the first session. */
+  static async open(options: BrowserSessionsOptions): Promise<BrowserSessions> {
+    await options.store.migrate(BROWSER_LAYER, browserMigrations);
+    return new BrowserSessions(options);
+  }
+
+  /** Live sessions on this node. */
+  get liveCount(): number {
+    return this.#live.size;
+  }
+
+  async openSession(input: OpenSessionInput): Promise<SessionInfo> {
+    if (this.#closing) throw new StrataError('E_SHUTTING_DOWN', 'browser sessions are shutting down');
+    const allow = new AllowList(input.allowUrls);
+    if (this.#live.size + this.#opening >= this.#maxSessions) {
+      throw new StrataError(
+        'E_UNAVAILABLE',
+        `this server already runs ${this.#maxSessions} browser sessions; close one or retry later`,
+        { maxSessions: this.#maxSessions },
+      );
+    }
+    const profile = input.persistentContext ?? null;
+    const profileKey = profile === null ? null : `${input.tenantId}/${profile}`;
+    if (profile !== null && !PROFILE_NAME.test(profile)) {
+      throw new StrataError(
+        'E_INVALID_INPUT',
+        `persistentContext "${profile}" must be 1-64 letters, digits, _ . -`,
+        {
+          issues: [{ path: 'persistentContext', message: 'bad profile name' }],
+        },
+      );
+    }
+    if (profileKey !== null && this.#profilesInUse.has(profileKey)) {
+      throw new StrataError('E_CONFLICT', `profile "${profile}" is already open in another session`, {
+        profile,
+      });
+    }
+    this.#opening += 1;
+    if (profileKey !== null) this.#profilesInUse.add(profileKey);
+    try {
+      const lease =
+        profile === null
+          ? await this.pool.acquire()
+          : await this.pool.acquirePersistent(this.#profileDir(input, profile));
+      const id = newId('brs');
+      const live = new LiveSession({
+        id,
+        tenantId: input.tenantId,
+        ...lease,
+        allow,
+        profile,
+        now: () => this.#clock.now(),
+      });
+      try {
+        await live.install();
+        const at = this.#clock.now();
+        await this.log.createSession({
+          id,
+          tenantId: input.tenantId,
+          allowUrls: allow.patterns,
+          profile,
+          principal: input.principal,
+          at,
+        });
+      } catch (error) {
+        await lease.context.close().catch(() => undefined);
+        throw error;
+      }
+      this.#live.set(id, live);
+      lease.context.on('close', () => void this.#lost(live));
+      return { ...(await this.log.session(input.tenantId, id)), live: true };
+    } catch (error) {
+      if (profileKey !== null) this.#profilesInUse.delete(profileKey);
+      throw error;
+    } finally {
+      this.#opening -= 1;
+    }
+  }
+
+  async goto(input: SessionRef & { url: string; timeoutMs?: number }): Promise<ActionResult> {
+    const url = parseTargetUrl(input.url);
+    const timeoutMs = input.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    return this.#act(input, {
+      kind: 'goto',
+      detail: { url },
+      url,
+      timeoutMs,
+      run: async (live): Promise<Outcome> => {
+        if (!live.allow.allows(url)) throw notAllowed(url, 'navigation');
+        const response = await live.page.goto(url, { timeout: timeoutMs, waitUntil: 'load' });
+        return response === null ? {} : { status: response.status() };
+      },
+    }).then(({ result }) => result);
+  }
+
+  click(input: SessionRef & { selector: string; timeoutMs?: number }): Promise<ActionResult> {
+    const timeoutMs = input.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    return this.#act(input, {
+      kind: 'click',
+      detail: { selector: input.selector },
+      selector: input.selector,
+      timeoutMs,
+      run: async (live): Promise<Outcome> => {
+        await live.page.click(input.selector, { timeout: timeoutMs });
+        await settle(live, timeoutMs);
+        return {};
+      },
+    }).then(({ result }) => result);
+  }
+
+  /** Types `value` into the field; the value is never logged (the log keeps its length). */
+  fill(input: SessionRef & { selector: string; value: string; timeoutMs?: number }): Promise<ActionResult> {
+    const timeoutMs = input.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    return this.#act(input, {
+      kind: 'fill',
+      detail: { selector: input.selector, chars: input.value.length },
+      selector: input.selector,
+      timeoutMs,
+      run: async (live): Promise<Outcome> => {
+        await live.page.fill(input.selector, input.value, { timeout: timeoutMs });
+        return {};
+      },
+    }).then(({ result }) => result);
+  }
+
+  /** Presses a key (`Enter`, `Control+A`) in the element matching `selector`, or the focused one. */
+  press(input: SessionRef & { key: string; selector?: string; timeoutMs?: number }): Promise<ActionResult> {
+    const timeoutMs = input.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const { selector, key } = input;
+    return this.#act(input, {
+      kind: 'press',
+      detail: selector === undefined ? { key } : { key, selector },
+      ...(selector === undefined ? {} : { selector }),
+      timeoutMs,
+      run: async (live): Promise<Outcome> => {
+        if (selector === undefined) await live.page.keyboard.press(key);
+        else await live.page.press(selector, key, { timeout: timeoutMs });
+        await settle(live, timeoutMs);
+        return {};
+      },
+    }).then(({ result }) => result);
+  }
+
+  /** The page as Markdown-ish text and its links; `maxChars` caps the text (`truncated` says so). */
+  async extract(input: SessionRef & { maxChars?: number; timeoutMs?: number }): Promise<ExtractResult> {
+    const maxChars = input.maxChars ?? 20_000;
+    let extracted: Extracted | undefined;
+    const { result } = await this.#act(input, {
+      kind: 'extract',
+      detail: { maxChars },
+      timeoutMs: input.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      run: async (live): Promise<Outcome> => {
+        extracted = await live.page.evaluate<Extracted>(EXTRACT_SCRIPT);
+        return {};
+      },
+    });
+    const page = extracted as Extracted;
+    return {
+      ...result,
+      text: page.text.slice(0, maxChars),
+      links: page.links.slice(0, 1000),
+      truncated: page.text.length > maxChars,
+    };
+  }
+
+  async screenshot(
+    input: SessionRef & { fullPage?: boolean; timeoutMs?: number },
+  ): Promise<ScreenshotResult> {
+    const fullPage = input.fullPage ?? false;
+    const timeoutMs = input.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const { result, png } = await this.#act(input, {
+      kind: 'screenshot',
+      detail: { fullPage },
+      timeoutMs,
+      screenshot: false,
+      run: async (live): Promise<Outcome> => ({
+        png: await live.page.screenshot({ type: 'png', fullPage, timeout: timeoutMs }),
+      }),
+    });
+    const shot = png as Buffer;
+    return { ...result, ...pngSize(shot), png: shot };
+  }
+
+  /** Closes a live session; closing a closed one is a no-op that returns its record. */
+  async closeSession(ref: SessionRef): Promise<SessionInfo> {
+    const live = this.#live.get(ref.sessionId);
+    if (live && live.tenantId === ref.tenantId) await this.#closeLive(live, 'closed');
+    return this.get(ref);
+  }
+
+  async get(ref: SessionRef): Promise<SessionInfo> {
+    const record = await this.log.session(ref.tenantId, ref.sessionId);
+    return { ...record, live: this.#live.has(record.id) };
+  }
+
+  async list(
+    tenantId: string,
+    options: { status?: 'open' | 'closed'; limit?: number } = {},
+  ): Promise<SessionInfo[]> {
+    const records = await this.log.sessions(tenantId, { status: options.status, limit: options.limit ?? 50 });
+    return records.map((r) => ({ ...r, live: this.#live.has(r.id) }));
+  }
+
+  async actions(ref: SessionRef): Promise<{ session: SessionInfo; actions: ActionRecord[] }> {
+    const { session, actions } = await this.log.actions(ref.tenantId, ref.sessionId);
+    return { session: { ...session, live: this.#live.has(session.id) }, actions };
+  }
+
+  shot(
+    ref: SessionRef & { seq?: number; sha256?: string },
+  ): Promise<{ seq: number; sha256: string; png: Buffer }> {
+    return this.log.screenshot(ref.tenantId, ref);
+  }
+
+  /** Closes every session (reason `shutdown`) and the pool it owns. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      clearInterval(this.#reaper);
+      this.#reaper = undefined;
+      await Promise.all([...this.#live.values()].map((live) => this.#closeLive(live, 'shutdown')));
+      if (this.#ownsPool) await this.pool.close();
+    })();
+    return this.#closing;
+  }
+
+  #profileDir(input: OpenSessionInput, profile: string): string {
+    const dir = join(this.#profilesDir, input.tenantId, profile);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return dir;
+  }
+
+  /** The live session, or why there is none: E_NOT_FOUND (other tenant, unknown) or E_CONFLICT (closed). */
+  async #liveOf(ref: SessionRef): Promise<LiveSession> {
+    const live = this.#live.get(ref.sessionId);
+    if (live && live.tenantId === ref.tenantId) return live;
+    const record = await this.log.session(ref.tenantId, ref.sessionId);
+    const why =
+      record.status === 'closed'
+        ? `was closed (${record.closeReason ?? 'closed'})`
+        : 'is not live on this server (it was restarted)';
+    throw new StrataError('E_CONFLICT', `browser session ${ref.sessionId} ${why}; open a new one`, {
+      sessionId: ref.sessionId,
+      state: 'closed',
+      reason: record.closeReason ?? 'restart',
+    });
+  }
+
+  /** Runs one step on the session's queue, logs it with a screenshot, and maps its failure. */
+  async #act<T extends Outcome>(
+    ref: SessionRef,
+    step: Step<T>,
+  ): Promise<{ result: ActionResult; png?: Buffer }> {
+    const live = await this.#liveOf(ref);
+    const run = live.queue.then(() => this.#perform(live, step));
+    live.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #perform<T extends Outcome>(
+    live: LiveSession,
+    step: Step<T>,
+  ): Promise<{ result: ActionResult; png?: Buffer }> {
+    if (!this.#live.has(live.id)) await this.#liveOf({ tenantId: live.tenantId, sessionId: live.id });
+    this.#busy.set(live.id, (this.#busy.get(live.id) ?? 0) + 1);
+    const started = this.#clock.now();
+    live.lastActivity = started;
+    const mark = live.refusals.length;
+    let outcome: Outcome = {};
+    let failure: StrataError | undefined;
+    try {
+      outcome = await step.run(live);
+    } catch (error) {
+      failure = browserError(error, step);
+    }
+    const refused = live.refusalsSince(mark)[0];
+    if (failure === undefined && refused !== undefined) failure = notAllowed(refused.url, refused.kind);
+    try {
+      const page = live.page;
+      const png =
+        step.screenshot === false
+          ? outcome.png
+          : await page.screenshot({ type: 'png', timeout: 5_000 }).catch(() => undefined);
+      const sha256 = png === undefined ? null : sha256Of(png);
+      live.seq += 1;
+      const title = await page.title().catch(() => '');
+      const action: ActionRecord = {
+        seq: live.seq,
+        kind: step.kind,
+        detail: step.detail,
+        ok: failure === undefined,
+        url: page.url(),
+        title,
+        error: failure === undefined ? null : { code: failure.code, message: failure.message },
+        screenshot: sha256,
+        durationMs: this.#clock.now() - started,
+        at: started,
+      };
+      await this.log.record(live.id, action, png);
+      if (failure) throw failure;
+      const result: ActionResult = {
+        sessionId: live.id,
+        seq: action.seq,
+        url: action.url ?? '',
+        title,
+        ...(outcome.status === undefined ? {} : { status: outcome.status }),
+        screenshot: png === undefined || sha256 === null ? null : { sha256, bytes: png.length },
+      };
+      return png === undefined ? { result } : { result, png };
+    } finally {
+      live.lastActivity = this.#clock.now();
+      this.#busy.set(live.id, (this.#busy.get(live.id) ?? 1) - 1);
+    }
+  }
+
+  async #closeLive(live: LiveSession, reason: CloseReason): Promise<void> {
+    if (!this.#live.delete(live.id)) return;
+    if (live.profile !== null) this.#profilesInUse.delete(`${live.tenantId}/${live.profile}`);
+    this.#busy.delete(live.id);
+    // Let a running action finish (each has its own timeout) before its context goes away.
+    await live.queue;
+    await live.close();
+    await this.log.closeSession(live.id, reason, this.#clock.now()).catch((err: unknown) => {
+      this.#logger?.warn({ err, sessionId: live.id }, 'could not record a browser session as closed');
+    });
+  }
+
+  /** The context closed without us (Chromium crashed or was killed). */
+  async #lost(live: LiveSession): Promise<void> {
+    if (!this.#live.has(live.id)) return;
+    this.#logger?.warn({ sessionId: live.id }, 'browser context closed unexpectedly');
+    await this.#closeLive(live, 'crashed');
+  }
+
+  async #reapIdle(): Promise<void> {
+    const now = this.#clock.now();
+    const idle = [...this.#live.values()].filter(
+      (live) => (this.#busy.get(live.id) ?? 0) === 0 && now - live.lastActivity >= this.#idleTimeoutMs,
+    );
+    await Promise.all(idle.map((live) => this.#closeLive(live, 'idle')));
+  }
+}
+
+function notAllowed(url: string, kind: string): StrataError {
+  return new StrataError(
+    'E_URL_NOT_ALLOWED',
+    `${url} is outside this browser session's allow-list (${kind} refused); open a session that allows it`,
+    { url, kind },
+  );
+}
+
+/** After a click or key press, waits for a navigation it started to load (bounded, never fails). */
+async function settle(live: LiveSession, timeoutMs: number): Promise<void> {
+  await live.settlePopups(timeoutMs);
+  await live.page.waitForLoadState('load', { timeout: timeoutMs }).catch(() => undefined);
+}
