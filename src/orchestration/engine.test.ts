@@ -194,11 +194,28 @@ onEveryStore('durable runs', (db) => {
     await h.close();
   });
 
+  it('starts 600 runs in bulk (two insert statements), every one completing', async () => {
+    const h = await harness(db());
+    h.engine.register(threeSteps);
+    const inputs = Array.from({ length: 600 }, (_, i) => ({ key: `${db().dialect}-bulk-${i}` }));
+    const ids = await h.engine.startMany('three', inputs, { principal: h.principal });
+    assert.equal(new Set(ids).size, 600);
+    await h.worker({ concurrency: 100 });
+    for (const id of ids) await h.waitFor(id, ['completed'], 30_000);
+    const done = await h.store.get<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM orch_runs WHERE status = 'completed' AND tenant_id = ?",
+      [h.principal.tenantId],
+    );
+    assert.equal(Number(done?.n), 600);
+    assert.equal(effects.get(`${db().dialect}-bulk-599:c`), 1);
+    await h.close();
+  });
+
   it('detects non-determinism and names the step', async () => {
     const name = 'nd';
     const v1 = defineWorkflow({ name, version: 1, input: z.object({}), output: z.string() }, async (ctx) => {
       await ctx.step('charge', () => 1);
-      await ctx.sleep(100);
+      await ctx.sleep(3_600_000); // long enough to be seen waiting however loaded the machine is
       return 'v1';
     });
     const changed = defineWorkflow(
@@ -217,6 +234,7 @@ onEveryStore('durable runs', (db) => {
     const second = await harness(db(), `nd-${db().dialect}`);
     second.engine.register(changed); // same name and version, different code: a bad deploy
     await second.worker();
+    await second.engine.wake(second.store, run.id);
     const failed = await second.waitFor(run.id, ['failed']);
     assert.equal(failed.error?.code, 'E_NONDETERMINISM');
     assert.match(failed.error?.message ?? '', /step 1.*"charge".*"refund"/);
@@ -336,12 +354,12 @@ onEveryStore('durable runs', (db) => {
         version: 1,
         input: z.object({}),
         output: z.null(),
-        timeoutMs: 150,
+        timeoutMs: 1_000,
         retry: { attempts: 3, baseDelayMs: 5 },
       },
       async (ctx) => {
         for (let i = 0; i < 100; i++)
-          await ctx.step(`tick-${i}`, () => new Promise((r) => setTimeout(r, 20)));
+          await ctx.step(`tick-${i}`, () => new Promise((r) => setTimeout(r, 40)));
         return null;
       },
     );
@@ -379,6 +397,15 @@ onEveryStore('durable runs', (db) => {
     await assert.rejects(
       h.engine.signal(h.principal.tenantId, 'run_unknown', 'x', {}),
       withCode('E_NOT_FOUND'),
+    );
+    // Bulk start is all or nothing: one bad input among valid ones stores none of them.
+    await assert.rejects(
+      h.engine.startMany('three', [{ key: 'a' }, { key: 3 }, { key: 'c' }], { principal: h.principal }),
+      withCode('E_INVALID_INPUT'),
+    );
+    await assert.rejects(
+      h.engine.startMany('three', [{ key: 'a' }], { principal: h.principal, idempotencyKey: 'k' }),
+      withCode('E_INVALID_INPUT'),
     );
     assert.equal(await count(), before);
     await h.close();

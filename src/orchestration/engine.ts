@@ -26,6 +26,11 @@ import { TERMINAL, toRun, type JournalRow, type Run, type RunRow, type RunStatus
 /** NOTIFY channel on PostgreSQL; an in-process emitter event on SQLite. */
 export const WAKE_CHANNEL = 'strata_runs';
 
+const INSERT_RUNS = `INSERT INTO orch_runs (id, tenant_id, workflow, version, queue, priority, status, input, principal,
+  parent_id, root_id, idempotency_key, attempt, max_attempts, available_at, timeout_at, created_at, updated_at)`;
+const RUN_ROW_MARKS = "(?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)";
+const ON_KEY_CONFLICT = 'ON CONFLICT (tenant_id, idempotency_key) DO NOTHING';
+
 export interface StartOptions {
   readonly principal: Principal;
   readonly version?: number;
@@ -106,44 +111,10 @@ export class Engine {
   /** Starts a run; with an idempotency key, a second start returns the first run. */
   async start(name: string, input: unknown, options: StartOptions, q: Queryable = this.store): Promise<Run> {
     const def = this.workflows.get(name, options.version);
-    const parsed = def.input.safeParse(input);
-    if (!parsed.success) {
-      throw new StrataError('E_INVALID_INPUT', `invalid input for workflow ${name}`, {
-        issues: parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.join('.'), message: i.message })),
-      });
-    }
-    const now = this.clock.now();
-    const id = newId('run', now);
-    const runAt = options.runAt ?? now + (options.delayMs ?? 0);
-    const { principal } = options;
+    const { values } = this.#newRunValues(def, input, options);
     const inserted = await q.get<RunRow>(
-      `INSERT INTO orch_runs (id, tenant_id, workflow, version, queue, priority, status, input, principal, parent_id,
-         root_id, idempotency_key, attempt, max_attempts, available_at, timeout_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
-       ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING *`,
-      [
-        id,
-        principal.tenantId,
-        def.name,
-        def.version,
-        options.queue ?? def.options.queue ?? 'default',
-        options.priority ?? def.options.priority ?? 0,
-        JSON.stringify(parsed.data ?? null),
-        JSON.stringify({
-          tenantId: principal.tenantId,
-          id: principal.id,
-          kind: principal.kind,
-          grants: principal.grants,
-        }),
-        options.parentId ?? null,
-        options.rootId ?? id,
-        options.idempotencyKey ?? null,
-        def.options.retry?.attempts ?? 1,
-        runAt,
-        def.options.timeoutMs === undefined ? null : runAt + def.options.timeoutMs,
-        now,
-        now,
-      ],
+      `${INSERT_RUNS} VALUES ${RUN_ROW_MARKS} ${ON_KEY_CONFLICT} RETURNING *`,
+      values,
     );
     if (inserted) {
       await this.notify(q);
@@ -151,7 +122,7 @@ export class Engine {
     }
     const existing = await q.get<RunRow>(
       'SELECT * FROM orch_runs WHERE tenant_id = ? AND idempotency_key = ?',
-      [principal.tenantId, options.idempotencyKey ?? ''],
+      [options.principal.tenantId, options.idempotencyKey ?? ''],
     );
     if (!existing)
       throw new StrataError('E_INTERNAL', 'idempotent start found neither a new nor an existing run');
@@ -166,16 +137,69 @@ export class Engine {
     return toRun(existing);
   }
 
-  /** Starts many runs of one workflow, in transactions of up to 1,000 (bulk enqueue). */
+  /**
+   * Starts many runs of one workflow (bulk enqueue): every input is validated first, then the runs
+   * are inserted 500 to a statement in one transaction, with one wake-up. All or nothing. An
+   * idempotency key names one run, so it has no meaning here and is refused.
+   */
   async startMany(name: string, inputs: readonly unknown[], options: StartOptions): Promise<string[]> {
-    const ids: string[] = [];
-    for (let i = 0; i < inputs.length; i += 1000) {
-      const chunk = inputs.slice(i, i + 1000);
-      await this.store.transaction(async (tx) => {
-        for (const input of chunk) ids.push((await this.start(name, input, options, tx)).id);
+    if (options.idempotencyKey !== undefined)
+      throw new StrataError('E_INVALID_INPUT', 'startMany takes no idempotency key; use start() per run');
+    const def = this.workflows.get(name, options.version);
+    const rows = inputs.map((input) => this.#newRunValues(def, input, options));
+    await this.store.transaction(async (tx) => {
+      for (let i = 0; i < rows.length; i += 500) {
+        const chunk = rows.slice(i, i + 500);
+        await tx.run(
+          `${INSERT_RUNS} VALUES ${chunk.map(() => RUN_ROW_MARKS).join(', ')}`,
+          chunk.flatMap((r) => r.values),
+        );
+      }
+      if (rows.length > 0) await this.notify(tx);
+    });
+    return rows.map((r) => r.id);
+  }
+
+  /** A new run's id and its INSERT_RUNS values, after validating the input against the workflow. */
+  #newRunValues(
+    def: WorkflowDefinition,
+    input: unknown,
+    options: StartOptions,
+  ): { id: string; values: (string | number | null)[] } {
+    const parsed = def.input.safeParse(input);
+    if (!parsed.success) {
+      throw new StrataError('E_INVALID_INPUT', `invalid input for workflow ${def.name}`, {
+        issues: parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.join('.'), message: i.message })),
       });
     }
-    return ids;
+    const now = this.clock.now();
+    const id = newId('run', now);
+    const runAt = options.runAt ?? now + (options.delayMs ?? 0);
+    const { principal } = options;
+    const values = [
+      id,
+      principal.tenantId,
+      def.name,
+      def.version,
+      options.queue ?? def.options.queue ?? 'default',
+      options.priority ?? def.options.priority ?? 0,
+      JSON.stringify(parsed.data ?? null),
+      JSON.stringify({
+        tenantId: principal.tenantId,
+        id: principal.id,
+        kind: principal.kind,
+        grants: principal.grants,
+      }),
+      options.parentId ?? null,
+      options.rootId ?? id,
+      options.idempotencyKey ?? null,
+      def.options.retry?.attempts ?? 1,
+      runAt,
+      def.options.timeoutMs === undefined ? null : runAt + def.options.timeoutMs,
+      now,
+      now,
+    ];
+    return { id, values };
   }
 
   async get(tenantId: string, runId: string): Promise<Run> {
