@@ -107,7 +107,7 @@ const IRREGULAR_PAST = new Set(
 const NO_AGREEMENT = new Set(
   (
     'can could will would should might must may shall also just really never always still often usually ' +
-    'recently finally actually even already only totally definitely sometimes mean guess think'
+    'recently finally actually even already only totally definitely sometimes mean guess think no not'
   ).split(' '),
 );
 const THIRD_PERSON: Record<string, string> = { am: 'is', have: 'has', do: 'does', go: 'goes', was: 'was' };

@@ -7,3 +7,4 @@ export { describeStoreConformance } from './store-conformance.ts';
 export { createTestDatabase } from './pg.ts';
 export { freshDatabase, onEveryStore, withCode, type StoreHandle } from './stores.ts';
 export { describeSandboxConformance, type SandboxManagerFactory } from './sandbox-conformance.ts';
+export { describeMemoryConformance } from './memory-conformance.ts';
