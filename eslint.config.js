@@ -8,7 +8,11 @@ const SURFACES = ['server', 'cli', 'web', 'sdk'];
 const banImports = (names, why) => ({
   'no-restricted-imports': [
     'error',
-    { patterns: names.map((n) => ({ group: [`**/${n}/*`, `**/${n}`], message: why })) },
+    {
+      // Relative imports only: a package's own folders (`@modelcontextprotocol/sdk/server/…`) are
+      // not Strata's surfaces or layers.
+      patterns: names.map((n) => ({ regex: `^\\.{1,2}/(.*/)?${n}(/|$)`, message: why })),
+    },
   ],
 });
 

@@ -62,8 +62,30 @@ interface TenantState {
 
 /** Public view of a tool: everything but `invoke`. */
 export function infoOf(tool: Tool): ToolInfo {
-  const { invoke: _invoke, rateLimit: _limit, ...info } = tool;
-  return info;
+  const {
+    name,
+    description,
+    source,
+    inputSchema,
+    outputSchema,
+    provider,
+    connection,
+    idempotent,
+    costMicros,
+  } = tool;
+  return JSON.parse(
+    JSON.stringify({
+      name,
+      description,
+      source,
+      inputSchema,
+      outputSchema,
+      provider,
+      connection,
+      idempotent,
+      costMicros,
+    }),
+  ) as ToolInfo;
 }
 
 /** Whether `principal` holds a grant for `tools.call` on this tool (constraints are checked at call time). */

@@ -31,7 +31,7 @@ export interface NativeToolDefinition<TInput, TOutput> {
 const NAME = /^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64})+$/;
 
 const jsonSchemaOf = (schema: z.ZodType, io: 'input' | 'output'): JsonSchema =>
-  z.toJSONSchema(schema, { unrepresentable: 'any', io }) as JsonSchema;
+  z.toJSONSchema(schema, { unrepresentable: 'any', io });
 
 export function defineTool<TInput, TOutput>(definition: NativeToolDefinition<TInput, TOutput>): Tool {
   if (!NAME.test(definition.name) || definition.name.startsWith('mcp.')) {

@@ -10,7 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Tool as McpTool } from '@modelcontextprotocol/sdk/types.js';
 import { StrataError, type Logger } from '../../kernel/index.ts';
-import { SEGMENT, toSegment, type JsonSchema, type Tool, type ToolProvider } from '../types.ts';
+import { SEGMENT, toSegment, type Tool, type ToolProvider } from '../types.ts';
 import {
   McpConnection,
   type ConnectSecrets,
@@ -53,7 +53,7 @@ export class McpGateway implements ToolProvider {
       secrets: () => this.#options.secrets(tenantId, config),
     });
     let servers = this.#tenants.get(tenantId);
-    if (!servers) this.#tenants.set(tenantId, (servers = new Map()));
+    if (!servers) this.#tenants.set(tenantId, (servers = new Map<string, Entry>()));
     servers.set(config.name, { connection, tools: new Map(), version: -1 });
     connection.start();
     return connection;
@@ -132,8 +132,8 @@ function toTool(connection: McpConnection, mcpTool: McpTool): Tool {
     description: mcpTool.description ?? mcpTool.title ?? mcpTool.name,
     source: 'mcp',
     provider: config.name,
-    inputSchema: mcpTool.inputSchema as JsonSchema,
-    ...(mcpTool.outputSchema ? { outputSchema: mcpTool.outputSchema as JsonSchema } : {}),
+    inputSchema: mcpTool.inputSchema,
+    ...(mcpTool.outputSchema ? { outputSchema: mcpTool.outputSchema } : {}),
     ...(config.connection ? { connection: config.connection } : {}),
     idempotent,
     ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),

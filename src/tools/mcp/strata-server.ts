@@ -36,7 +36,7 @@ export function toolsOf(kernel: Kernel): ToolsLayer | undefined {
 
 function describeSyscall(kernel: Kernel, name: string): McpTool | undefined {
   let cache = syscallTools.get(kernel);
-  if (!cache) syscallTools.set(kernel, (cache = new Map()));
+  if (!cache) syscallTools.set(kernel, (cache = new Map<string, McpTool>()));
   const cached = cache.get(name);
   if (cached) return cached;
   const d = kernel.registry.describe(name);
@@ -70,7 +70,7 @@ export async function mcpToolsFor(kernel: Kernel, principal: Principal): Promise
       out.push({
         name: info.name,
         description: info.description,
-        inputSchema: { type: 'object', ...info.inputSchema } as McpTool['inputSchema'],
+        inputSchema: { type: 'object', ...info.inputSchema },
         ...(info.outputSchema?.['type'] === 'object'
           ? { outputSchema: info.outputSchema as McpTool['outputSchema'] }
           : {}),
