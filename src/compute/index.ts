@@ -39,3 +39,18 @@ export { ProcessDriver, INSECURE_WARNING, type ProcessDriverOptions } from './dr
 export { openSandboxes, type OpenSandboxesOptions } from './open.ts';
 export { sandboxSyscalls } from './syscalls.ts';
 export const LAYER = { name: 'compute', status: 'available', issue: 4 } as const;
+export {
+  AllowList,
+  BrowserPool,
+  BrowserSessions,
+  browserSyscalls,
+  CHROMIUM_ARGS,
+  DEFAULT_CHROMIUM_PATH,
+  type ActionRecord,
+  type ActionResult,
+  type BrowserPoolOptions,
+  type BrowserSessionsOptions,
+  type ExtractResult,
+  type ScreenshotResult,
+  type SessionInfo,
+} from './browser/index.ts';

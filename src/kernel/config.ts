@@ -45,6 +45,19 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    browser: z
+      .object({
+        /** The Chromium binary playwright-core drives (Debian's package by default). */
+        executablePath: z.string().min(1).default('/usr/bin/chromium'),
+        /** Browser sessions without an action for this long are closed. */
+        idleTimeoutMs: z.number().int().min(1_000).default(300_000),
+        /** Live browser sessions at once on this server. */
+        maxSessions: z.number().int().min(1).max(1_000).default(16),
+        /** Browser contexts kept ready, so opening a session does not wait for one. */
+        spareContexts: z.number().int().min(0).max(16).default(1),
+      })
+      .strict()
+      .prefault({}),
     /** Base64 of 32 bytes that seals private keys and secrets at rest; generated into dataDir if unset. */
     masterKey: z.string().optional(),
   })
@@ -64,6 +77,9 @@ export const ENV_KEYS = {
   STRATA_LOG_LEVEL: 'log.level',
   STRATA_MASTER_KEY: 'masterKey',
   STRATA_WORKER_CONCURRENCY: 'orchestration.concurrency',
+  STRATA_CHROMIUM_PATH: 'browser.executablePath',
+  STRATA_BROWSER_IDLE_TIMEOUT_MS: 'browser.idleTimeoutMs',
+  STRATA_BROWSER_MAX_SESSIONS: 'browser.maxSessions',
 } as const;
 
 const NUMERIC_KEYS = new Set([
@@ -71,6 +87,8 @@ const NUMERIC_KEYS = new Set([
   'server.bodyLimitBytes',
   'server.drainTimeoutMs',
   'orchestration.concurrency',
+  'browser.idleTimeoutMs',
+  'browser.maxSessions',
 ]);
 
 export interface LoadConfigOptions {

@@ -23,6 +23,9 @@ import {
   type Logger,
   type StrataConfig,
 } from '../kernel/index.ts';
+import { BrowserSessions, browserSyscalls } from '../compute/index.ts';
+import { openSandboxes, sandboxSyscalls, type SandboxManager } from '../compute/index.ts';
+import { MemoryService, memorySyscalls } from '../memory/index.ts';
 import { Engine, runSyscalls, Worker, type WorkflowDefinition } from '../orchestration/index.ts';
 import { attachTools, ToolsLayer, toolsSyscalls } from '../tools/index.ts';
 
@@ -33,6 +36,12 @@ export interface Runtime {
   readonly worker: Worker | undefined;
   /** The tools layer: MCP gateway, OpenAPI connectors, vault (its syscalls are on the kernel). */
   readonly tools: ToolsLayer;
+  /** The memory layer (its `memory.*` syscalls are on the kernel). */
+  readonly memory: MemoryService;
+  /** Browser sessions (Chromium starts on the first `browser.open`; closed on `close()`). */
+  readonly browsers: BrowserSessions;
+  /** Sandboxes (bubblewrap): ephemeral ones are destroyed on `close()`, persistent ones stay on disk. */
+  readonly sandboxes: SandboxManager;
   readonly config: StrataConfig;
   readonly databaseUrl: string;
   /**
@@ -109,6 +118,24 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
     const tools = await ToolsLayer.open({ store, masterKey, clock: options.clock, logger });
     for (const definition of toolsSyscalls(tools)) kernel.register(definition);
     attachTools(kernel, tools);
+    const memory = await MemoryService.open({ store, clock: options.clock });
+    for (const definition of memorySyscalls(memory, { kernel })) kernel.register(definition);
+    const browsers = await BrowserSessions.open({
+      store,
+      profilesDir: join(resolve(config.dataDir), 'browser', 'profiles'),
+      pool: { executablePath: config.browser.executablePath, spareContexts: config.browser.spareContexts },
+      idleTimeoutMs: config.browser.idleTimeoutMs,
+      maxSessions: config.browser.maxSessions,
+      clock: options.clock,
+      logger: logger.child({ component: 'browser' }),
+    });
+    for (const definition of browserSyscalls(browsers)) kernel.register(definition);
+    const sandboxes = await openSandboxes({
+      dataDir: config.dataDir,
+      clock: options.clock,
+      logger: logger.child({ component: 'sandbox' }),
+    });
+    for (const definition of sandboxSyscalls(sandboxes)) kernel.register(definition);
     const timeoutMs = config.server.drainTimeoutMs;
     const worker = options.worker
       ? new Worker(engine, {
@@ -124,6 +151,11 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
     const close = async (): Promise<void> => {
       await stopWorker();
       try {
+        // Calls in flight finish first; then every browser session closes (recorded in the store)
+        // and Chromium exits, before the store closes.
+        await kernel.drain(timeoutMs);
+        await browsers.close();
+        await sandboxes.close();
         await kernel.close(timeoutMs);
       } finally {
         await tools.close(); // stops MCP server processes
@@ -134,6 +166,9 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       engine,
       worker,
       tools,
+      memory,
+      browsers,
+      sandboxes,
       config,
       databaseUrl,
       stopWorker,

@@ -9,16 +9,11 @@
  * Persistent sessions use a named user-data directory, which Chromium can only open in a process
  * of its own (`launchPersistentContext`): they pay a launch, and a profile is open at most once.
  *
- * If the shared browser dies, the next acquire launches a new one. `close()` closes every context
+ * playwright-core is loaded on the first launch, so importing the layer (and every CLI command that
+ * opens a runtime) does not pay for it. If the shared browser dies, the next acquire launches a new one. `close()` closes every context
  * and browser this pool started and waits for the processes to exit, so nothing leaks.
  */
-import {
-  chromium,
-  type Browser,
-  type BrowserContext,
-  type BrowserContextOptions,
-  type Page,
-} from 'playwright-core';
+import type { Browser, BrowserContext, BrowserContextOptions, BrowserType, Page } from 'playwright-core';
 import { StrataError, type Logger } from '../../kernel/index.ts';
 
 /** Flags Debian's Chromium needs to run headless as root in a container, without phoning home. */
@@ -35,6 +30,13 @@ export const CHROMIUM_ARGS: readonly string[] = [
 ];
 
 export const DEFAULT_CHROMIUM_PATH = '/usr/bin/chromium';
+
+let chromiumType: Promise<BrowserType> | undefined;
+/** playwright-core's Chromium launcher, imported once, on first use. */
+function chromium(): Promise<BrowserType> {
+  chromiumType ??= import('playwright-core').then((module) => module.chromium);
+  return chromiumType;
+}
 
 export interface BrowserPoolOptions {
   /** @default '/usr/bin/chromium' */
@@ -104,7 +106,9 @@ export class BrowserPool {
   async acquirePersistent(userDataDir: string): Promise<Lease> {
     this.#assertOpen();
     this.launches += 1;
-    const context = await chromium
+    const context = await (
+      await chromium()
+    )
       .launchPersistentContext(userDataDir, {
         ...this.#contextOptions,
         executablePath: this.#executablePath,
@@ -158,8 +162,10 @@ export class BrowserPool {
   #shared(): Promise<Browser> {
     if (this.#browser) return this.#browser;
     this.launches += 1;
-    const launching = chromium
-      .launch({ executablePath: this.#executablePath, args: [...CHROMIUM_ARGS], headless: true })
+    const launching = chromium()
+      .then((type) =>
+        type.launch({ executablePath: this.#executablePath, args: [...CHROMIUM_ARGS], headless: true }),
+      )
       .then((browser) => {
         browser.on('disconnected', () => {
           if (this.#browser === launching) this.#browser = undefined;
