@@ -164,6 +164,7 @@ export function normaliseDates(text: string, at: number): string {
   let cursor = 0;
   for (const r of results) {
     if (/\b\d{4}\b/.test(r.text)) continue; // already absolute
+    if (/\bevery\s*$/i.test(text.slice(0, r.index))) continue; // a habit ("every morning"), not a date
     const d = r.start.date();
     const lower = r.text.toLowerCase();
     const precision = /\byears?\b/.test(lower) ? 'year' : /\bmonths?\b/.test(lower) ? 'month' : 'day';
