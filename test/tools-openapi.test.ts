@@ -244,6 +244,8 @@ void describe('OpenAPI connectors with vault credentials', () => {
     );
     assert.ok(errors.length >= 7);
     const atRest = JSON.stringify(await env.kernel.store.all('SELECT * FROM tools_connections'));
+    assert.match(atRest, /petstore/, 'the sealed rows are there to scan');
+    assert.ok(env.logText().length > 1000, 'the log has lines to scan');
     const places = {
       logs: env.logText(),
       audit,
