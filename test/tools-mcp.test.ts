@@ -209,6 +209,31 @@ void describe('MCP gateway with real SDK servers', () => {
     );
   });
 
+  void it('sends the vault credential to an HTTP server; an unreachable one is E_UNAVAILABLE', async () => {
+    const token = 'mcp-Bearer-Secret-77';
+    const guarded = await startHttpFixture({ bearer: token });
+    try {
+      await env.call('tools.vault.put', { name: 'mcptoken', kind: 'bearer', secret: token });
+      const status = await env.call<Status>('tools.mcp.add', {
+        name: 'guarded',
+        transport: 'http',
+        url: guarded.url,
+        connection: 'mcptoken',
+        connectTimeoutMs: 500,
+        restart: { baseDelayMs: 60_000 },
+      });
+      assert.equal(status.health, 'ready', status.lastError);
+      assert.deepEqual((await call('mcp.guarded.add', { a: 3, b: 4 })).structuredContent, { sum: 7 });
+      assert.ok(guarded.authorizations.every((a) => a === `Bearer ${token}`));
+    } finally {
+      await guarded.close();
+    }
+    assert.equal(await codeOf(call('mcp.guarded.add', { a: 3, b: 4 })), 'E_UNAVAILABLE');
+    assert.equal((await server('guarded')).health, 'unhealthy');
+    assert.deepEqual((await call('mcp.remote.add', { a: 1, b: 1 })).structuredContent, { sum: 2 });
+    assert.ok(!env.logText().includes(token), 'the token is in no log line');
+  });
+
   void it('removing a server stops its process', async () => {
     const { pid } = await server('slow');
     assert.ok(pid);

@@ -163,6 +163,17 @@ void describe('OpenAPI connectors with vault credentials', () => {
     assert.match(JSON.stringify(echoed), /REDACTED/);
   });
 
+  void it('loads a document from a URL, resolving a relative server URL against it', async () => {
+    const out = await env.call<{ tools: { name: string }[] }>('tools.openapi.add', {
+      name: 'urlpets',
+      document: `${store.url}/openapi.json`,
+      connection: 'hdr',
+    });
+    assert.ok(out.tools.some((t) => t.name === 'urlpets.getPet'));
+    const pet = await call('urlpets.getPet', { petId: 1 });
+    assert.deepEqual(pet.structuredContent, { status: 200, body: { id: 1, name: 'Rex', tag: 'dog' } });
+  });
+
   void it('an invalid document is a clear error naming its file and the problem', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'strata-oa-'));
     try {

@@ -364,10 +364,14 @@ export class McpConnection {
         mcpCode: error.code,
       });
     }
-    // Transport failures (fetch failed, process gone): the server is unreachable.
+    // Transport failures (fetch failed, HTTP 401/5xx, process gone): the server is unreachable.
+    // Over HTTP nothing else would notice, so reconnect: that also re-reads the vault connection,
+    // whose OAuth token is refreshed when it is about to expire.
+    const reason = describe(error, timeoutMs);
+    if (this.config.transport === 'http' && this.#connected) this.#lost(reason);
     this.#health = 'unhealthy';
-    this.#lastError = describe(error, timeoutMs);
-    return new StrataError('E_UNAVAILABLE', `${where} is unreachable: ${this.#lastError}`, {
+    this.#lastError = reason;
+    return new StrataError('E_UNAVAILABLE', `${where} is unreachable: ${reason}`, {
       server: this.config.name,
     });
   }

@@ -8,6 +8,9 @@
  * A bad document is E_INVALID_INPUT naming where it came from (`source`: the file or URL) and the
  * parser's first error, whose text points at the offending line of the document.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { bundle, dereference, validate } from '@readme/openapi-parser';
 import { StrataError } from '../../kernel/index.ts';
 
@@ -65,11 +68,53 @@ function invalid(source: string, errors: readonly string[]): StrataError {
   );
 }
 
+const MAX_DOCUMENT_BYTES = 10 * 1024 * 1024;
+
+/**
+ * Fetches a document from an http(s) URL. JSON is parsed here; anything else (YAML) is handed to
+ * the parser as a temporary file, which it reads by extension.
+ */
+async function fetchDocument(url: string): Promise<LoadedDocument> {
+  let text: string;
+  try {
+    const res = await fetch(url, {
+      signal: AbortSignal.timeout(15_000),
+      headers: { accept: 'application/json, application/yaml, */*' },
+    });
+    if (!res.ok)
+      throw new StrataError(
+        'E_INVALID_INPUT',
+        `OpenAPI document ${url} could not be fetched: HTTP ${res.status}`,
+        { source: url },
+      );
+    text = await res.text();
+  } catch (error) {
+    if (error instanceof StrataError) throw error;
+    throw new StrataError('E_INVALID_INPUT', `OpenAPI document ${url} could not be fetched`, { source: url });
+  }
+  if (text.length > MAX_DOCUMENT_BYTES)
+    throw new StrataError('E_INVALID_INPUT', `OpenAPI document ${url} is over 10 MB`, { source: url });
+  try {
+    return await loadOpenApi(JSON.parse(text) as object, url);
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'strata-openapi-'));
+  try {
+    const file = join(dir, 'document.yaml');
+    await writeFile(file, text);
+    return await loadOpenApi(file, url);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /**
  * Loads a document given as an object, or as a file path or http(s) URL (JSON or YAML).
  * `source` names it in errors (defaults to the path or URL, else "(inline)").
  */
 export async function loadOpenApi(input: string | object, source?: string): Promise<LoadedDocument> {
+  if (typeof input === 'string' && /^https?:\/\//i.test(input)) return fetchDocument(input);
   const label = source ?? (typeof input === 'string' ? input : '(inline)');
   // The parser's document types are stricter than what we read; it validates the shape itself.
   type ParserInput = Parameters<typeof validate>[0];
