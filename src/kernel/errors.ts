@@ -79,6 +79,22 @@ export const ERROR_CODES = {
   ),
   E_CANCELLED: code(409, EXIT.conflict, false, 'The run was cancelled.'),
   E_LEASE_LOST: code(409, EXIT.conflict, true, 'Another worker took over the run; this worker stops.'),
+  E_UNKNOWN_MODEL: code(404, EXIT.notFound, false, 'No configured provider or route serves that model; data lists them.'),
+  E_MODEL_KEY_MISSING: code(
+    412,
+    EXIT.usage,
+    false,
+    'The model provider needs an API key that is not set; data.secret names the vault entry to create.',
+  ),
+  E_MODEL_BAD_RESPONSE: code(502, EXIT.unavailable, false, 'The model provider answered with a malformed response.'),
+  E_MODEL_UNAVAILABLE: code(
+    503,
+    EXIT.unavailable,
+    true,
+    'The model provider failed (5xx, connection, timeout) after its retries and every fallback.',
+  ),
+  E_MODEL_REJECTED: code(502, EXIT.unavailable, false, 'The model provider refused the request (4xx other than 429).'),
+  E_PROMPT_TOO_LARGE: code(413, EXIT.usage, false, 'The prompt exceeds the configured limit for this model.'),
   E_AUDIT_CHAIN_BROKEN: code(500, EXIT.conflict, false, 'The audit chain failed verification.'),
   E_INSECURE_DRIVER: code(
     403,

@@ -1,8 +1,51 @@
 /**
  * @module strata/models
- * Model providers (OpenAI-compatible, Anthropic, scripted), token and cost accounting.
- *
- * This layer's code has not landed yet: tracked in issue 7. Until then this entry exports only
- * its status, so `strata/models` resolves and tools can report what exists.
+ * One way for every layer to call a model, metered and audited like every syscall: the
+ * `ModelProvider` interface; drivers for the OpenAI-compatible Chat Completions wire format, the
+ * Anthropic Messages API and a scripted provider for tests and offline demos; routes with ordered
+ * fallbacks; retries honouring Retry-After; per-provider rate limits and concurrency; a price book;
+ * and the `model.*` syscalls.
  */
-export const LAYER = { name: 'models', status: 'planned', issue: 7 } as const;
+export const LAYER = { name: 'models', status: 'available', issue: 7 } as const;
+
+export type {
+  Embeddings,
+  FinishReason,
+  GenerateRequest,
+  Generation,
+  ModelMessage,
+  ModelProvider,
+  ProviderRequest,
+  StreamDelta,
+  ToolCall,
+  ToolSpec,
+  Usage,
+} from './types.ts';
+export { generateRequestSchema, messageSchema } from './types.ts';
+export {
+  modelsConfigSchema,
+  parseModelsConfig,
+  type ModelsConfig,
+  type Price,
+  type ProviderConfig,
+} from './config.ts';
+export { costMicros } from './prices.ts';
+export {
+  ModelService,
+  type Attempt,
+  type EmbedResult,
+  type ModelResult,
+  type ModelServiceOptions,
+} from './service.ts';
+export { modelSyscalls, generateResultSchema } from './syscalls.ts';
+export {
+  createOpenAICompatibleProvider,
+  type OpenAICompatibleOptions,
+} from './drivers/openai-compatible/index.ts';
+export { createAnthropicProvider, type AnthropicOptions } from './drivers/anthropic/index.ts';
+export {
+  createScriptedProvider,
+  type Script,
+  type ScriptedProvider,
+  type ScriptedReply,
+} from './drivers/scripted/index.ts';

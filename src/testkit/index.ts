@@ -8,3 +8,4 @@ export { createTestDatabase } from './pg.ts';
 export { freshDatabase, onEveryStore, withCode, type StoreHandle } from './stores.ts';
 export { describeSandboxConformance, type SandboxManagerFactory } from './sandbox-conformance.ts';
 export { describeMemoryConformance } from './memory-conformance.ts';
+export { describeModelProviderConformance, type ProviderUnderTest } from './model-provider-conformance.ts';

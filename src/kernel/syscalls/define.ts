@@ -13,6 +13,7 @@
  * - **Cost**: micro-units of the tenant's currency the call is estimated to cost, used by the budget
  *   hook before execution and by metering after.
  */
+import type { Attributes } from '@opentelemetry/api';
 import type { z } from 'zod';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
@@ -63,6 +64,11 @@ export interface SyscallDefinition<TInput = unknown, TOutput = unknown> {
    * must not carry secrets. @default nothing
    */
   readonly auditResult?: (input: TInput, output: TOutput) => unknown;
+  /**
+   * Span attributes for the call (e.g. the OpenTelemetry GenAI `gen_ai.*` ones), set when it ends;
+   * `output` is undefined when the call failed. Must not carry secrets. @default none
+   */
+  readonly traceAttributes?: (input: TInput, output?: TOutput) => Attributes;
   readonly handler: (input: TInput, ctx: SyscallContext) => Promise<TOutput> | TOutput;
 }
 

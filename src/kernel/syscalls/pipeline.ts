@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import { SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import type { z } from 'zod';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { AuditOutcome } from '../audit/entry.ts';
@@ -75,6 +75,21 @@ function auditDetail(redacted: unknown, result?: unknown): unknown {
       : { inputSha256: createHash('sha256').update(text).digest('hex'), inputBytes: text.length };
   if (result !== undefined) detail['result'] = result;
   return detail;
+}
+
+/** Sets the definition's span attributes; a failing function must not fail the call. */
+function traceAttributesOf(
+  span: Span,
+  definition: { traceAttributes?: (input: unknown, output?: unknown) => Attributes },
+  input: unknown,
+  output: unknown,
+): void {
+  if (!definition.traceAttributes) return;
+  try {
+    span.setAttributes(definition.traceAttributes(input, output));
+  } catch {
+    span.setAttribute('strata.trace_attributes_error', true);
+  }
 }
 
 /** The definition's audit summary of a result; a failing summarizer must not fail the call. */
@@ -191,6 +206,7 @@ export class SyscallPipeline {
         runId: options.runId,
       });
       const output = await this.#execute(entry, input, options);
+      traceAttributesOf(span, definition, input, output);
       const cost = definition.actualCost?.(input, output) ?? estimate;
       if (reservation) await d.budget.commit(reservation, cost);
       d.metrics.costMicros.inc({ syscall: name }, cost);
@@ -209,6 +225,7 @@ export class SyscallPipeline {
       return output;
     } catch (error) {
       const failure = scrubError(coerceError(error), secrets);
+      traceAttributesOf(span, definition, input, undefined);
       if (reservation) await d.budget.release(reservation, failure.code).catch(() => undefined);
       d.logger.warn(
         { syscall: name, tenant: principal.tenantId, code: failure.code, message: failure.message },

@@ -1,0 +1,148 @@
+/**
+ * @module models/syscalls
+ * `model.generate`, `model.embed` and `model.list`: model calls through the kernel pipeline, so each
+ * is capability-checked (resource `models/<provider>/<model>` or `models/<route>`), reserved against
+ * the budget at its estimate, metered at its priced usage (which lands on the run that made it),
+ * audited with the provider that answered and every failed attempt before it, and traced with the
+ * OpenTelemetry GenAI attributes. Prompts and texts are marked secret: they never reach an audit
+ * entry, a log line, a trace or an error.
+ */
+import { z } from 'zod';
+import { defineSyscall, erase, secret, type SyscallDefinition } from '../kernel/index.ts';
+import type { ModelService } from './service.ts';
+import {
+  finishReasonSchema,
+  generateRequestSchema,
+  messageSchema,
+  toolCallSchema,
+  usageSchema,
+} from './types.ts';
+
+const attemptSchema = z.object({ target: z.string(), outcome: z.string() });
+
+export const generateResultSchema = z.object({
+  text: z.string(),
+  toolCalls: z.array(toolCallSchema),
+  finishReason: finishReasonSchema,
+  usage: usageSchema,
+  model: z.string(),
+  target: z.string(),
+  provider: z.string(),
+  costMicros: z.number().int().nonnegative(),
+  priced: z.boolean(),
+  attempts: z.array(attemptSchema),
+});
+
+const generateInput = generateRequestSchema.extend({
+  messages: secret(z.array(messageSchema).min(1).max(10_000)),
+});
+
+export function modelSyscalls(service: ModelService): SyscallDefinition<unknown, unknown>[] {
+  const estimate = (input: z.infer<typeof generateInput>): number => {
+    try {
+      return service.estimate(input).costMicros;
+    } catch {
+      return 0; // an unknown model fails in the handler, with its own clear error
+    }
+  };
+  return [
+    erase(
+      defineSyscall({
+        name: 'model.generate',
+        description:
+          'Calls a model (`<provider>/<model>` or a route with fallbacks): text, tool calls, finish reason, usage and cost.',
+        input: generateInput,
+        output: generateResultSchema,
+        // A repeated call is a second paid call: the service retries inside, the pipeline does not.
+        idempotency: 'unsafe',
+        retry: { attempts: 1 },
+        timeoutMs: 300_000,
+        resource: (input) => `models/${input.model}`,
+        estimateCost: estimate,
+        actualCost: (_input, output) => output.costMicros,
+        auditResult: (_input, output) => ({
+          target: output.target,
+          finishReason: output.finishReason,
+          usage: output.usage,
+          costMicros: output.costMicros,
+          attempts: output.attempts,
+        }),
+        traceAttributes: (input, output) => ({
+          'gen_ai.operation.name': 'chat',
+          'gen_ai.request.model': input.model,
+          ...(input.maxTokens === undefined ? {} : { 'gen_ai.request.max_tokens': input.maxTokens }),
+          ...(input.temperature === undefined ? {} : { 'gen_ai.request.temperature': input.temperature }),
+          ...(output
+            ? {
+                'gen_ai.provider.name': output.provider,
+                'gen_ai.response.model': output.model,
+                'gen_ai.response.finish_reasons': [output.finishReason],
+                'gen_ai.usage.input_tokens': output.usage.inputTokens,
+                'gen_ai.usage.output_tokens': output.usage.outputTokens,
+              }
+            : {}),
+        }),
+        handler: async (input, ctx) => {
+          const result = await service.generate(input, { tenantId: ctx.tenantId, signal: ctx.signal });
+          return { ...result, toolCalls: [...result.toolCalls], attempts: [...result.attempts] };
+        },
+      }),
+    ),
+    erase(
+      defineSyscall({
+        name: 'model.embed',
+        description: 'Embeds texts with an embeddings model; one vector per text, in order.',
+        input: z
+          .object({ model: z.string().min(1).max(200), texts: secret(z.array(z.string()).min(1).max(2048)) })
+          .strict(),
+        output: z.object({
+          vectors: z.array(z.array(z.number())),
+          usage: usageSchema,
+          model: z.string(),
+          target: z.string(),
+          costMicros: z.number().int().nonnegative(),
+        }),
+        idempotency: 'pure',
+        resource: (input) => `models/${input.model}`,
+        actualCost: (_input, output) => output.costMicros,
+        auditResult: (_input, output) => ({
+          target: output.target,
+          usage: output.usage,
+          count: output.vectors.length,
+        }),
+        traceAttributes: (input, output) => ({
+          'gen_ai.operation.name': 'embeddings',
+          'gen_ai.request.model': input.model,
+          ...(output ? { 'gen_ai.usage.input_tokens': output.usage.inputTokens } : {}),
+        }),
+        handler: async (input, ctx) => {
+          const result = await service.embed(input.model, input.texts, {
+            tenantId: ctx.tenantId,
+            signal: ctx.signal,
+          });
+          return { ...result, vectors: result.vectors.map((v) => [...v]) };
+        },
+      }),
+    ),
+    erase(
+      defineSyscall({
+        name: 'model.list',
+        description:
+          'The models and routes this server can call, with their prices (USD per million tokens).',
+        input: z.object({}).strict(),
+        output: z.object({
+          targets: z.array(z.string()),
+          routes: z.record(z.string(), z.array(z.string())),
+          embeddings: z.array(z.string()),
+          prices: z.record(
+            z.string(),
+            z.object({ input: z.number(), output: z.number(), cachedInput: z.number().optional() }),
+          ),
+        }),
+        idempotency: 'pure',
+        resource: () => 'models',
+        handler: () => ({ ...service.list(), prices: service.config.prices }),
+      }),
+    ),
+  ];
+}
