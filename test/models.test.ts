@@ -68,7 +68,7 @@ function config(overrides: Record<string, unknown> = {}) {
 }
 
 const service = (): ModelService =>
-  new ModelService({ config: config(), resolveSecret: (_t, name) => Promise.resolve(vault.get(name)) });
+  new ModelService({ config: config(), resolveSecret: (_call, name) => Promise.resolve(vault.get(name)) });
 
 before(async () => {
   openai = await startOpenAIWireServer();

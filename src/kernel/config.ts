@@ -58,6 +58,11 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Model providers, routes and the price book. The kernel knows no layer, so the models layer
+     * validates this section itself when the runtime starts (its errors name `models.<key>`).
+     */
+    models: z.unknown().optional(),
     /** Base64 of 32 bytes that seals private keys and secrets at rest; generated into dataDir if unset. */
     masterKey: z.string().optional(),
   })

@@ -43,13 +43,15 @@ export interface EmbedResult extends Embeddings {
 
 export interface CallContext {
   readonly tenantId: string;
+  /** The caller, for credentials scoped to one principal. */
+  readonly principalId?: string;
   readonly signal?: AbortSignal;
 }
 
 export interface ModelServiceOptions {
   readonly config: ModelsConfig;
-  /** Looks a secret up in the tenant's vault; undefined when there is none. */
-  readonly resolveSecret?: (tenantId: string, name: string) => Promise<string | undefined>;
+  /** Looks a secret up in the vault for the caller; undefined when there is none. */
+  readonly resolveSecret?: (call: CallContext, name: string) => Promise<string | undefined>;
   /** Provider instances made in code (e.g. a scripted provider with a function), by provider name. */
   readonly providers?: Readonly<Record<string, ModelProvider>>;
   readonly env?: NodeJS.ProcessEnv;
@@ -114,7 +116,7 @@ export class ModelService {
     let last: unknown;
     for (const target of this.#targets(request.model, 'generate')) {
       try {
-        const provider = await this.#provider(target.provider, call.tenantId);
+        const provider = await this.#provider(target.provider, call);
         const generation = await this.#withRetries(target, attempts, call.signal, (signal) =>
           provider.generate({ ...request, model: target.model, signal }),
         );
@@ -149,7 +151,7 @@ export class ModelService {
     const attempts: Attempt[] = [];
     let last: unknown;
     for (const target of this.#targets(request.model, 'generate')) {
-      const provider = await this.#provider(target.provider, call.tenantId);
+      const provider = await this.#provider(target.provider, call);
       const release = await this.#limiter(target).acquire(call.signal);
       let started = false;
       try {
@@ -179,7 +181,7 @@ export class ModelService {
     let last: unknown;
     for (const target of this.#targets(model, 'embed')) {
       try {
-        const provider = await this.#provider(target.provider, call.tenantId);
+        const provider = await this.#provider(target.provider, call);
         const embed = provider.embed?.bind(provider);
         if (!embed) throw new StrataError('E_UNKNOWN_MODEL', `${target.provider.name} has no embeddings`);
         const result = await this.#withRetries(target, attempts, call.signal, (signal) =>
@@ -266,10 +268,10 @@ export class ModelService {
     }
   }
 
-  async #provider(config: ProviderConfig, tenantId: string): Promise<ModelProvider> {
+  async #provider(config: ProviderConfig, call: CallContext): Promise<ModelProvider> {
     const injected = this.#options.providers?.[config.name];
     if (injected) return injected;
-    const apiKey = await this.#apiKey(config, tenantId);
+    const apiKey = await this.#apiKey(config, call);
     const cacheKey = `${config.name}:${apiKey ? createHash('sha256').update(apiKey).digest('hex') : ''}`;
     let provider = this.#clients.get(cacheKey);
     if (!provider) {
@@ -293,9 +295,9 @@ export class ModelService {
     return provider;
   }
 
-  async #apiKey(config: ProviderConfig, tenantId: string): Promise<string | undefined> {
+  async #apiKey(config: ProviderConfig, call: CallContext): Promise<string | undefined> {
     if (config.apiKeySecret) {
-      const value = await this.#options.resolveSecret?.(tenantId, config.apiKeySecret);
+      const value = await this.#options.resolveSecret?.(call, config.apiKeySecret);
       if (value) return value;
     }
     if (config.apiKeyEnv) {

@@ -83,7 +83,11 @@ export function modelSyscalls(service: ModelService): SyscallDefinition<unknown,
             : {}),
         }),
         handler: async (input, ctx) => {
-          const result = await service.generate(input, { tenantId: ctx.tenantId, signal: ctx.signal });
+          const result = await service.generate(input, {
+            tenantId: ctx.tenantId,
+            principalId: ctx.principal.id,
+            signal: ctx.signal,
+          });
           return { ...result, toolCalls: [...result.toolCalls], attempts: [...result.attempts] };
         },
       }),
@@ -118,6 +122,7 @@ export function modelSyscalls(service: ModelService): SyscallDefinition<unknown,
         handler: async (input, ctx) => {
           const result = await service.embed(input.model, input.texts, {
             tenantId: ctx.tenantId,
+            principalId: ctx.principal.id,
             signal: ctx.signal,
           });
           return { ...result, vectors: result.vectors.map((v) => [...v]) };

@@ -15,6 +15,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join, resolve } from 'node:path';
 import {
   databaseUrlOf,
+  isStrataError,
   Kernel,
   openStore,
   parseMasterKey,
@@ -28,6 +29,7 @@ import { openSandboxes, sandboxSyscalls, type SandboxManager } from '../compute/
 import { MemoryService, memorySyscalls } from '../memory/index.ts';
 import { Engine, runSyscalls, Worker, type WorkflowDefinition } from '../orchestration/index.ts';
 import { attachTools, ToolsLayer, toolsSyscalls } from '../tools/index.ts';
+import { ModelService, modelSyscalls, parseModelsConfig, type ModelProvider } from '../models/index.ts';
 
 export interface Runtime {
   readonly kernel: Kernel;
@@ -36,6 +38,8 @@ export interface Runtime {
   readonly worker: Worker | undefined;
   /** The tools layer: MCP gateway, OpenAPI connectors, vault (its syscalls are on the kernel). */
   readonly tools: ToolsLayer;
+  /** The models layer: providers, routes with fallbacks, price book (`model.*` syscalls). */
+  readonly models: ModelService;
   /** The memory layer (its `memory.*` syscalls are on the kernel). */
   readonly memory: MemoryService;
   /** Browser sessions (Chromium starts on the first `browser.open`; closed on `close()`). */
@@ -61,6 +65,8 @@ export interface OpenRuntimeOptions {
   workflows?: readonly WorkflowDefinition[];
   /** Start an in-process worker (concurrency `orchestration.concurrency`). @default false */
   worker?: boolean;
+  /** Model providers made in code (e.g. a scripted one for offline demos), by provider name. */
+  modelProviders?: Readonly<Record<string, ModelProvider>>;
 }
 
 /** The master key from config, else from `<dataDir>/master.key`, created (mode 0600) on first use. */
@@ -118,6 +124,21 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
     const tools = await ToolsLayer.open({ store, masterKey, clock: options.clock, logger });
     for (const definition of toolsSyscalls(tools)) kernel.register(definition);
     attachTools(kernel, tools);
+    const models = new ModelService({
+      config: parseModelsConfig(config.models),
+      providers: options.modelProviders,
+      // Provider keys live in the vault, per tenant (or per principal); a missing one is reported
+      // by the models layer with the entry to create.
+      resolveSecret: (call, name) =>
+        tools.vault.reveal(call.tenantId, name, call.principalId ?? '').then(
+          (found) => found.value,
+          (error: unknown) => {
+            if (isStrataError(error) && error.code === 'E_NOT_FOUND') return undefined;
+            throw error;
+          },
+        ),
+    });
+    for (const definition of modelSyscalls(models)) kernel.register(definition);
     const memory = await MemoryService.open({ store, clock: options.clock });
     for (const definition of memorySyscalls(memory, { kernel })) kernel.register(definition);
     const browsers = await BrowserSessions.open({
@@ -166,6 +187,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       engine,
       worker,
       tools,
+      models,
       memory,
       browsers,
       sandboxes,
