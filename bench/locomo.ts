@@ -21,15 +21,23 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createSqliteStore } from '../src/kernel/store/drivers/sqlite/index.ts';
 import { MemoryService } from '../src/memory/memory.ts';
+import type { FusionWeights } from '../src/memory/search-index.ts';
 import { estimateTokens, words } from '../src/memory/text.ts';
 import type { MessageInput } from '../src/memory/types.ts';
 import { percentile, round, table } from './_util.ts';
 
 const { values } = parseArgs({
-  options: { data: { type: 'string' }, k: { type: 'string' }, neighbors: { type: 'string' } },
+  options: { data: { type: 'string' }, neighbors: { type: 'string' }, weights: { type: 'string' } },
 });
 const DIR = values.data ?? new URL('../../shared/bench-data/locomo10/', import.meta.url).pathname;
 const NEIGHBORS = Number(values.neighbors ?? 1);
+/** `--weights text=1,vector=0.5` overrides fusion weights (defaults: DEFAULT_WEIGHTS). */
+const WEIGHTS = Object.fromEntries(
+  (values.weights ?? '')
+    .split(',')
+    .filter((p) => p.includes('='))
+    .map((p) => [p.split('=')[0] as string, Number(p.split('=')[1])]),
+) as Partial<FusionWeights>;
 const CATEGORIES: Record<number, string> = {
   1: 'multi-hop',
   2: 'temporal',
@@ -42,7 +50,9 @@ type Turn = { speaker: string; dia_id: string; text: string; blip_caption?: stri
 type Qa = { question: string; evidence: string[]; category: number };
 type Conversation = Record<string, unknown> & { qa: Qa[] };
 
-const MONTHS = 'january february march april may june july august september october november december'.split(' ');
+const MONTHS = 'january february march april may june july august september october november december'.split(
+  ' ',
+);
 
 /** "1:56 pm on 8 May, 2023" → epoch ms (UTC). */
 function sessionTime(text: string): number {
@@ -50,7 +60,13 @@ function sessionTime(text: string): number {
   if (!m) throw new Error(`unparsed session date "${text}"`);
   const [, h, min, ampm, day, month, year] = m as unknown as string[];
   const hour = (Number(h) % 12) + (ampm?.toLowerCase() === 'pm' ? 12 : 0);
-  return Date.UTC(Number(year), MONTHS.indexOf((month as string).toLowerCase()), Number(day), hour, Number(min));
+  return Date.UTC(
+    Number(year),
+    MONTHS.indexOf((month as string).toLowerCase()),
+    Number(day),
+    hour,
+    Number(min),
+  );
 }
 
 function sessions(c: Conversation): { at: number; turns: Turn[] }[] {
@@ -96,7 +112,9 @@ class Bm25 {
         const tf = d.tf.get(t);
         if (!tf) continue;
         const df = this.df.get(t) as number;
-        s += Math.log(1 + (n - df + 0.5) / (df + 0.5)) * ((tf * 2.2) / (tf + 1.2 * (0.25 + (0.75 * d.len) / avg)));
+        s +=
+          Math.log(1 + (n - df + 0.5) / (df + 0.5)) *
+          ((tf * 2.2) / (tf + 1.2 * (0.25 + (0.75 * d.len) / avg)));
       }
       if (s > 0) scored.push([i, s]);
     });
@@ -114,7 +132,11 @@ interface Tally {
   r10: number;
 }
 type Method = 'strata' | 'bm25' | 'bm25_next';
-const tallies: Record<Method, Map<number, Tally>> = { strata: new Map(), bm25: new Map(), bm25_next: new Map() };
+const tallies: Record<Method, Map<number, Tally>> = {
+  strata: new Map(),
+  bm25: new Map(),
+  bm25_next: new Map(),
+};
 const tokens: Record<Method, number[]> = { strata: [], bm25: [], bm25_next: [] };
 const fullTokens: number[] = [];
 const latencies: number[] = [];
@@ -122,20 +144,27 @@ const ingestMs: number[] = [];
 let turnsTotal = 0;
 let factsTotal = 0;
 
-function record(method: Method, category: number, evidence: string[], cover5: Set<string>, cover10: Set<string>): void {
+function record(
+  method: Method,
+  category: number,
+  evidence: string[],
+  cover: { at5: Set<string>; at10: Set<string> },
+): void {
   const t = tallies[method].get(category) ?? { n: 0, r5: 0, r10: 0 };
   t.n++;
-  t.r5 += evidence.filter((e) => cover5.has(e)).length / evidence.length;
-  t.r10 += evidence.filter((e) => cover10.has(e)).length / evidence.length;
+  t.r5 += evidence.filter((e) => cover.at5.has(e)).length / evidence.length;
+  t.r10 += evidence.filter((e) => cover.at10.has(e)).length / evidence.length;
   tallies[method].set(category, t);
 }
 
-const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 if (files.length === 0) throw new Error(`no .json conversation files in ${DIR}`);
 for (const file of files) {
   const conv = JSON.parse(readFileSync(join(DIR, file), 'utf8')) as Conversation;
   const store = await createSqliteStore({ path: ':memory:' });
-  const memory = await MemoryService.open({ store });
+  const memory = await MemoryService.open({ store, weights: WEIGHTS });
   const scope = { runId: file.replace(/\.json$/, '') };
   const turns: Turn[] = [];
   const t0 = performance.now();
@@ -164,9 +193,13 @@ for (const file of files) {
     latencies.push(performance.now() - started);
     const cover = (n: number): Set<string> =>
       new Set(hits.slice(0, n).flatMap((h) => [...h.memory.sources, ...h.context.flatMap((c) => c.sources)]));
-    record('strata', qa.category, evidence, cover(5), cover(10));
+    record('strata', qa.category, evidence, { at5: cover(5), at10: cover(10) });
     tokens.strata.push(
-      hits.reduce((s, h) => s + estimateTokens(h.memory.text) + h.context.reduce((x, c) => x + estimateTokens(c.text), 0), 0),
+      hits.reduce(
+        (s, h) =>
+          s + estimateTokens(h.memory.text) + h.context.reduce((x, c) => x + estimateTokens(c.text), 0),
+        0,
+      ),
     );
     const top = bm25.search(qa.question, 10);
     const ids = (n: number, next: boolean): Set<string> =>
@@ -177,14 +210,16 @@ for (const file of files) {
           return own.map((t) => t.dia_id);
         }),
       );
-    record('bm25', qa.category, evidence, ids(5, false), ids(10, false));
-    record('bm25_next', qa.category, evidence, ids(5, true), ids(10, true));
+    record('bm25', qa.category, evidence, { at5: ids(5, false), at10: ids(10, false) });
+    record('bm25_next', qa.category, evidence, { at5: ids(5, true), at10: ids(10, true) });
     const tok = (next: boolean): number =>
       top.reduce(
         (s, i) =>
           s +
           estimateTokens(`${(turns[i] as Turn).speaker}: ${turnText(turns[i] as Turn)}`) +
-          (next && turns[i + 1] ? estimateTokens(`${(turns[i + 1] as Turn).speaker}: ${turnText(turns[i + 1] as Turn)}`) : 0),
+          (next && turns[i + 1]
+            ? estimateTokens(`${(turns[i + 1] as Turn).speaker}: ${turnText(turns[i + 1] as Turn)}`)
+            : 0),
         0,
       );
     tokens.bm25.push(tok(false));
@@ -215,13 +250,19 @@ for (const c of [1, 2, 3, 4, 5]) {
   rows.push([
     `${c} ${CATEGORIES[c] ?? ''}`,
     tallies.strata.get(c)?.n ?? 0,
-    ...(['strata', 'bm25', 'bm25_next'] as const).flatMap((m) => [recall(m, [c], 'r5'), recall(m, [c], 'r10')]),
+    ...(['strata', 'bm25', 'bm25_next'] as const).flatMap((m) => [
+      recall(m, [c], 'r5'),
+      recall(m, [c], 'r10'),
+    ]),
   ]);
 }
 rows.push([
   'overall 1-4',
   main.reduce((s, c) => s + (tallies.strata.get(c)?.n ?? 0), 0),
-  ...(['strata', 'bm25', 'bm25_next'] as const).flatMap((m) => [recall(m, main, 'r5'), recall(m, main, 'r10')]),
+  ...(['strata', 'bm25', 'bm25_next'] as const).flatMap((m) => [
+    recall(m, main, 'r5'),
+    recall(m, main, 'r10'),
+  ]),
 ]);
 const sorted = [...latencies].sort((a, b) => a - b);
 const figures = {
@@ -254,7 +295,13 @@ process.stdout.write(table(rows) + '\n\n');
 process.stdout.write(
   table([
     ['', 'tokens/query', 'ratio vs conversation', 'search p50 ms', 'search p95 ms'],
-    ['strata', figures.strata_tokens_per_query, figures.strata_context_ratio, figures.search_p50_ms, figures.search_p95_ms],
+    [
+      'strata',
+      figures.strata_tokens_per_query,
+      figures.strata_context_ratio,
+      figures.search_p50_ms,
+      figures.search_p95_ms,
+    ],
     ['bm25 (turns)', figures.bm25_tokens_per_query, figures.bm25_context_ratio, '', ''],
   ]) + '\n',
 );

@@ -134,7 +134,7 @@ export class OpenAiCompatibleEmbedder implements Embedder {
       if (!Array.isArray(e) || e.length !== this.dimensions || !e.every((x) => typeof x === 'number')) {
         throw new StrataError('E_UNAVAILABLE', `embedding ${i} is not ${this.dimensions} numbers`);
       }
-      out[item.index ?? i] = normalised(Float32Array.from(e as number[]));
+      out[item.index ?? i] = normalised(Float32Array.from(e));
     });
     return out;
   }

@@ -30,7 +30,7 @@ void describe('memory across drivers', () => {
   const open = async (dialect: 'sqlite' | 'postgres'): Promise<MemoryService> => {
     const db = await freshDatabase(dialect);
     const store = await db.open();
-    handles.push({ store, drop: db.drop });
+    handles.push({ store, drop: () => db.drop() });
     return MemoryService.open({ store });
   };
   let sqlite: MemoryService;

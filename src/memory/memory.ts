@@ -177,7 +177,10 @@ export class MemoryService {
         vectors: factVectors,
       });
       for (const fact of candidates) {
-        const decision = await decide(fact, knowledge.api);
+        // Verbatim adds (infer: false) are stored as given, like Mem0's; no reconciliation.
+        const decision: Decision = infer
+          ? await decide(fact, knowledge.api)
+          : { event: 'ADD', fact, reason: 'stored verbatim (infer: false)' };
         const vector = factVectors.get(fact) as Float32Array;
         results.push(
           ...(await this.#apply(tx, { tenantId, scope: s, rev, now, metadata, decision, vector })),
@@ -562,7 +565,7 @@ export class MemoryService {
           entities: [],
           filters: { kind: 'fact' },
           limit: 5,
-          weights: { text: 1, vector: 1, entity: 0, recency: 0, graph: 0 },
+          weights: { text: 1, vector: 0, entity: 0, recency: 0, graph: 0 },
         });
         const found = ranked.map((r) => pending.get(r.memory.id) ?? knownOf(r.memory));
         const mine = new Set(terms(fact.text));

@@ -227,8 +227,9 @@ export class TenantIndex {
         e.recency = { rank: i + 1, score: this.#at(e.slot) };
       });
     }
-    const ranked = [...fused.values()].sort((a, b) => b.score - a.score || byId(this.#docs, a.slot, b.slot));
-    return ranked.slice(0, q.limit).map((e) => ({
+    const pool: [number, number, Mutable][] = [];
+    for (const e of fused.values()) pool.push([e.slot, e.score, e]);
+    return top(this.#docs, pool, q.limit).map(([, , e]) => ({
       memory: (this.#docs[e.slot] as Doc).memory,
       score: e.score,
       ...signals(e),
@@ -349,14 +350,49 @@ function visible(m: Memory, q: IndexQuery, f: SearchFilters): boolean {
   return true;
 }
 
-/** The `n` best by score (descending), ties by memory id, so order never depends on load order. */
+/**
+ * The `n` best by score (descending), ties by memory id, so order never depends on load order.
+ * Large inputs are first cut with a bounded min-heap (O(m log n)) instead of sorting all m.
+ */
 function top<T extends [number, number, ...unknown[]]>(
   docs: readonly (Doc | undefined)[],
   items: T[],
   n: number,
 ): T[] {
-  items.sort((a, b) => b[1] - a[1] || byId(docs, a[0], b[0]));
-  return items.length > n ? items.slice(0, n) : items;
+  const cmp = (a: T, b: T): number => b[1] - a[1] || byId(docs, a[0], b[0]);
+  if (items.length <= n * 2) {
+    items.sort(cmp);
+    return items.length > n ? items.slice(0, n) : items;
+  }
+  // heap[0] is the worst kept item: the one that sorts last.
+  const heap: T[] = [];
+  const worse = (a: T, b: T): boolean => cmp(a, b) > 0;
+  for (const item of items) {
+    if (heap.length < n) {
+      heap.push(item);
+      let i = heap.length - 1;
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (!worse(heap[i] as T, heap[parent] as T)) break;
+        [heap[i], heap[parent]] = [heap[parent] as T, heap[i] as T];
+        i = parent;
+      }
+    } else if (worse(heap[0] as T, item)) {
+      heap[0] = item;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let w = i;
+        if (l < n && worse(heap[l] as T, heap[w] as T)) w = l;
+        if (r < n && worse(heap[r] as T, heap[w] as T)) w = r;
+        if (w === i) break;
+        [heap[i], heap[w]] = [heap[w] as T, heap[i] as T];
+        i = w;
+      }
+    }
+  }
+  return heap.sort(cmp);
 }
 
 function byId(docs: readonly (Doc | undefined)[], a: number, b: number): number {

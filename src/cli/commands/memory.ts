@@ -43,12 +43,11 @@ function scoped(command: Command): Command {
 /** Runs one memory syscall as the caller and prints its result. */
 async function call<T>(
   command: Command,
-  options: ScopeOptions,
   syscall: string,
   input: Record<string, unknown>,
   human: (output: T) => string,
 ): Promise<void> {
-  const credentials = credentialsFor(options, configOf(command));
+  const credentials = credentialsFor(command.opts<ScopeOptions>(), configOf(command));
   await withRuntime(command, async (runtime, out) => {
     const principal = await runtime.kernel.authenticate(credentials);
     const output = await runtime.kernel.call<T>(syscall, input, { principal });
@@ -87,7 +86,6 @@ export function registerMemory(program: Command): void {
         };
         await call<{ results: { event: string; id: string; text: string }[] }>(
           command,
-          o,
           'memory.add',
           input,
           (r) =>
@@ -109,7 +107,6 @@ export function registerMemory(program: Command): void {
     .action(async (query: string, o: ScopeOptions & { k: number; neighbors: number }, command: Command) => {
       await call<{ hits: Hit[] }>(
         command,
-        o,
         'memory.search',
         { scope: scopeOf(o), query, k: o.k, neighbors: o.neighbors },
         (r) =>
@@ -135,7 +132,7 @@ export function registerMemory(program: Command): void {
       .description(description)
       .argument('<id>')
       .action(async (id: string, o: ScopeOptions, command: Command) => {
-        await call<Memory>(command, o, syscall, { scope: scopeOf(o), id }, (m) => JSON.stringify(m, null, 2));
+        await call<Memory>(command, syscall, { scope: scopeOf(o), id }, (m) => JSON.stringify(m, null, 2));
       });
   }
 
@@ -146,7 +143,6 @@ export function registerMemory(program: Command): void {
     .action(async (id: string, text: string, o: ScopeOptions, command: Command) => {
       await call<Memory>(
         command,
-        o,
         'memory.update',
         { scope: scopeOf(o), id, text },
         (m) => `${m.id}: ${m.text}`,
@@ -165,7 +161,7 @@ export function registerMemory(program: Command): void {
           newText: string | null;
           reason: string;
         }[];
-      }>(command, o, 'memory.history', { scope: scopeOf(o), id }, (r) =>
+      }>(command, 'memory.history', { scope: scopeOf(o), id }, (r) =>
         table(
           ['WHEN', 'EVENT', 'TEXT', 'REASON'],
           r.entries.map((e) => [when(e.at), e.event, e.newText ?? e.oldText ?? '', e.reason]),
@@ -181,7 +177,6 @@ export function registerMemory(program: Command): void {
     .action(async (o: ScopeOptions & { kind?: string; status?: string; limit: number }, command: Command) => {
       await call<{ memories: Memory[] }>(
         command,
-        o,
         'memory.list',
         { scope: scopeOf(o), kind: o.kind, status: o.status, limit: o.limit },
         (r) => table(['ID', 'KIND', 'STATUS', 'WHEN', 'TEXT'], r.memories.map(memoryRow)),
@@ -212,7 +207,6 @@ export function registerMemory(program: Command): void {
       const jsonl = readFileSync(file === '-' ? 0 : file, 'utf8');
       await call<{ memories: number; history: number }>(
         command,
-        o,
         'memory.import',
         { scope: scopeOf(o), jsonl },
         (r) => `imported ${r.memories} memories and ${r.history} history entries`,
