@@ -55,3 +55,20 @@ test('durable-run: the README shows it verbatim, and it runs to the output the R
   );
   for (const line of result.stdout.trim().split('\n')) assert.ok(readme.includes(`\`${line}\``), line);
 });
+
+test('models: the README shows it verbatim; it falls back from a failing provider and prices the answer', async () => {
+  const source = readFileSync(new URL('examples/models.ts', ROOT), 'utf8');
+  assert.ok(
+    readme.includes('```ts\n' + source + '```\n'),
+    'README.md must contain examples/models.ts verbatim',
+  );
+  const result = await runAtRoot(source);
+  assert.equal(result.code, 0, result.stderr);
+  const lines = result.stdout.trim().split('\n');
+  assert.deepEqual(lines, [
+    'Oslo: 4°C, light rain.',
+    'primary/big E_MODEL_UNAVAILABLE, primary/big E_MODEL_UNAVAILABLE, backup/small ok',
+    '1200 in, 400 out: 1200 micro-USD',
+  ]);
+  for (const line of lines) assert.ok(readme.includes(`\`${line}\``), line);
+});
