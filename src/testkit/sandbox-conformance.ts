@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -281,7 +281,8 @@ export function describeSandboxConformance(name: string, factory: SandboxManager
 
       it('destroy removes an ephemeral workspace; the sandbox is gone', async () => {
         const gone = await manager.create({ kind: 'ephemeral' });
-        await gone.files.write('f', 'x');
+        const marker = `gone-${process.pid}-${Date.now()}`;
+        await gone.files.write(marker, 'x');
         const { id } = gone;
         await gone.destroy();
         assert.equal(gone.state(), 'destroyed');
@@ -290,7 +291,16 @@ export function describeSandboxConformance(name: string, factory: SandboxManager
           () => manager.get(id),
           (e: unknown) => isStrataError(e) && e.code === 'E_NOT_FOUND',
         );
-        assert.equal(existsSync(join(manager.runDir, id)), false);
+        const found: string[] = [];
+        const walk = async (dir: string): Promise<void> => {
+          for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+            if (entry.name === marker) found.push(join(dir, entry.name));
+            if (entry.isDirectory()) await walk(join(dir, entry.name));
+          }
+        };
+        await walk(manager.runDir);
+        await walk(dataDir);
+        assert.deepEqual(found, [], 'no trace of the workspace is left');
       });
 
       it('a persistent sandbox keeps its files across a manager restart and resumes on exec', async () => {

@@ -5,16 +5,16 @@
  *
  * Layout: persistent sandboxes live in `<dataDir>/compute/persistent/<id>/` (`sandbox.json` and
  * `workspace/`) and are found again when a manager opens the same data directory, paused. Ephemeral
- * workspaces are tmpfs mounts (size = the workspace limit) under a run directory private to this
- * process, unmounted on destroy; a run directory left by a dead process is cleaned up on open.
+ * workspaces are tmpfs mounts (size = the workspace limit, from a warm {@link TmpfsPool}) under a
+ * run directory private to this process, emptied on destroy; a run directory left by a dead
+ * process is cleaned up (unmounted, removed) on open.
  * Snapshots are gzipped tarballs in `<dataDir>/compute/snapshots/<sha256>.tar.gz`.
  */
-import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { systemClock, type Clock } from '../../kernel/clock.ts';
 import { StrataError } from '../../kernel/errors.ts';
 import { newId } from '../../kernel/ids.ts';
@@ -31,9 +31,8 @@ import type {
   SandboxState,
   SnapshotRef,
 } from './types.ts';
+import { isMountPoint, TmpfsPool, unmount } from './tmpfs-pool.ts';
 import { normalizeRelative, SnapshotStore, usedBytes, WORKSPACE, WorkspaceFiles } from './workspace.ts';
-
-const run = promisify(execFile);
 
 export interface SandboxManagerOptions {
   /** Persistent workspaces and snapshots go under `<dataDir>/compute`. */
@@ -60,18 +59,13 @@ interface Meta {
   snapshots: SnapshotRef[];
 }
 
-const isMountPoint = async (dir: string): Promise<boolean> => {
-  const [self, parent] = await Promise.all([stat(dir).catch(() => undefined), stat(join(dir, '..'))]);
-  return self !== undefined && self.dev !== parent.dev;
-};
-
 export class SandboxManager {
   readonly #drivers = new Map<string, SandboxDriver>();
   readonly #sandboxes = new Map<string, HostSandbox>();
   readonly #defaultDriver: string;
   readonly #root: string;
   readonly #runDir: string;
-  readonly #tmpfs: boolean;
+  readonly #pool: TmpfsPool | undefined;
   readonly snapshots: SnapshotStore;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -83,8 +77,12 @@ export class SandboxManager {
     if (!first) throw new StrataError('E_CONFIG', 'a sandbox manager needs at least one driver');
     this.#defaultDriver = options.defaultDriver ?? first.name;
     this.#root = join(resolve(options.dataDir), 'compute');
-    this.#runDir = join(options.runRoot ?? join(tmpdir(), 'strata-compute'), String(process.pid));
-    this.#tmpfs = tmpfs;
+    // One directory per manager (several may live in one process): `<pid>-<random>`.
+    this.#runDir = join(
+      options.runRoot ?? join(tmpdir(), 'strata-compute'),
+      `${process.pid}-${randomBytes(4).toString('hex')}`,
+    );
+    this.#pool = tmpfs ? new TmpfsPool({ dir: join(this.#runDir, 'pool') }) : undefined;
     this.snapshots = new SnapshotStore(join(this.#root, 'snapshots'));
     this.logger = options.logger ?? silentLogger();
     this.clock = options.clock ?? systemClock;
@@ -169,21 +167,11 @@ export class SandboxManager {
   }
 
   async #createEphemeral(meta: Meta, driver: SandboxDriver): Promise<HostSandbox> {
-    const dir = join(this.#runDir, meta.id);
-    const workspace = join(dir, 'workspace');
-    await mkdir(workspace, { recursive: true, mode: 0o700 });
-    let mounted = false;
-    if (this.#tmpfs) {
+    const size = meta.spec.limits.workspaceBytes;
+    if (this.#pool) {
       try {
-        await run('mount', [
-          '-t',
-          'tmpfs',
-          '-o',
-          `size=${meta.spec.limits.workspaceBytes},mode=0755,nosuid,nodev`,
-          'strata-workspace',
-          workspace,
-        ]);
-        mounted = true;
+        const workspace = await this.#pool.take(size);
+        return new HostSandbox({ manager: this, meta, driver, workspace, tmpfs: true });
       } catch (error) {
         this.logger.warn(
           { err: (error as Error).message },
@@ -191,7 +179,14 @@ export class SandboxManager {
         );
       }
     }
-    return new HostSandbox({ manager: this, meta, driver, dir, workspace, tmpfs: mounted });
+    const dir = join(this.#runDir, meta.id);
+    await mkdir(join(dir, 'workspace'), { recursive: true, mode: 0o700 });
+    return new HostSandbox({ manager: this, meta, driver, dir, workspace: join(dir, 'workspace') });
+  }
+
+  /** Returns an ephemeral tmpfs workspace, emptied now. */
+  async releaseWorkspace(dir: string, size: number): Promise<void> {
+    if (this.#pool) await this.#pool.give(dir, size);
   }
 
   #find(owner: string, idOrName: string): HostSandbox | undefined {
@@ -229,10 +224,6 @@ export class SandboxManager {
     this.#sandboxes.delete(id);
   }
 
-  async unmount(dir: string): Promise<void> {
-    if (await isMountPoint(dir)) await run('umount', [dir]);
-  }
-
   /** Destroys ephemeral sandboxes; persistent ones stop (their state stays on disk). */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -241,7 +232,11 @@ export class SandboxManager {
     await Promise.all(
       all.map((sandbox) => (sandbox.kind === 'ephemeral' ? sandbox.destroy() : sandbox.suspend())),
     );
-    await rm(this.#runDir, { recursive: true, force: true });
+    await this.#pool?.close();
+    await this.#unmountUnder(this.#runDir);
+    await rm(this.#runDir, { recursive: true, force: true }).catch((error: unknown) =>
+      this.logger.warn({ dir: this.#runDir, err: (error as Error).message }, 'run directory not removed'),
+    );
     for (const driver of this.#drivers.values()) await driver.close?.();
   }
 
@@ -278,11 +273,24 @@ export class SandboxManager {
     }
   }
 
+  /** Unmounts any workspace mount two levels under `dir` (`<id>/workspace`, `pool/<n>`). */
+  async #unmountUnder(dir: string): Promise<void> {
+    for (const id of await readdir(dir).catch(() => [])) {
+      for (const sub of await readdir(join(dir, id)).catch(() => [])) {
+        const path = join(dir, id, sub);
+        while (await isMountPoint(path).catch(() => false)) {
+          await unmount(path).catch(() => undefined);
+          if (await isMountPoint(path).catch(() => false)) break;
+        }
+      }
+    }
+  }
+
   async #sweepDeadRunDirs(): Promise<void> {
     const parent = join(this.#runDir, '..');
     for (const name of await readdir(parent).catch(() => [])) {
-      const pid = Number(name);
-      if (!Number.isInteger(pid) || pid === process.pid) continue;
+      const pid = Number(name.split('-')[0]);
+      if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
       try {
         process.kill(pid, 0);
         continue; // alive
@@ -290,9 +298,7 @@ export class SandboxManager {
         // dead: its workspaces are orphans
       }
       const dir = join(parent, name);
-      for (const id of await readdir(dir).catch(() => [])) {
-        await this.unmount(join(dir, id, 'workspace')).catch(() => undefined);
-      }
+      await this.#unmountUnder(dir);
       await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     }
   }
@@ -302,8 +308,8 @@ interface HostSandboxOptions {
   readonly manager: SandboxManager;
   readonly meta: Meta;
   readonly driver: SandboxDriver;
-  /** The sandbox's own directory (meta, run files); removed on destroy. */
-  readonly dir: string;
+  /** The sandbox's own directory (meta, or a plain workspace); removed on destroy. */
+  readonly dir?: string;
   readonly workspace: string;
   readonly tmpfs?: boolean;
 }
@@ -361,7 +367,7 @@ class HostSandbox implements Sandbox {
   }
 
   async persist(): Promise<void> {
-    if (this.kind !== 'persistent' || this.#state === 'destroyed') return;
+    if (this.kind !== 'persistent' || this.#state === 'destroyed' || this.#o.dir === undefined) return;
     const file = join(this.#o.dir, 'sandbox.json');
     const temp = `${file}.tmp`;
     await writeFile(temp, JSON.stringify(this.#meta, null, 2), { mode: 0o600 });
@@ -553,8 +559,9 @@ class HostSandbox implements Sandbox {
       if (this.#frozen) await ready?.freeze(false).catch(() => undefined);
       await ready?.dispose();
     }
-    if (this.#o.tmpfs) await this.#o.manager.unmount(this.#o.workspace);
-    await rm(this.#o.dir, { recursive: true, force: true });
+    if (this.#o.tmpfs)
+      await this.#o.manager.releaseWorkspace(this.#o.workspace, this.spec.limits.workspaceBytes);
+    if (this.#o.dir !== undefined) await rm(this.#o.dir, { recursive: true, force: true });
     await rm(join(this.#o.manager.runDir, `${this.id}.run`), { recursive: true, force: true });
   }
 }
