@@ -79,21 +79,36 @@ export const ERROR_CODES = {
   ),
   E_CANCELLED: code(409, EXIT.conflict, false, 'The run was cancelled.'),
   E_LEASE_LOST: code(409, EXIT.conflict, true, 'Another worker took over the run; this worker stops.'),
-  E_UNKNOWN_MODEL: code(404, EXIT.notFound, false, 'No configured provider or route serves that model; data lists them.'),
+  E_UNKNOWN_MODEL: code(
+    404,
+    EXIT.notFound,
+    false,
+    'No configured provider or route serves that model; data lists them.',
+  ),
   E_MODEL_KEY_MISSING: code(
     412,
     EXIT.usage,
     false,
     'The model provider needs an API key that is not set; data.secret names the vault entry to create.',
   ),
-  E_MODEL_BAD_RESPONSE: code(502, EXIT.unavailable, false, 'The model provider answered with a malformed response.'),
+  E_MODEL_BAD_RESPONSE: code(
+    502,
+    EXIT.unavailable,
+    false,
+    'The model provider answered with a malformed response.',
+  ),
   E_MODEL_UNAVAILABLE: code(
     503,
     EXIT.unavailable,
     true,
     'The model provider failed (5xx, connection, timeout) after its retries and every fallback.',
   ),
-  E_MODEL_REJECTED: code(502, EXIT.unavailable, false, 'The model provider refused the request (4xx other than 429).'),
+  E_MODEL_REJECTED: code(
+    502,
+    EXIT.unavailable,
+    false,
+    'The model provider refused the request (4xx other than 429).',
+  ),
   E_PROMPT_TOO_LARGE: code(413, EXIT.usage, false, 'The prompt exceeds the configured limit for this model.'),
   E_AUDIT_CHAIN_BROKEN: code(500, EXIT.conflict, false, 'The audit chain failed verification.'),
   E_INSECURE_DRIVER: code(
@@ -109,7 +124,12 @@ export const ERROR_CODES = {
     false,
     'A tool or its upstream service failed, or returned output that does not match its schema.',
   ),
-  E_RATE_LIMITED: code(429, EXIT.unavailable, true, 'A rate limit was hit; data.retryAfterMs says when to retry.'),
+  E_RATE_LIMITED: code(
+    429,
+    EXIT.unavailable,
+    true,
+    'A rate limit was hit; data.retryAfterMs says when to retry.',
+  ),
   E_URL_NOT_ALLOWED: code(
     403,
     EXIT.denied,
@@ -128,6 +148,39 @@ export const ERROR_CODES = {
     true,
     'The page could not be loaded (unreachable, failed or timed out); data.url names it.',
   ),
+  E_INVALID_MONEY: code(
+    400,
+    EXIT.usage,
+    false,
+    'An amount is not a valid decimal for its currency (NaN, Infinity, negative, too many decimals); data.amount.',
+  ),
+  E_UNKNOWN_CURRENCY: code(400, EXIT.usage, false, 'The currency code is not an ISO 4217 code Strata knows.'),
+  E_CURRENCY_MISMATCH: code(
+    400,
+    EXIT.usage,
+    false,
+    'Amounts or accounts of different currencies were mixed.',
+  ),
+  E_INVALID_TRANSFER: code(
+    400,
+    EXIT.usage,
+    false,
+    'A ledger transfer is malformed (same account twice, zero amount, pending not active); data.reason.',
+  ),
+  E_INSUFFICIENT_FUNDS: code(
+    402,
+    EXIT.budget,
+    false,
+    'The debited account would be overdrawn (pending counted).',
+  ),
+  E_UNKNOWN_METER: code(400, EXIT.usage, false, 'No meter of that type is defined for the tenant.'),
+  E_METER_OUT_OF_WINDOW: code(
+    400,
+    EXIT.usage,
+    false,
+    'A meter event time is more than 35 days in the past or 5 minutes in the future.',
+  ),
+  E_INVALID_QUANTITY: code(400, EXIT.usage, false, 'A meter quantity is not a non-negative decimal string.'),
 } as const satisfies Record<string, CodeInfo>;
 
 export type StrataErrorCode = keyof typeof ERROR_CODES;
