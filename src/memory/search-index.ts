@@ -35,7 +35,7 @@ export interface FusionWeights {
   readonly graph: number;
 }
 
-export const DEFAULT_WEIGHTS: FusionWeights = { text: 1, vector: 0.8, entity: 0.3, recency: 0.05, graph: 1 };
+export const DEFAULT_WEIGHTS: FusionWeights = { text: 1, vector: 0.2, entity: 0.1, recency: 0.05, graph: 1 };
 
 interface Doc {
   readonly slot: number;
@@ -44,7 +44,6 @@ interface Doc {
   readonly seq: number;
   readonly terms: Map<string, number>;
   readonly length: number;
-  readonly vector: Float32Array | null;
 }
 
 export interface IndexQuery {
@@ -71,8 +70,6 @@ export interface RankedDoc {
   readonly graph?: SignalExplanation & { relation: string };
 }
 
-type EntityMatch = { score: number; names: string[] };
-
 type Mutable = {
   slot: number;
   score: number;
@@ -97,6 +94,10 @@ export class TenantIndex {
   readonly #messagesBySource = new Map<string, number>();
   #count = 0;
   #totalLength = 0;
+  /** Every vector in one contiguous array (slot × dims), for a cache-friendly scan. */
+  #matrix = new Float32Array(0);
+  #dims = 0;
+  #hasVector = new Uint8Array(0);
 
   get size(): number {
     return this.#count;
@@ -109,8 +110,9 @@ export class TenantIndex {
     for (const n of counts.values()) length += n;
     const slot = this.#free.pop() ?? this.#docs.length;
     const key = scopeKey(memory.scope);
-    const doc: Doc = { slot, memory, key, seq, terms: counts, length, vector };
+    const doc: Doc = { slot, memory, key, seq, terms: counts, length };
     this.#docs[slot] = doc;
+    this.#storeVector(slot, vector);
     this.#byId.set(memory.id, slot);
     for (const term of counts.keys()) setOf(this.#postings, term).add(slot);
     for (const entity of memory.entities) setOf(this.#entities, entity).add(slot);
@@ -137,10 +139,31 @@ export class TenantIndex {
       for (const source of doc.memory.sources) this.#messagesBySource.delete(`${doc.key}\u0000${source}`);
     }
     this.#docs[slot] = undefined;
+    if (slot < this.#hasVector.length) this.#hasVector[slot] = 0;
     this.#free.push(slot);
     this.#byId.delete(id);
     this.#count--;
     this.#totalLength -= doc.length;
+  }
+
+  #storeVector(slot: number, vector: Float32Array | null): void {
+    if (vector === null) {
+      if (slot < this.#hasVector.length) this.#hasVector[slot] = 0;
+      return;
+    }
+    if (this.#dims === 0) this.#dims = vector.length;
+    if (vector.length !== this.#dims) return; // another embedder's space: not comparable
+    if (slot >= this.#hasVector.length) {
+      const capacity = Math.max(1024, this.#hasVector.length * 2, slot + 1);
+      const matrix = new Float32Array(capacity * this.#dims);
+      matrix.set(this.#matrix);
+      this.#matrix = matrix;
+      const has = new Uint8Array(capacity);
+      has.set(this.#hasVector);
+      this.#hasVector = has;
+    }
+    this.#matrix.set(vector, slot * this.#dims);
+    this.#hasVector[slot] = 1;
   }
 
   get(id: string): Memory | undefined {
@@ -206,11 +229,16 @@ export class TenantIndex {
     if (q.weights.entity > 0 && q.entities.length > 0) {
       // Entities refine the other signals' candidates (alone, a speaker's name matches half a
       // conversation), so only candidates already in the pool are ranked by them.
-      const entity = this.#entityMatches(q.entities);
+      const idf = new Map<string, number>();
+      for (const name of q.entities) {
+        const n = this.#entities.get(name)?.size;
+        if (n !== undefined) idf.set(name, Math.log(1 + this.#count / n));
+      }
       const matched: [number, number, string[]][] = [];
       for (const e of fused.values()) {
-        const m = entity.get(e.slot);
-        if (m) matched.push([e.slot, m.score, m.names]);
+        const names = (this.#docs[e.slot] as Doc).memory.entities.filter((n) => idf.has(n));
+        if (names.length > 0)
+          matched.push([e.slot, names.reduce((sum, n) => sum + (idf.get(n) as number), 0), names]);
       }
       top(this.#docs, matched, matched.length).forEach(([slot, score, names], i) => {
         const e = fused.get(slot) as Mutable;
@@ -280,33 +308,70 @@ export class TenantIndex {
   }
 
   #cosine(query: Float32Array, visible: (slot: number) => boolean): [number, number][] {
-    const out: [number, number][] = [];
-    const dims = query.length;
-    for (const doc of this.#docs) {
-      if (!doc?.vector || doc.vector.length !== dims || !visible(doc.slot)) continue;
-      const v = doc.vector;
+    const dims = this.#dims;
+    if (query.length !== dims) return [];
+    const m = this.#matrix;
+    const has = this.#hasVector;
+    const slots = Math.min(this.#docs.length, has.length);
+    // A bounded min-heap of (score, slot) in typed arrays: no allocation per document, and the
+    // visibility test runs only for documents that would enter the heap.
+    const cap = CANDIDATES;
+    const hs = new Float64Array(cap);
+    const hi = new Int32Array(cap);
+    let size = 0;
+    const below = (a: number, b: number): boolean =>
+      (hs[a] as number) < (hs[b] as number) ||
+      ((hs[a] as number) === (hs[b] as number) && byId(this.#docs, hi[a] as number, hi[b] as number) > 0);
+    const swap = (a: number, b: number): void => {
+      const s = hs[a] as number;
+      hs[a] = hs[b] as number;
+      hs[b] = s;
+      const t = hi[a] as number;
+      hi[a] = hi[b] as number;
+      hi[b] = t;
+    };
+    const siftDown = (): void => {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let w = i;
+        if (l < size && below(l, w)) w = l;
+        if (r < size && below(r, w)) w = r;
+        if (w === i) return;
+        swap(i, w);
+        i = w;
+      }
+    };
+    for (let slot = 0; slot < slots; slot++) {
+      if (has[slot] !== 1) continue;
+      const base = slot * dims;
       let dot = 0;
-      for (let i = 0; i < dims; i++) dot += (v[i] as number) * (query[i] as number);
-      if (dot > 0) out.push([doc.slot, dot]);
-    }
-    return top(this.#docs, out, CANDIDATES);
-  }
-
-  #entityMatches(entities: readonly string[]): Map<number, EntityMatch> {
-    const scores = new Map<number, EntityMatch>();
-    for (const name of entities) {
-      const set = this.#entities.get(name);
-      if (!set) continue;
-      const idf = Math.log(1 + this.#count / set.size);
-      for (const slot of set) {
-        const e = scores.get(slot);
-        if (e) {
-          e.score += idf;
-          e.names.push(name);
-        } else scores.set(slot, { score: idf, names: [name] });
+      for (let i = 0; i < dims; i++) dot += (m[base + i] as number) * (query[i] as number);
+      if (dot <= 0) continue;
+      if (size === cap) {
+        const min = hs[0] as number;
+        if (dot < min || (dot === min && byId(this.#docs, slot, hi[0] as number) > 0)) continue;
+        if (!visible(slot)) continue;
+        hs[0] = dot;
+        hi[0] = slot;
+        siftDown();
+      } else {
+        if (!visible(slot)) continue;
+        hs[size] = dot;
+        hi[size] = slot;
+        let i = size++;
+        while (i > 0) {
+          const parent = (i - 1) >> 1;
+          if (!below(i, parent)) break;
+          swap(i, parent);
+          i = parent;
+        }
       }
     }
-    return scores;
+    const out: [number, number][] = [];
+    for (let k = 0; k < size; k++) out.push([hi[k] as number, hs[k] as number]);
+    return top(this.#docs, out, cap);
   }
 
   #graph(q: IndexQuery, visible: (slot: number) => boolean): [number, number, string][] {
