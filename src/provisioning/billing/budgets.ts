@@ -68,7 +68,7 @@ export interface BudgetStatus extends Budget {
   readonly periodEnd: number | null;
   readonly spent: bigint;
   readonly held: bigint;
-  /** Limit minus spent minus held (never negative for a hard budget). */
+  /** What the period's ledger account can still cover (never negative for a hard budget). */
   readonly available: bigint;
   readonly alerts: readonly { threshold: number; spent: bigint; firedAt: number }[];
 }
@@ -534,10 +534,12 @@ export class Budgets {
     );
     let spent = 0n;
     let held = 0n;
+    let left = budget.limit;
     if (period) {
       const account = await this.#ledger.getAccount(budget.tenantId, period.account_id);
       spent = account.debitsPosted - toBig(period.returned);
       held = account.debitsPending;
+      left = available(account);
     }
     const alerts = await this.#store.all<{ threshold: number; spent: number; fired_at: number }>(
       'SELECT threshold, spent, fired_at FROM bill_budget_alerts WHERE budget_id = ? AND period_key = ? ORDER BY threshold',
@@ -550,7 +552,7 @@ export class Budgets {
       periodEnd: end,
       spent,
       held,
-      available: budget.limit - spent - held,
+      available: left,
       alerts: alerts.map((a) => ({
         threshold: Number(a.threshold),
         spent: toBig(a.spent),

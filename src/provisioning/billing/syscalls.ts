@@ -261,7 +261,7 @@ export function billingSyscalls(billing: Billing): SyscallDefinition<unknown, un
     ),
     erase(
       defineSyscall({
-        name: 'billing.ledger.trialBalance',
+        name: 'billing.ledger.trial_balance',
         description:
           'Posted debits and credits per currency over the tenant’s accounts; the difference is always 0.',
         input: z.object({}).strict(),
