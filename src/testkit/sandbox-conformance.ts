@@ -321,6 +321,43 @@ export function describeSandboxConformance(name: string, factory: SandboxManager
         box = await manager.create({ kind: 'ephemeral', runtimes: ['sh', 'python3'] });
       });
 
+      it('pauses an idle persistent sandbox and resumes it on the next exec', async () => {
+        const idle = await manager.create({
+          kind: 'persistent',
+          name: `idle-${Date.now()}`,
+          idleTimeoutMs: 150,
+        });
+        try {
+          await idle.exec('echo 1 > n');
+          assert.equal(idle.state(), 'idle');
+          await sleep(400);
+          assert.equal(idle.state(), 'paused');
+          assert.equal((await idle.exec('cat n')).stdout, '1\n');
+          assert.equal(idle.state(), 'idle');
+        } finally {
+          await idle.destroy();
+        }
+      });
+
+      it('enforces the workspace size limit for both kinds', async () => {
+        for (const kind of ['ephemeral', 'persistent'] as const) {
+          const small = await manager.create({
+            kind,
+            name: `small-${kind}-${Date.now()}`,
+            limits: { workspaceBytes: 1024 * 1024 },
+          });
+          try {
+            await rejectsWith(small.files.write('big', Buffer.alloc(2 * 1024 * 1024)), 'E_QUOTA_EXCEEDED');
+            const result = await small.exec('head -c 3000000 /dev/zero > big; echo "rc=$?"');
+            const capped =
+              result.exceeded.includes('workspace') || /No space left|File too large/.test(result.stderr);
+            assert.ok(capped, `${kind}: ${JSON.stringify(result)}`);
+          } finally {
+            await small.destroy();
+          }
+        }
+      });
+
       it('scopes sandboxes to their owner', async () => {
         const mine = await manager.create({ kind: 'ephemeral', name: 'scoped' }, 'owner-a');
         try {
