@@ -9,9 +9,13 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { EXIT } from '../kernel/index.ts';
 import { registerAudit } from './commands/audit.ts';
+import { registerBrowser } from './commands/browser.ts';
 import { registerKeys } from './commands/keys.ts';
+import { registerMemory } from './commands/memory.ts';
+import { registerModels } from './commands/models.ts';
 import { registerMcp } from './commands/mcp.ts';
 import { registerRuns } from './commands/runs.ts';
+import { registerSandbox } from './commands/sandbox.ts';
 import { registerSyscalls } from './commands/syscalls.ts';
 import { registerTenants } from './commands/tenants.ts';
 import { registerTokens } from './commands/tokens.ts';
@@ -45,6 +49,10 @@ export function buildProgram(): Command {
   registerAudit(program);
   registerSyscalls(program);
   registerRuns(program);
+  registerBrowser(program);
+  registerMemory(program);
+  registerModels(program);
+  registerSandbox(program);
   registerTools(program);
   registerMcp(program);
   return program;
@@ -65,7 +73,8 @@ export async function run(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync([...argv], { from: 'user' });
-    return EXIT.ok;
+    // A command that passes an exit status through (`sandbox exec`) sets process.exitCode.
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (error) {
     const json = program.opts<{ json?: boolean }>().json === true || argv.includes('--json');
     if (error instanceof CommanderError) return usageExit(error, json);
