@@ -133,11 +133,15 @@ void describe('memory syscalls', () => {
       defineSyscall({
         name: 'model.generate',
         description: 'scripted model for tests',
-        input: z.object({ prompt: z.string() }),
+        input: z.object({
+          model: z.string(),
+          messages: z.array(z.object({ role: z.literal('user'), content: z.string() })),
+          temperature: z.number(),
+        }),
         output: z.object({ text: z.string() }),
         idempotency: 'pure',
         handler: (input) => {
-          prompts.push(input.prompt);
+          prompts.push(input.messages[0]?.content ?? '');
           return { text: replies.shift() ?? '' };
         },
       }),
@@ -150,6 +154,7 @@ void describe('memory syscalls', () => {
       'memory.add',
       {
         scope: { userId: 'zoe' },
+        model: 'scripted/extractor',
         messages: [{ name: 'Zoe', content: 'Peanuts make me sick, I am allergic.', id: 'z1' }],
       },
       { principal: admin },
@@ -165,6 +170,7 @@ void describe('memory syscalls', () => {
       'memory.add',
       {
         scope: { userId: 'zoe' },
+        model: 'scripted/extractor',
         messages: [{ name: 'Zoe', content: 'I drink green tea every morning.', id: 'z2' }],
       },
       { principal: admin },

@@ -9,9 +9,10 @@
  * (`memory/agent/<a|_>/user/<u|_>/run/<r|_>`, see `memory/scope`), so grants confine an agent to
  * its own memories; calls by id take the scope too and answer E_NOT_FOUND for a memory outside it.
  *
- * Extraction: when a `model.generate` syscall is registered (the models layer), `memory.add` with
- * `infer` extracts facts through it, as the caller (so the model call is checked, metered and
- * audited too); otherwise the offline extractor does.
+ * Extraction: when a model is named — `model` in the `memory.add` input, or `extractionModel` in
+ * the options — and a `model.generate` syscall is registered (the models layer), facts are
+ * extracted through it as the caller (so the model call is checked against the caller's grants,
+ * metered and audited too); otherwise the offline extractor does.
  */
 import { z } from 'zod';
 import {
@@ -35,6 +36,8 @@ export interface SyscallCaller {
 export interface MemorySyscallOptions {
   /** The kernel, to use `model.generate` for extraction when it is registered. */
   kernel?: SyscallCaller;
+  /** The model (`<provider>/<model>` or a route) extraction uses when a call names none. */
+  extractionModel?: string;
   /** @default 'model.generate' */
   modelSyscall?: string;
 }
@@ -115,16 +118,16 @@ export function memorySyscalls(
   options: MemorySyscallOptions = {},
 ): SyscallDefinition<unknown, unknown>[] {
   const modelSyscall = options.modelSyscall ?? 'model.generate';
-  const extractorFor = (ctx: SyscallContext): ModelExtractor | undefined => {
+  const extractorFor = (ctx: SyscallContext, model: string | undefined): ModelExtractor | undefined => {
     const kernel = options.kernel;
-    if (!kernel?.registry.has(modelSyscall)) return undefined;
+    if (model === undefined || !kernel?.registry.has(modelSyscall)) return undefined;
     return new ModelExtractor(async (prompt) => {
       const out = await kernel.call<{ text?: unknown }>(
         modelSyscall,
-        { prompt },
+        { model, messages: [{ role: 'user', content: prompt }], temperature: 0 },
         { principal: ctx.principal },
       );
-      return typeof out.text === 'string' ? out.text : JSON.stringify(out);
+      return typeof out.text === 'string' ? out.text : '';
     });
   };
   return [
@@ -140,6 +143,8 @@ export function memorySyscalls(
             text: z.string().optional(),
             metadata: metadata.optional(),
             infer: z.boolean().optional(),
+            /** Extract with this model (through `model.generate`) instead of the offline extractor. */
+            model: z.string().min(1).max(200).optional(),
           })
           .strict()
           .refine(
@@ -163,7 +168,8 @@ export function memorySyscalls(
         resource: (input) => scopeResource(input.scope),
         timeoutMs: 120_000,
         handler: (input, ctx) => {
-          const extractor = input.infer === false ? undefined : extractorFor(ctx);
+          const extractor =
+            input.infer === false ? undefined : extractorFor(ctx, input.model ?? options.extractionModel);
           return memory.add(ctx.tenantId, input.scope, input.messages ?? (input.text as string), {
             metadata: input.metadata,
             infer: input.infer,
