@@ -77,28 +77,17 @@ test('models ls lists targets and prices; models try answers with usage and cost
 });
 
 test('an unknown model and a missing key exit with their codes', async () => {
-  const unknown = await cli.run([
-    '--config',
-    configFile,
-    'models',
-    'try',
-    'hi',
-    '--model',
-    'local/huge',
-    '--json',
-  ]);
+  const env = { STRATA_API_KEY: key };
+  const unknown = await cli.run(
+    ['--config', configFile, 'models', 'try', 'hi', '--model', 'local/huge', '--json'],
+    { env },
+  );
   assert.equal(unknown.code, EXIT.notFound);
   assert.equal(jsonOf<{ error: { code: string } }>(unknown).error.code, 'E_UNKNOWN_MODEL');
-  const missing = await cli.run([
-    '--config',
-    configFile,
-    'models',
-    'try',
-    'hi',
-    '--model',
-    'local/tiny',
-    '--json',
-  ]);
+  const missing = await cli.run(
+    ['--config', configFile, 'models', 'try', 'hi', '--model', 'local/tiny', '--json'],
+    { env },
+  );
   assert.equal(missing.code, EXIT.usage);
   const error = jsonOf<{ error: { code: string; message: string } }>(missing).error;
   assert.equal(error.code, 'E_MODEL_KEY_MISSING');
