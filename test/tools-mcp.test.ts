@@ -219,7 +219,7 @@ void describe('MCP gateway with real SDK servers', () => {
         transport: 'http',
         url: guarded.url,
         connection: 'mcptoken',
-        connectTimeoutMs: 500,
+        timeoutMs: 3_000, // also bounds how long a call waits for a reconnect
         restart: { baseDelayMs: 60_000 },
       });
       assert.equal(status.health, 'ready', status.lastError);

@@ -70,7 +70,7 @@ export async function openToolsEnv(): Promise<ToolsTestEnv> {
 }
 
 /** Polls `check` every 20 ms until it returns a truthy value or `ms` pass. */
-export async function eventually<T>(check: () => Promise<T> | T, ms = 5_000): Promise<NonNullable<T>> {
+export async function eventually<T>(check: () => Promise<T> | T, ms = 20_000): Promise<NonNullable<T>> {
   const until = Date.now() + ms;
   for (;;) {
     const value = await check();

@@ -227,6 +227,8 @@ function scrub(text: string, secrets: readonly string[]): string {
   return out;
 }
 
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+
 async function send(
   plan: CallPlan,
   args: Record<string, unknown>,
@@ -234,20 +236,25 @@ async function send(
   signal: AbortSignal,
 ): Promise<Response> {
   const { url, init } = requestOf(plan, args, auth);
-  try {
-    return await fetch(url, {
-      ...init,
-      signal: AbortSignal.any([signal, AbortSignal.timeout(plan.config.timeoutMs ?? 30_000)]),
-    });
-  } catch (error) {
-    const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-    // Never the URL: an API key may be in its query string.
-    const what = `${plan.prepared.method} ${plan.prepared.path} of connector "${plan.config.name}"`;
-    throw timedOut
-      ? new StrataError('E_SYSCALL_TIMEOUT', `${what} did not answer in time`, {
+  const timeout = AbortSignal.timeout(plan.config.timeoutMs ?? 30_000);
+  // Never the URL in errors: an API key may be in its query string.
+  const what = `${plan.prepared.method} ${plan.prepared.path} of connector "${plan.config.name}"`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, { ...init, signal: AbortSignal.any([signal, timeout]) });
+    } catch (error) {
+      const timedOut =
+        error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+      if (timedOut) {
+        throw new StrataError('E_SYSCALL_TIMEOUT', `${what} did not answer in time`, {
           timeoutMs: plan.config.timeoutMs ?? 30_000,
-        })
-      : new StrataError('E_UNAVAILABLE', `${what} could not be reached`);
+        });
+      }
+      // A pooled keep-alive connection the server closed just as it was reused fails at once;
+      // an idempotent request is sent once more, on a fresh connection.
+      if (attempt === 1 && IDEMPOTENT_METHODS.has(plan.prepared.method)) continue;
+      throw new StrataError('E_UNAVAILABLE', `${what} could not be reached`);
+    }
   }
 }
 
