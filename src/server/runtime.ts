@@ -30,6 +30,7 @@ import { MemoryService, memorySyscalls } from '../memory/index.ts';
 import { Engine, runSyscalls, Worker, type WorkflowDefinition } from '../orchestration/index.ts';
 import { attachTools, ToolsLayer, toolsSyscalls } from '../tools/index.ts';
 import { ModelService, modelSyscalls, parseModelsConfig, type ModelProvider } from '../models/index.ts';
+import { Billing, billingSyscalls, composeMeters } from '../provisioning/index.ts';
 
 export interface Runtime {
   readonly kernel: Kernel;
@@ -46,6 +47,8 @@ export interface Runtime {
   readonly browsers: BrowserSessions;
   /** Sandboxes (bubblewrap): ephemeral ones are destroyed on `close()`, persistent ones stay on disk. */
   readonly sandboxes: SandboxManager;
+  /** Billing core: ledger, budgets (the kernel's budget hook), meters (`billing.*` syscalls). */
+  readonly billing: Billing;
   readonly config: StrataConfig;
   readonly databaseUrl: string;
   /**
@@ -112,14 +115,23 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
   try {
     const engine = await Engine.open({ store, clock: options.clock });
     for (const workflow of options.workflows ?? []) engine.register(workflow);
+    // Budgets admit every syscall by reservation; every metered syscall also emits a meter event.
+    const billing = await Billing.open({
+      store,
+      clock: options.clock,
+      logger: logger.child({ component: 'billing' }),
+    });
     const kernel = await Kernel.open({
       store,
       masterKey,
       logger,
       clock: options.clock,
-      meter: engine.meterHook,
+      budget: billing.budgetHook,
+      meter: composeMeters(engine.meterHook, billing.meterHook),
     });
     engine.attachKernel(kernel);
+    for (const definition of billingSyscalls(billing)) kernel.register(definition);
+    billing.startReaper();
     for (const definition of runSyscalls(engine)) kernel.register(definition);
     const tools = await ToolsLayer.open({ store, masterKey, clock: options.clock, logger });
     for (const definition of toolsSyscalls(tools)) kernel.register(definition);
@@ -177,6 +189,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
         await kernel.drain(timeoutMs);
         await browsers.close();
         await sandboxes.close();
+        await billing.close();
         await kernel.close(timeoutMs);
       } finally {
         await tools.close(); // stops MCP server processes
@@ -191,6 +204,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       memory,
       browsers,
       sandboxes,
+      billing,
       config,
       databaseUrl,
       stopWorker,

@@ -117,16 +117,17 @@ export class Meters {
     if (Object.hasOwn(BUILTIN, meter.type)) throw bad(`${meter.type} is built in`, 'type');
     if (!meter.unit || meter.unit.length > 50) throw bad('a unit is 1–50 characters', 'unit');
     if (!AGGREGATIONS.includes(meter.aggregation)) throw bad('unknown aggregation', 'aggregation');
+    const existing = await this.get(tenantId, meter.type).catch(() => undefined);
+    if (existing && existing.unit !== meter.unit)
+      throw new StrataError('E_CONFLICT', `meter ${meter.type} exists with unit ${existing.unit}`, {
+        type: meter.type,
+      });
     await this.#store.run(
       `INSERT INTO bill_meters (tenant_id, type, unit, aggregation, description, created_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (tenant_id, type) DO UPDATE SET aggregation = excluded.aggregation, description = excluded.description`,
       [tenantId, meter.type, meter.unit, meter.aggregation, meter.description, this.#clock.now()],
     );
     const stored = await this.get(tenantId, meter.type);
-    if (stored.unit !== meter.unit)
-      throw new StrataError('E_CONFLICT', `meter ${meter.type} exists with unit ${stored.unit}`, {
-        type: meter.type,
-      });
     return stored;
   }
 
@@ -272,6 +273,7 @@ export class Meters {
   hook(options: { currency: string; logger: Logger }): MeterHook {
     return {
       record: async (record) => {
+        if (record.syscall.startsWith('billing.')) return; // free, and would meter their own reads
         try {
           const time = this.#clock.now();
           await this.ingest(record.tenantId, [
