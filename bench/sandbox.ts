@@ -7,6 +7,7 @@
 // sandboxes at once (create, exec, destroy), counting errors.
 //
 // `BENCH_SANDBOX_N` sets the iterations per row (default 60, after 5 warm-up rounds).
+import type * as SrtNamespace from '@anthropic-ai/sandbox-runtime';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,8 @@ import { ProcessDriver } from '../src/compute/drivers/process/index.ts';
 import { SandboxManager } from '../src/compute/sandbox/manager.ts';
 import type { SandboxDriver } from '../src/compute/sandbox/types.ts';
 import { percentile, round, table } from './_util.ts';
+
+type SrtModule = typeof SrtNamespace;
 
 const N = Number(process.env['BENCH_SANDBOX_N'] ?? 60);
 const WARMUP = 5;
@@ -69,7 +72,7 @@ async function strataRow(
 }
 
 async function srtRows(): Promise<{ rows: Row[]; initMs: number[]; error?: string }> {
-  let srt: typeof import('@anthropic-ai/sandbox-runtime');
+  let srt: SrtModule;
   try {
     srt = await import('@anthropic-ai/sandbox-runtime');
   } catch (error) {
