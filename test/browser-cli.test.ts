@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { jsonOf, runCli, startUp, type CliResult, type RunningServer } from '../src/cli/testing.ts';
-import { waitForNoChromium } from '../src/compute/browser/testing.ts';
+import { describeProcesses, waitForNoChromium } from '../src/compute/browser/testing.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'strata-browser-cli-'));
 let strata: RunningServer;
@@ -36,7 +36,8 @@ after(async () => {
     site.closeAllConnections();
     rmSync(dataDir, { recursive: true, force: true });
   }
-  assert.deepEqual(await waitForNoChromium(), [], 'no Chromium process outlives the server');
+  const left = await waitForNoChromium();
+  assert.deepEqual(left, [], `Chromium processes outlive the server:\n${describeProcesses(left)}`);
   assert.equal(code, 0, strata.stderr());
 });
 

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { waitForNoChromium } from '../src/compute/browser/testing.ts';
+import { describeProcesses, waitForNoChromium } from '../src/compute/browser/testing.ts';
 
 const ROOT = new URL('../', import.meta.url);
 
@@ -28,5 +28,6 @@ test('browser: the README shows examples/browser.ts verbatim, and it prints the 
   const shown = readme.split('```ts\n' + source + '```\n')[1]?.match(/```text\n([\s\S]*?)```/)?.[1];
   assert.ok(shown, 'the README shows the output after the example');
   assert.equal(result.stdout, shown);
-  assert.deepEqual(await waitForNoChromium(), []);
+  const left = await waitForNoChromium();
+  assert.deepEqual(left, [], describeProcesses(left));
 });

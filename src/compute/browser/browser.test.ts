@@ -15,7 +15,7 @@ import type { Store } from '../../kernel/index.ts';
 import { withCode } from '../../testkit/stores.ts';
 import { BrowserPool } from './pool.ts';
 import { BrowserSessions } from './sessions.ts';
-import { waitForNoChromium } from './testing.ts';
+import { describeProcesses, waitForNoChromium } from './testing.ts';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
@@ -400,6 +400,7 @@ void describe('browser sessions (Chromium, pages on 127.0.0.1)', () => {
     await browsers.close();
     for (const s of sessions) assert.equal((await browsers.get(ref(s.id))).closeReason, 'shutdown');
     await pool.close();
-    assert.deepEqual(await waitForNoChromium(), []);
+    const left = await waitForNoChromium();
+    assert.deepEqual(left, [], describeProcesses(left));
   });
 });

@@ -15,6 +15,7 @@
  */
 import type { Browser, BrowserContext, BrowserContextOptions, BrowserType, Page } from 'playwright-core';
 import { StrataError, type Logger } from '../../kernel/index.ts';
+import { prepareContext } from './session.ts';
 
 /** Flags Debian's Chromium needs to run headless as root in a container, without phoning home. */
 export const CHROMIUM_ARGS: readonly string[] = [
@@ -156,6 +157,7 @@ export class BrowserPool {
       await context.close();
       throw new StrataError('E_SHUTTING_DOWN', 'the browser pool is closed');
     }
+    await prepareContext(context);
     return { context, page: await context.newPage() };
   }
 

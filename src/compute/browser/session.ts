@@ -16,7 +16,7 @@
  * Refused navigations are remembered in order, so the action that caused one fails with
  * E_URL_NOT_ALLOWED naming the URL, and the log shows what the page attempted on its own.
  */
-import type { BrowserContext, Page, Route } from 'playwright-core';
+import type { BrowserContext, Page, Route, WebSocketRoute } from 'playwright-core';
 import type { AllowList } from './allow-list.ts';
 
 export interface Refusal {
@@ -30,6 +30,43 @@ const REFUSAL_PAGE = (url: string): string =>
   `<!doctype html><link rel="icon" href="data:,"><title>Blocked by Strata</title><h1>Blocked by Strata</h1><p>${url
     .replaceAll('&', '&amp;')
     .replaceAll('<', '&lt;')} is not in this browser session's allow-list.</p>`;
+
+/** Counts, in the page, what may open a window; `TAKE_POPUPS` reads and resets the count. */
+const COUNT_POPUPS = `(() => {
+  let opened = 0;
+  const open = window.open;
+  window.open = function (...args) { opened += 1; return open.apply(this, args); };
+  Object.defineProperty(window, '__strataTakePopups', { value: () => { const n = opened; opened = 0; return n; } });
+  document.addEventListener('click', (event) => {
+    const el = event.target instanceof Element ? event.target.closest('a[target], button, input') : null;
+    const target = el && (el.getAttribute('target') || (el.form && el.form.getAttribute('target')));
+    if (target && !['_self', '_top', '_parent'].includes(target)) opened += 1;
+  }, true);
+})()`;
+const TAKE_POPUPS = `typeof window.__strataTakePopups === 'function' ? window.__strataTakePopups() : 0`;
+
+const owners = new WeakMap<BrowserContext, LiveSession>();
+const prepared = new WeakSet<BrowserContext>();
+
+/**
+ * Installs the routing hooks on a context, once. The pool calls it when it creates a spare context,
+ * so opening a session only binds the context to the session (no round trip to Chromium). Until a
+ * session owns the context, every request it would make is refused.
+ */
+export async function prepareContext(context: BrowserContext): Promise<void> {
+  if (prepared.has(context)) return;
+  prepared.add(context);
+  await context.addInitScript({ content: COUNT_POPUPS });
+  await context.route('**/*', async (route) => {
+    const owner = owners.get(context);
+    await (owner ? owner.handleRoute(route) : route.abort('blockedbyclient'));
+  });
+  await context.routeWebSocket(/.*/, async (ws) => {
+    const owner = owners.get(context);
+    await (owner ? owner.handleWebSocket(ws) : ws.close({ code: 1008, reason: 'no session' }));
+  });
+  context.on('page', (page) => owners.get(context)?.adopt(page));
+}
 
 export interface LiveSessionOptions {
   readonly id: string;
@@ -54,6 +91,7 @@ export class LiveSession {
   seq = 0;
   readonly #pages: Page[];
   readonly #pending = new Set<Promise<void>>();
+  readonly #waiters: (() => void)[] = [];
   readonly #now: () => number;
 
   constructor(options: LiveSessionOptions) {
@@ -72,38 +110,42 @@ export class LiveSession {
     return this.#pages.at(-1) as Page;
   }
 
-  /** Installs routing and popup tracking; call once before handing the session out. */
+  /** Binds the (prepared) context to this session; call once before handing the session out. */
   async install(): Promise<void> {
-    await this.context.route('**/*', (route) => this.#route(route));
-    await this.context.routeWebSocket(/.*/, async (ws) => {
-      if (this.allow.allows(ws.url().replace(/^ws/, 'http'))) {
-        ws.connectToServer();
-        return;
-      }
-      this.#refuse(ws.url(), 'websocket');
-      await ws.close({ code: 1008, reason: 'not in the allow-list' });
-    });
-    this.context.on('page', (page) => this.#adopt(page));
+    await prepareContext(this.context);
+    owners.set(this.context, this);
+  }
+
+  /** @internal The WebSocket half of the allow-list. */
+  async handleWebSocket(ws: WebSocketRoute): Promise<void> {
+    if (this.allow.allows(ws.url().replace(/^ws/, 'http'))) {
+      ws.connectToServer();
+      return;
+    }
+    this.#refuse(ws.url(), 'websocket');
+    await ws.close({ code: 1008, reason: 'not in the allow-list' });
   }
 
   refusalsSince(mark: number): Refusal[] {
     return this.refusals.slice(mark).filter((r) => r.kind !== 'subresource' && r.kind !== 'websocket');
   }
 
-  #adopt(page: Page): void {
+  /** @internal Tracks a page the context opened (a popup). */
+  adopt(page: Page): void {
     if (this.#pages.includes(page)) return;
     this.#pages.push(page);
     const loaded = Promise.race([
       page.waitForLoadState('domcontentloaded').catch(() => undefined),
       page.waitForEvent('close').catch(() => undefined),
     ]).then(async () => {
-      // A refused popup whose frame did not exist yet when its request was refused: close it now.
-      if (this.refusals.some((r) => r.kind === 'popup' && r.url === page.url())) {
+      // A popup whose document was refused (its frame may not have existed yet then): close it.
+      if (this.refusals.some((r) => r.kind !== 'subresource' && r.url === page.url())) {
         await page.close().catch(() => undefined);
       }
       this.#pending.delete(loaded);
     });
     this.#pending.add(loaded);
+    for (const wake of this.#waiters.splice(0)) wake();
     page.on('close', () => {
       const at = this.#pages.indexOf(page);
       if (at > 0) this.#pages.splice(at, 1);
@@ -114,7 +156,8 @@ export class LiveSession {
     this.refusals.push({ url, kind, at: this.#now() });
   }
 
-  async #route(route: Route): Promise<void> {
+  /** @internal The request half of the allow-list. */
+  async handleRoute(route: Route): Promise<void> {
     const request = route.request();
     const url = request.url();
     const isDocument = request.isNavigationRequest();
@@ -161,13 +204,16 @@ export class LiveSession {
    * Waits (bounded) for popups opened by the last action to load or be refused and closed, so the
    * action sees their outcome. Popup events arrive just after the click that caused them.
    */
-  async settlePopups(timeoutMs: number): Promise<void> {
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    const pending = [...this.#pending];
-    if (pending.length === 0) return;
+  async settlePopups(opener: Page, timeoutMs: number): Promise<void> {
+    // The page counts what could open a window (window.open, links and forms with a target); a
+    // popup's 'page' event arrives asynchronously, so wait for it only when one was opened.
+    const opened = await opener.evaluate<number>(TAKE_POPUPS).catch(() => 0);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-    await Promise.race([Promise.all(pending), late]);
+    if (opened > 0 && this.#pending.size === 0) {
+      await Promise.race([new Promise<void>((resolve) => this.#waiters.push(resolve)), late]);
+    }
+    await Promise.race([Promise.all([...this.#pending]), late]);
     clearTimeout(timer);
   }
 

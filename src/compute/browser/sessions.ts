@@ -17,6 +17,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { newId, StrataError, systemClock, type Clock, type Logger, type Store } from '../../kernel/index.ts';
 import { AllowList, parseTargetUrl } from './allow-list.ts';
 import { browserError } from './errors.ts';
@@ -244,8 +245,9 @@ export class BrowserSessions {
       selector: input.selector,
       timeoutMs,
       run: async (live): Promise<Outcome> => {
-        await live.page.click(input.selector, { timeout: timeoutMs });
-        await settle(live, timeoutMs);
+        const page = live.page;
+        await page.click(input.selector, { timeout: timeoutMs });
+        await settle(live, page, timeoutMs);
         return {};
       },
     }).then(({ result }) => result);
@@ -276,9 +278,10 @@ export class BrowserSessions {
       ...(selector === undefined ? {} : { selector }),
       timeoutMs,
       run: async (live): Promise<Outcome> => {
-        if (selector === undefined) await live.page.keyboard.press(key);
-        else await live.page.press(selector, key, { timeout: timeoutMs });
-        await settle(live, timeoutMs);
+        const page = live.page;
+        if (selector === undefined) await page.keyboard.press(key);
+        else await page.press(selector, key, { timeout: timeoutMs });
+        await settle(live, page, timeoutMs);
         return {};
       },
     }).then(({ result }) => result);
@@ -492,7 +495,7 @@ function notAllowed(url: string, kind: string): StrataError {
 }
 
 /** After a click or key press, waits for a navigation it started to load (bounded, never fails). */
-async function settle(live: LiveSession, timeoutMs: number): Promise<void> {
-  await live.settlePopups(timeoutMs);
+async function settle(live: LiveSession, opener: Page, timeoutMs: number): Promise<void> {
+  await live.settlePopups(opener, timeoutMs);
   await live.page.waitForLoadState('load', { timeout: timeoutMs }).catch(() => undefined);
 }

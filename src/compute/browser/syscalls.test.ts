@@ -14,7 +14,7 @@ import { onEveryStore, withCode } from '../../testkit/stores.ts';
 import { BrowserPool } from './pool.ts';
 import { BrowserSessions } from './sessions.ts';
 import { browserSyscalls } from './syscalls.ts';
-import { waitForNoChromium } from './testing.ts';
+import { describeProcesses, waitForNoChromium } from './testing.ts';
 
 let server: Server;
 let base: string;
@@ -38,7 +38,8 @@ after(async () => {
   await pool.close();
   server.close();
   rmSync(dir, { recursive: true, force: true });
-  assert.deepEqual(await waitForNoChromium(), [], 'no Chromium process left');
+  const left = await waitForNoChromium();
+  assert.deepEqual(left, [], `Chromium processes left:\n${describeProcesses(left)}`);
 });
 
 type Opened = { session: { id: string; status: string }; navigation?: { title: string; seq: number } };
