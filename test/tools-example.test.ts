@@ -11,7 +11,10 @@ const ROOT = new URL('../', import.meta.url);
 test('tools example: shown verbatim in the README, runs to the stated output', () => {
   const readme = readFileSync(new URL('README.md', ROOT), 'utf8');
   const source = readFileSync(new URL('examples/tools.ts', ROOT), 'utf8');
-  assert.ok(readme.includes('```ts\n' + source + '```\n'), 'README.md must contain examples/tools.ts verbatim');
+  assert.ok(
+    readme.includes('```ts\n' + source + '```\n'),
+    'README.md must contain examples/tools.ts verbatim',
+  );
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('STRATA_')));
   const result = spawnSync(process.execPath, ['--input-type=module-typescript'], {
     cwd: fileURLToPath(ROOT),
