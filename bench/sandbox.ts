@@ -55,6 +55,9 @@ function waitExit(
   });
 }
 
+/** Mean create / exec / destroy split of the last measured Strata row. */
+const phases = { create: 0, exec: 0, destroy: 0, n: 0 };
+
 async function strataRow(
   name: string,
   driver: SandboxDriver,
@@ -62,11 +65,18 @@ async function strataRow(
 ): Promise<Row & { manager: SandboxManager }> {
   const manager = await SandboxManager.open({ dataDir, drivers: [driver] });
   const { p50, p95 } = await measure(async () => {
+    const t0 = performance.now();
     const box = await manager.create({ kind: 'ephemeral' });
+    const t1 = performance.now();
     const result = await box.exec(['true']);
+    const t2 = performance.now();
     if (result.exitCode !== 0)
       throw new Error(`${name}: exec true exited ${result.exitCode}: ${result.stderr}`);
     await box.destroy();
+    phases.create += t1 - t0;
+    phases.exec += t2 - t1;
+    phases.destroy += performance.now() - t2;
+    phases.n++;
   });
   return { name, p50, p95, note: '', manager };
 }
@@ -142,6 +152,30 @@ try {
     new BubblewrapDriver({ stateDir: join(dataDir, 'bwrap-state') }),
     join(dataDir, 'bwrap'),
   );
+  const split = {
+    create: phases.create / phases.n,
+    exec: phases.exec / phases.n,
+    destroy: phases.destroy / phases.n,
+  };
+  // The floor under the bubblewrap driver: bwrap itself, same namespaces, no Strata around it.
+  const bareBwrap = await measure(async () => {
+    const code = await waitExit('bwrap', [
+      '--unshare-all',
+      '--unshare-user',
+      '--die-with-parent',
+      '--new-session',
+      '--ro-bind',
+      '/usr',
+      '/usr',
+      ...['bin', 'lib', 'lib64'].flatMap((dir) => ['--symlink', `usr/${dir}`, `/${dir}`]),
+      '--proc',
+      '/proc',
+      '--dev',
+      '/dev',
+      'true',
+    ]);
+    if (code !== 0) throw new Error(`bare bwrap exited ${code}`);
+  });
   const proc = await strataRow(
     'strata process (no isolation)',
     new ProcessDriver({ allowInsecure: true }),
@@ -158,12 +192,16 @@ try {
   const rows: Row[] = [
     { ...bwrap, note: 'create + exec true + destroy' },
     { ...proc, note: 'same, plain child process' },
+    { name: 'bare bwrap true', ...bareBwrap, note: 'floor of the bubblewrap driver' },
     { name: 'bare spawn(true)', ...bare, note: 'floor: one process' },
     ...srt.rows,
   ];
   process.stdout.write(`sandbox cold start, ${N} iterations each (2 cores shared)\n\n`);
   process.stdout.write(
     `${table([['', 'p50 ms', 'p95 ms', 'note'], ...rows.map((r) => [r.name, round(r.p50, 1), round(r.p95, 1), r.note])])}\n\n`,
+  );
+  process.stdout.write(
+    `bubblewrap row split (mean ms): create ${round(split.create, 1)}, exec ${round(split.exec, 1)}, destroy ${round(split.destroy, 1)}\n`,
   );
   if (srt.error) process.stdout.write(`sandbox-runtime: ${srt.error}\n`);
   const best = srt.rows.reduce<Row | undefined>(
@@ -186,6 +224,9 @@ try {
       bwrap_p95_ms: round(bwrap.p95),
       process_p50_ms: round(proc.p50),
       process_p95_ms: round(proc.p95),
+      bwrap_split_ms: { create: round(split.create), exec: round(split.exec), destroy: round(split.destroy) },
+      bare_bwrap_p50_ms: round(bareBwrap.p50),
+      bare_bwrap_p95_ms: round(bareBwrap.p95),
       spawn_p50_ms: round(bare.p50),
       spawn_p95_ms: round(bare.p95),
       srt_default_p50_ms: srtDefault ? round(srtDefault.p50) : null,

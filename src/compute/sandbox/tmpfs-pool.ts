@@ -4,7 +4,7 @@
  * program (Node has no mount(2)), a process start that would double a sandbox's cold start, so a
  * few mounts per size are made ahead of time, off the request path. A destroyed workspace is
  * emptied at once — its files are gone when `destroy()` returns — and its mount goes back to the
- * pool (or is unmounted when the pool is full).
+ * pool (or is unmounted when the pool holds twice its target).
  */
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, readdir, rm, stat } from 'node:fs/promises';
@@ -42,9 +42,13 @@ export class TmpfsPool {
     return dir;
   }
 
-  /** Starts topping the pool up for `size`, in the background. */
+  /**
+   * Tops the pool up for `size` in the background, once it is below half its target: a
+   * create-destroy cycle takes a mount and gives it back without any mount or umount.
+   */
   warm(size: number): void {
     if (this.#closed || this.#filling.has(size)) return;
+    if ((this.#free.get(size)?.length ?? 0) >= Math.ceil(this.#target / 2)) return;
     const fill = (async () => {
       const free = this.#free.get(size) ?? [];
       this.#free.set(size, free);
@@ -67,7 +71,7 @@ export class TmpfsPool {
     for (const name of await readdir(dir)) await rm(join(dir, name), { recursive: true, force: true });
     await chmod(dir, 0o755);
     const free = this.#free.get(size) ?? [];
-    if (!this.#closed && free.length < this.#target) {
+    if (!this.#closed && free.length < this.#target * 2) {
       free.push(dir);
       this.#free.set(size, free);
       return;
