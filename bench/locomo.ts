@@ -249,7 +249,7 @@ const rows: (string | number)[][] = [
 for (const c of [1, 2, 3, 4, 5]) {
   rows.push([
     `${c} ${CATEGORIES[c] ?? ''}`,
-    tallies.strata.get(c)?.n ?? 0,
+    String(tallies.strata.get(c)?.n ?? 0),
     ...(['strata', 'bm25', 'bm25_next'] as const).flatMap((m) => [
       recall(m, [c], 'r5'),
       recall(m, [c], 'r10'),
@@ -258,7 +258,7 @@ for (const c of [1, 2, 3, 4, 5]) {
 }
 rows.push([
   'overall 1-4',
-  main.reduce((s, c) => s + (tallies.strata.get(c)?.n ?? 0), 0),
+  String(main.reduce((s, c) => s + (tallies.strata.get(c)?.n ?? 0), 0)),
   ...(['strata', 'bm25', 'bm25_next'] as const).flatMap((m) => [
     recall(m, main, 'r5'),
     recall(m, main, 'r10'),
