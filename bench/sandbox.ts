@@ -96,6 +96,8 @@ async function srtRows(): Promise<{ rows: Row[]; initMs: number[]; error?: strin
   const cwd = mkdtempSync(join(tmpdir(), 'strata-bench-srt-'));
   const rows: Row[] = [];
   const initMs: number[] = [];
+  const home = process.cwd();
+  process.chdir(cwd);
   const configs = [
     { name: 'sandbox-runtime (default)', extra: {} },
     { name: 'sandbox-runtime (mandatoryDenySearchDepth 1)', extra: { mandatoryDenySearchDepth: 1 } },
@@ -105,7 +107,9 @@ async function srtRows(): Promise<{ rows: Row[]; initMs: number[]; error?: strin
       const started = performance.now();
       await Srt.initialize({
         network: { allowedDomains: [], deniedDomains: [] },
-        filesystem: { denyRead: [], allowWrite: ['.'], denyWrite: [] },
+        // The writable directory is a fresh temp dir (the sandbox's workspace): srt plants empty
+        // placeholder files for "dangerous" names (.bashrc, .gitconfig, …) in writable directories.
+        filesystem: { denyRead: [], allowWrite: [cwd], denyWrite: [] },
         ...extra,
       });
       initMs.push(performance.now() - started);
@@ -121,6 +125,7 @@ async function srtRows(): Promise<{ rows: Row[]; initMs: number[]; error?: strin
   } catch (error) {
     return { rows, initMs, error: `sandbox-runtime failed: ${(error as Error).message.split('\n')[0]}` };
   } finally {
+    process.chdir(home);
     rmSync(cwd, { recursive: true, force: true });
   }
 }
