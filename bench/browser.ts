@@ -4,7 +4,7 @@
 // Debian's Chromium; then goto + extract on a local page through a Strata session (allow-list
 // routing, a screenshot and a store write per action) against bare playwright-core.
 //
-//   npm run bench -- browser [--sessions 20] [--cold 8] [--pages 20]
+//   npm run bench -- browser [--sessions 20] [--cold 8] [--pages 20] [--gap 300]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,6 +23,7 @@ const { values } = parseArgs({
     sessions: { type: 'string', default: '20' },
     cold: { type: 'string', default: '8' },
     pages: { type: 'string', default: '20' },
+    gap: { type: 'string', default: '300' },
   },
 });
 const SESSIONS = Number(values.sessions);
@@ -158,7 +159,7 @@ async function playwrightGotoExtract(): Promise<Stats> {
 }
 
 // A short gap between sessions, as between agent tasks, lets the pool refill its spare context.
-const GAP_MS = 300;
+const GAP_MS = Number(values.gap);
 const warm = await strataOpen(1, GAP_MS);
 const warmBackToBack = await strataOpen(1, 0);
 const noSpare = await strataOpen(0, 0);
@@ -177,7 +178,7 @@ console.log(
 console.log(
   table([
     ['session open', 'p50 ms', 'p95 ms', 'n'],
-    ['strata warm pool (spare context, 300 ms between sessions)', warm.p50, warm.p95, warm.n],
+    [`strata warm pool (spare context, ${GAP_MS} ms between sessions)`, warm.p50, warm.p95, warm.n],
     ['strata warm pool (back to back)', warmBackToBack.p50, warmBackToBack.p95, warmBackToBack.n],
     ['strata, no spare (new context on the shared browser)', noSpare.p50, noSpare.p95, noSpare.n],
     ['playwright-core: new context on a running browser (best)', context.p50, context.p95, context.n],
