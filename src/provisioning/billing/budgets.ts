@@ -18,7 +18,7 @@ import { StrataError } from '../../kernel/errors.ts';
 import { newId } from '../../kernel/ids.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { BudgetHook, BudgetRequest, BudgetReservation } from '../../kernel/syscalls/hooks.ts';
-import type { Store, Transaction } from '../../kernel/index.ts';
+import { forUpdate, type Store, type Transaction } from '../../kernel/index.ts';
 import { available, type Account, type Ledger, type PendingRow } from './ledger.ts';
 import { currencyExponent, formatMicros, toBig } from './money.ts';
 
@@ -46,6 +46,9 @@ type PeriodRow = {
   account_id: string;
   funded: number;
   returned: number;
+  /** Set by the admission pre-check: the account's flags and available amount when read (unlocked). */
+  flags?: string;
+  available?: number;
 };
 
 export interface Budget {
@@ -147,6 +150,8 @@ export class Budgets {
   readonly #logger: Logger;
   readonly currency: string;
   readonly holdTimeoutMs: number;
+  /** Reservations (made here) whose budgets have alert thresholds. */
+  readonly #alerting = new Set<string>();
 
   constructor(options: BudgetsOptions) {
     this.#store = options.store;
@@ -251,6 +256,10 @@ export class Budgets {
   /**
    * Holds `amount` against every budget in one transaction, or none of them. Returns the
    * reservation id, or `null` when no budget applies or the amount is zero.
+   *
+   * Round trips are kept few because the budget row is locked from the `FOR UPDATE` to the commit:
+   * periods are created (and overdue holds expired) in their own short transactions first; the
+   * admission transaction is lock, check, one UPDATE and two INSERTs per budget.
    */
   async reserve(
     request: { tenantId: string; principalId: string; runId?: string; kind: string; syscall: string },
@@ -258,93 +267,158 @@ export class Budgets {
   ): Promise<string | null> {
     const budgets = await this.applicable(request);
     if (budgets.length === 0 || amount <= 0n) return null;
-    const reservationId = newId('rsv', this.#now);
-    await this.#store.transaction(async (tx) => {
-      const now = this.#now;
-      const periods = await Promise.all(budgets.map((b) => this.#ensurePeriod(tx, b, now)));
-      const usage = usageAccountId(request.tenantId, this.currency);
-      await this.#ensureTenantAccounts(tx, request.tenantId, this.currency);
-      const accounts = await this.#ledger.lockAccounts(tx, [...periods.map((p) => p.account_id), usage]);
-      // Holds left by a crashed process count as pending until expired: expire the overdue ones here.
-      let expired = false;
-      for (const period of periods)
-        expired = (await this.#expireOverdue(tx, period.account_id, now)) || expired;
-      const fresh = expired
-        ? await this.#ledger.lockAccounts(tx, [...periods.map((p) => p.account_id), usage])
-        : accounts;
-      budgets.forEach((budget, i) => {
-        const account = fresh.get((periods[i] as PeriodRow).account_id) as Account;
-        if (budget.mode === 'hard' && amount > available(account))
-          throw new StrataError(
-            'E_BUDGET_EXCEEDED',
-            `the ${describe(budget)} budget does not cover this call`,
-            {
-              budgetId: budget.id,
-              scope: budget.scope,
-              subject: budget.subject,
-              period: budget.period,
-              currency: budget.currency,
-              limit: formatMicros(budget.limit, budget.currency),
-              available: formatMicros(available(account), budget.currency),
-              requested: formatMicros(amount, budget.currency),
-            },
-          );
-      });
-      for (const [i, budget] of budgets.entries())
-        await this.#ledger.transfer(
-          {
-            id: `${reservationId}:${budget.id}`,
-            tenantId: request.tenantId,
-            debitAccountId: (periods[i] as PeriodRow).account_id,
-            creditAccountId: usage,
-            amount,
-            pending: { timeoutMs: this.holdTimeoutMs },
-            reservationId,
-            memo: request.syscall,
-          },
-          tx,
-        );
+    const now = this.#now;
+    const periods = await this.#periods(budgets, now);
+    // A refusal needs no lock: the budget could not cover the call at the moment it was read
+    // (committed state). Only an admission must hold the row lock while it writes the hold.
+    budgets.forEach((budget, i) => {
+      const period = periods[i] as PeriodRow;
+      if (
+        period.flags === 'no_overdraft' &&
+        period.available !== undefined &&
+        amount > toBig(period.available)
+      )
+        throw exceeded(budget, toBig(period.available), amount);
     });
+    const reservationId = newId('rsv', now);
+    const usage = usageAccountId(request.tenantId, this.currency);
+    await this.#store.transaction(async (tx) => {
+      const accounts = await this.#ledger.lockAccounts(tx, [...periods.map((p) => p.account_id), usage]);
+      const credit = accounts.get(usage);
+      if (!credit) throw new StrataError('E_INTERNAL', 'usage account missing');
+      const debits = budgets.map((budget, i) => {
+        const account = accounts.get((periods[i] as PeriodRow).account_id);
+        if (!account) throw new StrataError('E_INTERNAL', 'budget account missing');
+        if (account.flags === 'no_overdraft' && amount > available(account))
+          throw exceeded(budget, available(account), amount);
+        return { budget, account };
+      });
+      for (const { budget, account } of debits)
+        await this.#ledger.holdLocked(tx, {
+          id: `${reservationId}:${budget.id}`,
+          tenantId: request.tenantId,
+          debit: account,
+          credit,
+          amount,
+          timeoutMs: this.holdTimeoutMs,
+          reservationId,
+          memo: request.syscall,
+          now,
+        });
+    });
+    if (budgets.some((b) => b.thresholds.length > 0)) this.#alerting.add(reservationId);
     return reservationId;
+  }
+
+  /** The current period row of each budget: created and funded on first use; overdue holds expired. */
+  async #periods(budgets: readonly Budget[], now: number): Promise<PeriodRow[]> {
+    const keys = budgets.map((b) => periodOf(b.period, now).key);
+    const rows = await this.#store.all<PeriodRow & { overdue: number }>(
+      `SELECT p.*, a.flags, a.credits_posted - a.debits_posted - a.debits_pending AS available,
+         (SELECT COUNT(*) FROM bill_pending q WHERE q.debit_account_id = p.account_id AND q.status = 'pending' AND q.timeout_at <= ?) AS overdue
+       FROM bill_budget_periods p JOIN bill_accounts a ON a.id = p.account_id WHERE ${budgets.map(() => '(p.budget_id = ? AND p.period_key = ?)').join(' OR ')}`,
+      [now, ...budgets.flatMap((b, i) => [b.id, keys[i] as string])],
+    );
+    const byBudget = new Map(rows.map((row) => [row.budget_id, row]));
+    const periods: PeriodRow[] = [];
+    for (const budget of budgets) {
+      const row = byBudget.get(budget.id);
+      if (!row) {
+        periods.push(await this.#store.transaction((tx) => this.#ensurePeriod(tx, budget, now)));
+        continue;
+      }
+      // Holds left by a crashed process count until they expire: expire the overdue ones now.
+      if (Number(row.overdue) > 0) {
+        await this.#expireOverdue(row.account_id, now);
+        periods.push({ ...row, available: undefined }); // changed: checked under the lock only
+      } else periods.push(row);
+    }
+    return periods;
   }
 
   /** Posts `actual` against each hold of the reservation (capped at the hold; the rest is released). */
   async commit(tenantId: string, reservationId: string, actual: bigint): Promise<void> {
-    const holds = await this.#holds(reservationId);
-    for (const hold of holds) {
-      const held = toBig(hold.amount);
-      const post = actual < held ? actual : held;
-      try {
-        await this.#ledger.resolve({
-          id: `${hold.id}:post`,
-          tenantId,
-          pendingId: hold.id,
-          action: 'post',
-          amount: post < 0n ? 0n : post,
-        });
-      } catch (error) {
-        if (!(error instanceof StrataError && error.code === 'E_INVALID_TRANSFER')) throw error;
-        // The hold expired before the call finished: the work is done, so charge what is left.
-        await this.#chargeLate(tenantId, hold, post);
-      }
-      if (actual > held)
-        this.#logger.warn(
-          { reservationId, held: held.toString(), actual: actual.toString() },
-          'actual cost above the estimate; the budget was charged the estimate',
-        );
-    }
-    await this.#fireAlerts(holds.map((h) => h.debit_account_id));
+    const holds = await this.#settle(tenantId, reservationId, { post: actual < 0n ? 0n : actual });
+    if (this.#alerting.delete(reservationId)) await this.#fireAlerts(holds.map((h) => h.debit_account_id));
   }
 
   async release(reservationId: string, tenantId: string, reason: string): Promise<void> {
-    for (const hold of await this.#holds(reservationId)) {
-      if (hold.status !== 'pending') continue;
-      await this.#ledger
-        .resolve({ id: `${hold.id}:void`, tenantId, pendingId: hold.id, action: 'void', memo: reason })
-        .catch((error: unknown) => {
-          if (!(error instanceof StrataError && error.code === 'E_INVALID_TRANSFER')) throw error;
-        });
-    }
+    this.#alerting.delete(reservationId);
+    await this.#settle(tenantId, reservationId, { memo: reason });
+  }
+
+  /**
+   * Settles every hold of a reservation in one transaction: posts `post` (capped at each hold) or,
+   * without `post`, voids. A hold that expired before the call finished is charged late (the work is
+   * done), capped at what a hard budget still has.
+   */
+  async #settle(
+    tenantId: string,
+    reservationId: string,
+    how: { post?: bigint; memo?: string },
+  ): Promise<PendingRow[]> {
+    const holds = await this.#holds(reservationId);
+    if (holds.length === 0) return holds;
+    const now = this.#now;
+    await this.#store.transaction(async (tx) => {
+      const accounts = await this.#ledger.lockAccounts(
+        tx,
+        holds.flatMap((h) => [h.debit_account_id, h.credit_account_id]),
+      );
+      const locked = await tx.all<PendingRow>(
+        `SELECT * FROM bill_pending WHERE reservation_id = ? ORDER BY id${forUpdate(tx)}`,
+        [reservationId],
+      );
+      for (const hold of locked) {
+        const held = toBig(hold.amount);
+        const live = hold.status === 'pending' && (hold.timeout_at === null || Number(hold.timeout_at) > now);
+        if (live) {
+          const post = how.post === undefined ? undefined : how.post < held ? how.post : held;
+          await this.#ledger.settleLocked(tx, hold, {
+            kind: post === undefined ? 'void_pending' : 'post_pending',
+            id: `${hold.id}:${post === undefined ? 'void' : 'post'}`,
+            amount: post ?? 0n,
+            now,
+            memo: how.memo,
+          });
+          if (how.post !== undefined && how.post > held)
+            this.#logger.warn(
+              { reservationId, held: held.toString(), actual: how.post.toString() },
+              'actual cost above the estimate; the budget was charged the estimate',
+            );
+          continue;
+        }
+        if (how.post === undefined || how.post === 0n || hold.status === 'posted' || hold.status === 'voided')
+          continue;
+        if (hold.status === 'pending')
+          await this.#ledger.settleLocked(tx, hold, {
+            kind: 'expire_pending',
+            id: `${hold.id}:expire`,
+            amount: 0n,
+            now,
+          });
+        const account = accounts.get(hold.debit_account_id);
+        const charge = how.post < held ? how.post : held;
+        const room = account && account.flags === 'no_overdraft' ? available(account) : charge;
+        const late = charge < room ? charge : room;
+        if (late < charge)
+          this.#logger.warn({ holdId: hold.id }, 'hold expired before commit; budget charged what was left');
+        if (late > 0n)
+          await this.#ledger.transfer(
+            {
+              id: `${hold.id}:late`,
+              tenantId,
+              debitAccountId: hold.debit_account_id,
+              creditAccountId: hold.credit_account_id,
+              amount: late,
+              reservationId,
+              memo: 'charged after the hold expired',
+            },
+            tx,
+          );
+      }
+    });
+    return holds;
   }
 
   /** The kernel pipeline's budget hook. Calls to `billing.*` are never held (a tenant must be able
@@ -384,39 +458,13 @@ export class Budgets {
     ]);
   }
 
-  async #chargeLate(tenantId: string, hold: PendingRow, amount: bigint): Promise<void> {
-    if (amount <= 0n) return;
-    await this.#store.transaction(async (tx) => {
-      const accounts = await this.#ledger.lockAccounts(tx, [hold.debit_account_id]);
-      const account = accounts.get(hold.debit_account_id);
-      if (!account) return;
-      const charge =
-        account.flags === 'no_overdraft' && amount > available(account) ? available(account) : amount;
-      if (charge < amount)
-        this.#logger.warn({ holdId: hold.id }, 'hold expired before commit; budget charged what was left');
-      if (charge > 0n)
-        await this.#ledger.transfer(
-          {
-            id: `${hold.id}:late`,
-            tenantId,
-            debitAccountId: hold.debit_account_id,
-            creditAccountId: hold.credit_account_id,
-            amount: charge,
-            reservationId: hold.reservation_id ?? undefined,
-            memo: 'charged after the hold expired',
-          },
-          tx,
-        );
-    });
-  }
-
-  async #expireOverdue(tx: Transaction, accountId: string, now: number): Promise<boolean> {
-    const overdue = await tx.all<{ id: string; tenant_id: string }>(
+  async #expireOverdue(accountId: string, now: number): Promise<void> {
+    const overdue = await this.#store.all<{ id: string; tenant_id: string }>(
       "SELECT id, tenant_id FROM bill_pending WHERE debit_account_id = ? AND status = 'pending' AND timeout_at <= ?",
       [accountId, now],
     );
-    for (const row of overdue) await this.#ledger.expireOne(tx, row.tenant_id, row.id, now);
-    return overdue.length > 0;
+    for (const row of overdue)
+      await this.#store.transaction((tx) => this.#ledger.expireOne(tx, row.tenant_id, row.id, now));
   }
 
   async #ensureTenantAccounts(tx: Transaction, tenantId: string, currency: string): Promise<void> {
@@ -593,6 +641,19 @@ export class Budgets {
       }
     }
   }
+}
+
+function exceeded(budget: Budget, left: bigint, amount: bigint): StrataError {
+  return new StrataError('E_BUDGET_EXCEEDED', `the ${describe(budget)} budget does not cover this call`, {
+    budgetId: budget.id,
+    scope: budget.scope,
+    subject: budget.subject,
+    period: budget.period,
+    currency: budget.currency,
+    limit: formatMicros(budget.limit, budget.currency),
+    available: formatMicros(left, budget.currency),
+    requested: formatMicros(amount, budget.currency),
+  });
 }
 
 function describe(budget: Budget): string {

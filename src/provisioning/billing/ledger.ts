@@ -85,6 +85,7 @@ export type PendingRow = {
   posted_amount: number;
   timeout_at: number | null;
   reservation_id: string | null;
+  currency: string;
 };
 
 export interface Account {
@@ -479,9 +480,18 @@ export class Ledger {
     await insertTransfer(tx, row, input.amount);
     if (pending)
       await tx.run(
-        `INSERT INTO bill_pending (id, tenant_id, debit_account_id, credit_account_id, amount, status, posted_amount, timeout_at, reservation_id)
-         VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
-        [input.id, input.tenantId, debit.id, credit.id, input.amount, timeoutAt, input.reservationId ?? null],
+        `INSERT INTO bill_pending (id, tenant_id, debit_account_id, credit_account_id, amount, currency, status, posted_amount, timeout_at, reservation_id)
+         VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
+        [
+          input.id,
+          input.tenantId,
+          debit.id,
+          credit.id,
+          input.amount,
+          debit.currency,
+          timeoutAt,
+          input.reservationId ?? null,
+        ],
       );
     return toTransfer(row);
   }
@@ -504,124 +514,168 @@ export class Ledger {
       pending.status === 'pending' &&
       pending.timeout_at !== null &&
       Number(pending.timeout_at) <= input.now
-    ) {
+    )
       // Overdue but not reaped yet: refused; the reaper (or the next reservation) expires it.
       throw invalid('expired', `pending transfer ${pending.id} expired`, { pendingId: pending.id });
-    }
     if (pending.status !== 'pending')
       throw invalid(pending.status, `pending transfer ${pending.id} is already ${pending.status}`, {
         pendingId: pending.id,
         status: pending.status,
       });
     const held = toBig(pending.amount);
-    if (input.action === 'void')
-      return this.#release(tx, pending, {
-        kind: 'void_pending',
-        id: input.id,
-        tenantId: input.tenantId,
-        now: input.now,
-        hash: input.hash,
-        memo: input.memo,
-      });
-    const amount = input.amount ?? held;
+    const amount = input.action === 'void' ? 0n : (input.amount ?? held);
     if (typeof amount !== 'bigint' || amount < 0n || amount > held)
       throw invalid('post_amount', 'a post is between 0 and the pending amount', {
         amount: String(amount),
         pending: String(held),
       });
-    await tx.run(
-      'UPDATE bill_accounts SET debits_pending = debits_pending - ?, debits_posted = debits_posted + ? WHERE id = ?',
-      [held, amount, pending.debit_account_id],
-    );
-    await tx.run(
-      'UPDATE bill_accounts SET credits_pending = credits_pending - ?, credits_posted = credits_posted + ? WHERE id = ?',
-      [held, amount, pending.credit_account_id],
-    );
-    await tx.run(
-      "UPDATE bill_pending SET status = 'posted', posted_amount = ?, resolved_by = ?, resolved_at = ? WHERE id = ?",
-      [amount, input.id, input.now, pending.id],
-    );
-    const row = resolutionRow(pending, {
+    return this.settleLocked(tx, pending, {
+      kind: input.action === 'void' ? 'void_pending' : 'post_pending',
       id: input.id,
-      kind: 'post_pending',
       amount,
       now: input.now,
       hash: input.hash,
       memo: input.memo,
     });
-    await insertTransfer(tx, row, amount);
-    return toTransfer(row);
   }
 
   async #release(
     tx: Transaction,
     pending: PendingRow,
-    at: {
-      kind: 'void_pending' | 'expire_pending';
+    at: { kind: 'void_pending' | 'expire_pending'; id: string; tenantId: string; now: number },
+  ): Promise<Transfer> {
+    return this.settleLocked(tx, pending, { kind: at.kind, id: at.id, amount: 0n, now: at.now });
+  }
+
+  /**
+   * Records a pending transfer. The caller holds the locks of both accounts (`lockAccounts`) and has
+   * checked them (same tenant and currency, no overdraft); the budget hook's fast path.
+   */
+  async holdLocked(
+    tx: Transaction,
+    hold: {
       id: string;
       tenantId: string;
-      now: number;
-      hash?: string;
+      debit: Account;
+      credit: Account;
+      amount: bigint;
+      timeoutMs: number;
+      reservationId?: string;
       memo?: string;
+      now: number;
     },
+  ): Promise<void> {
+    await tx.run(
+      `UPDATE bill_accounts SET
+         debits_pending = debits_pending + (CASE WHEN id = ? THEN CAST(? AS BIGINT) ELSE 0 END),
+         credits_pending = credits_pending + (CASE WHEN id = ? THEN CAST(? AS BIGINT) ELSE 0 END)
+       WHERE id IN (?, ?)`,
+      [hold.debit.id, hold.amount, hold.credit.id, hold.amount, hold.debit.id, hold.credit.id],
+    );
+    const timeoutAt = hold.now + hold.timeoutMs;
+    const hash = hashOf({
+      op: 'transfer',
+      debit: hold.debit.id,
+      credit: hold.credit.id,
+      amount: String(hold.amount),
+      currency: null,
+      pending: hold.timeoutMs,
+      reservation: hold.reservationId ?? null,
+      memo: hold.memo ?? null,
+    });
+    await insertTransfer(
+      tx,
+      {
+        id: hold.id,
+        tenant_id: hold.tenantId,
+        kind: 'pending',
+        debit_account_id: hold.debit.id,
+        credit_account_id: hold.credit.id,
+        amount: Number(hold.amount),
+        currency: hold.debit.currency,
+        pending_id: null,
+        timeout_at: timeoutAt,
+        reservation_id: hold.reservationId ?? null,
+        memo: hold.memo ?? null,
+        payload_hash: hash,
+        created_at: hold.now,
+      },
+      hold.amount,
+    );
+    await tx.run(
+      `INSERT INTO bill_pending (id, tenant_id, debit_account_id, credit_account_id, amount, currency, status, posted_amount, timeout_at, reservation_id)
+       VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
+      [
+        hold.id,
+        hold.tenantId,
+        hold.debit.id,
+        hold.credit.id,
+        hold.amount,
+        hold.debit.currency,
+        timeoutAt,
+        hold.reservationId ?? null,
+      ],
+    );
+  }
+
+  /**
+   * Posts `amount` of a pending transfer (0 for a void or an expiry) and releases the rest. The
+   * caller holds the account locks and the pending row's lock and has checked it is still pending.
+   */
+  async settleLocked(
+    tx: Transaction,
+    pending: PendingRow,
+    at: { kind: TransferKind; id: string; amount: bigint; now: number; hash?: string; memo?: string },
   ): Promise<Transfer> {
     const held = toBig(pending.amount);
-    await tx.run('UPDATE bill_accounts SET debits_pending = debits_pending - ? WHERE id = ?', [
-      held,
-      pending.debit_account_id,
-    ]);
-    await tx.run('UPDATE bill_accounts SET credits_pending = credits_pending - ? WHERE id = ?', [
-      held,
-      pending.credit_account_id,
-    ]);
-    const status = at.kind === 'void_pending' ? 'voided' : 'expired';
-    await tx.run('UPDATE bill_pending SET status = ?, resolved_by = ?, resolved_at = ? WHERE id = ?', [
-      status,
-      at.id,
-      at.now,
-      pending.id,
-    ]);
-    const row = resolutionRow(pending, {
+    const posted = at.kind === 'post_pending' ? at.amount : 0n;
+    await tx.run(
+      `UPDATE bill_accounts SET
+         debits_pending = debits_pending - (CASE WHEN id = ? THEN CAST(? AS BIGINT) ELSE 0 END),
+         debits_posted = debits_posted + (CASE WHEN id = ? THEN CAST(? AS BIGINT) ELSE 0 END),
+         credits_pending = credits_pending - (CASE WHEN id = ? THEN CAST(? AS BIGINT) ELSE 0 END),
+         credits_posted = credits_posted + (CASE WHEN id = ? THEN CAST(? AS BIGINT) ELSE 0 END)
+       WHERE id IN (?, ?)`,
+      [
+        pending.debit_account_id,
+        held,
+        pending.debit_account_id,
+        posted,
+        pending.credit_account_id,
+        held,
+        pending.credit_account_id,
+        posted,
+        pending.debit_account_id,
+        pending.credit_account_id,
+      ],
+    );
+    const status = at.kind === 'post_pending' ? 'posted' : at.kind === 'void_pending' ? 'voided' : 'expired';
+    await tx.run(
+      'UPDATE bill_pending SET status = ?, posted_amount = ?, resolved_by = ?, resolved_at = ? WHERE id = ?',
+      [status, posted, at.id, at.now, pending.id],
+    );
+    const amount = at.kind === 'post_pending' ? posted : held;
+    const row: TransferRow = {
       id: at.id,
+      tenant_id: pending.tenant_id,
       kind: at.kind,
-      amount: held,
-      now: at.now,
-      hash: at.hash ?? hashOf({ op: at.kind, pending: pending.id }),
-      memo: at.memo,
-    });
-    await insertTransfer(tx, row, held);
+      debit_account_id: pending.debit_account_id,
+      credit_account_id: pending.credit_account_id,
+      amount: Number(amount),
+      currency: pending.currency,
+      pending_id: pending.id,
+      timeout_at: null,
+      reservation_id: pending.reservation_id,
+      memo: at.memo ?? null,
+      payload_hash: at.hash ?? hashOf({ op: at.kind, pending: pending.id }),
+      created_at: at.now,
+    };
+    await insertTransfer(tx, row, amount);
     return toTransfer(row);
   }
 }
 
-function resolutionRow(
-  pending: PendingRow,
-  at: { id: string; kind: TransferKind; amount: bigint; now: number; hash: string; memo?: string },
-): TransferRow {
-  return {
-    id: at.id,
-    tenant_id: pending.tenant_id,
-    kind: at.kind,
-    debit_account_id: pending.debit_account_id,
-    credit_account_id: pending.credit_account_id,
-    amount: Number(at.amount),
-    currency: '',
-    pending_id: pending.id,
-    timeout_at: null,
-    reservation_id: pending.reservation_id,
-    memo: at.memo ?? null,
-    payload_hash: at.hash,
-    created_at: at.now,
-  };
-}
-
 async function insertTransfer(tx: Transaction, row: TransferRow, amount: bigint): Promise<void> {
-  if (!row.currency) {
-    const account = await tx.get<{ currency: string }>('SELECT currency FROM bill_accounts WHERE id = ?', [
-      row.debit_account_id,
-    ]);
-    row.currency = account?.currency ?? '';
-  }
   await tx.run(
     `INSERT INTO bill_transfers (id, tenant_id, kind, debit_account_id, credit_account_id, amount, currency, pending_id, timeout_at, reservation_id, memo, payload_hash, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -72,10 +72,7 @@ onEveryStore('billing meters', (db) => {
     ];
     for (const [over, code] of cases)
       await assert.rejects(
-        meters.ingest(T, [
-          event({ id: 'good-in-bad-batch' }),
-          event({ id: 'bad', ...over }),
-        ]),
+        meters.ingest(T, [event({ id: 'good-in-bad-batch' }), event({ id: 'bad', ...over })]),
         withCode(code),
         JSON.stringify(over),
       );

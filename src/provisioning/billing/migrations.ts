@@ -55,6 +55,7 @@ export const billingMigrations: readonly Migration[] = [
         debit_account_id TEXT NOT NULL,
         credit_account_id TEXT NOT NULL,
         amount BIGINT NOT NULL,
+        currency TEXT NOT NULL,
         status TEXT NOT NULL,
         posted_amount BIGINT NOT NULL DEFAULT 0,
         timeout_at BIGINT,
