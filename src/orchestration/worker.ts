@@ -54,6 +54,8 @@ export class Worker {
   readonly #completions: CompletionBatcher;
   #limitsCache: LimitRow[] = [];
   #limitsReadAt = -Infinity;
+  #orphansCheckedAt = -Infinity;
+  readonly #orphanCheckMs: number;
   #running = false;
   #loop: Promise<void> | undefined;
   #kick: (() => void) | undefined;
@@ -69,6 +71,9 @@ export class Worker {
     this.#leaseMs = options.leaseMs ?? 30_000;
     this.#heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.floor(this.#leaseMs / 3));
     this.#pollMs = options.pollMs ?? 1_000;
+    // Orphans of a dead worker are looked for a few times per lease even while the queue is full,
+    // so they resume soon after their lease expires instead of after the backlog drains.
+    this.#orphanCheckMs = Math.min(1_000, Math.max(50, Math.floor(this.#leaseMs / 4)));
     this.#logger = options.logger ?? silentLogger();
     this.#completions = new CompletionBatcher(engine.store, this.id);
   }
@@ -153,7 +158,23 @@ export class Worker {
     });
   }
 
-  async #claim(limit: number): Promise<RunRow[]> {
+  async #claim(room: number): Promise<RunRow[]> {
+    // Runs of dead workers are looked for in their own query (the hot claim stays a walk of the
+    // ready index in claim order): when nothing is ready, and every orphanCheckMs regardless.
+    const checkedOrphans = Date.now() - this.#orphansCheckedAt >= this.#orphanCheckMs;
+    const orphans = checkedOrphans ? await this.#claimOrphans(room) : [];
+    if (orphans.length >= room) return orphans;
+    const ready = await this.#claimReady(room - orphans.length);
+    if (checkedOrphans || orphans.length + ready.length > 0) return [...orphans, ...ready];
+    return this.#claimOrphans(room);
+  }
+
+  #claimOrphans(limit: number): Promise<RunRow[]> {
+    this.#orphansCheckedAt = Date.now();
+    return this.#claimWhere("status = 'running' AND lease_expires_at < ?", limit);
+  }
+
+  async #claimReady(limit: number): Promise<RunRow[]> {
     const limits = await this.#limits();
     const readyCondition = "status IN ('queued', 'waiting') AND available_at <= ?";
     // Without limits, the claim stays a plain walk of the ready index (no per-row limit check).
@@ -163,10 +184,7 @@ export class Worker {
     );
     const limited =
       limits.length && ready.length < limit ? await this.#claimLimited(limits, limit - ready.length) : [];
-    if (ready.length + limited.length > 0) return [...ready, ...limited];
-    // Runs of dead workers: looked for only when nothing is ready, in their own query, so the hot
-    // claim stays a walk of the ready index in claim order.
-    return this.#claimWhere("status = 'running' AND lease_expires_at < ?", limit);
+    return [...ready, ...limited];
   }
 
   /** The concurrency limits, re-read at most once a second (a new limit applies within 1 s). */

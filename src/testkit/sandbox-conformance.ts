@@ -375,6 +375,13 @@ export function describeSandboxConformance(name: string, factory: SandboxManager
             [mine.id],
           );
           await rejectsWith(manager.create({ kind: 'ephemeral', name: 'scoped' }, 'owner-a'), 'E_CONFLICT');
+          const raced = await Promise.allSettled([
+            manager.create({ kind: 'ephemeral', name: 'raced' }, 'owner-a'),
+            manager.create({ kind: 'ephemeral', name: 'raced' }, 'owner-a'),
+          ]);
+          const won = raced.filter((r) => r.status === 'fulfilled');
+          assert.equal(won.length, 1, 'one of two concurrent creates with one name wins');
+          await (won[0] as PromiseFulfilledResult<Sandbox>).value.destroy();
         } finally {
           await mine.destroy();
         }

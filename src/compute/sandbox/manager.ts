@@ -62,6 +62,7 @@ interface Meta {
 export class SandboxManager {
   readonly #drivers = new Map<string, SandboxDriver>();
   readonly #sandboxes = new Map<string, HostSandbox>();
+  readonly #reserved = new Set<string>();
   readonly #defaultDriver: string;
   readonly #root: string;
   readonly #runDir: string;
@@ -129,9 +130,20 @@ export class SandboxManager {
     const driver = this.#driver(typeof requested === 'string' ? requested : undefined);
     const spec = parseSpec(input, driver.runtimes());
     await driver.check();
-    if (spec.name !== undefined && this.#find(owner, spec.name)) {
+    // Names are reserved synchronously, so two concurrent creates cannot both take one.
+    const nameKey = spec.name === undefined ? undefined : `${owner}\0${spec.name}`;
+    if (spec.name !== undefined && (this.#find(owner, spec.name) || this.#reserved.has(nameKey as string))) {
       throw new StrataError('E_CONFLICT', `a sandbox named "${spec.name}" exists`, { name: spec.name });
     }
+    if (nameKey !== undefined) this.#reserved.add(nameKey);
+    try {
+      return await this.#create(spec, owner, driver);
+    } finally {
+      if (nameKey !== undefined) this.#reserved.delete(nameKey);
+    }
+  }
+
+  async #create(spec: SandboxSpec, owner: string, driver: SandboxDriver): Promise<Sandbox> {
     const id = newId('sbx', this.clock.now());
     const now = this.clock.now();
     const meta: Meta = {
