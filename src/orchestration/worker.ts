@@ -169,9 +169,12 @@ export class Worker {
     return this.#claimOrphans(room);
   }
 
-  #claimOrphans(limit: number): Promise<RunRow[]> {
-    this.#orphansCheckedAt = Date.now();
-    return this.#claimWhere("status = 'running' AND lease_expires_at < ?", limit);
+  async #claimOrphans(limit: number): Promise<RunRow[]> {
+    const checkedAt = Date.now();
+    const orphans = await this.#claimWhere("status = 'running' AND lease_expires_at < ?", limit);
+    // A full batch may leave more orphans behind: keep taking them first at the next claims.
+    if (orphans.length < limit) this.#orphansCheckedAt = checkedAt;
+    return orphans;
   }
 
   async #claimReady(limit: number): Promise<RunRow[]> {
