@@ -181,6 +181,39 @@ export const ERROR_CODES = {
     'A meter event time is more than 35 days in the past or 5 minutes in the future.',
   ),
   E_INVALID_QUANTITY: code(400, EXIT.usage, false, 'A meter quantity is not a non-negative decimal string.'),
+  E_NO_PRICE: code(
+    402,
+    EXIT.budget,
+    false,
+    'A metered kind has no price in effect, so new work of that kind is refused (fail closed); data.meter.',
+  ),
+  E_SPEND_TOKEN_INVALID: code(401, EXIT.denied, false, 'The spend token is unknown, malformed or tampered with.'),
+  E_SPEND_TOKEN_INACTIVE: code(
+    402,
+    EXIT.budget,
+    false,
+    'The spend token is no longer active; data.deactivatedReason is consumed, expired or revoked.',
+  ),
+  E_SPEND_TOKEN_SCOPE: code(403, EXIT.denied, false, 'The spend token does not cover this purchase.'),
+  E_SPEND_TOKEN_LIMIT: code(
+    402,
+    EXIT.budget,
+    false,
+    'The amount exceeds the spend token’s maxAmount (reserved and captured counted) or perUseMax.',
+  ),
+  E_UNKNOWN_RESOURCE_KIND: code(400, EXIT.usage, false, 'No resource driver of that kind is configured.'),
+  E_INVALID_RESOURCE_NAME: code(
+    400,
+    EXIT.usage,
+    false,
+    'A resource name must be 1–63 bytes of lowercase letters, digits, - and _, starting with a letter.',
+  ),
+  E_RESOURCE_STATE: code(
+    409,
+    EXIT.conflict,
+    false,
+    'The resource is not in a state that allows this (e.g. resume after destroy); data.state.',
+  ),
 } as const satisfies Record<string, CodeInfo>;
 
 export type StrataErrorCode = keyof typeof ERROR_CODES;
