@@ -58,6 +58,20 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    provisioning: z
+      .object({
+        /**
+         * A superuser URL of the PostgreSQL server that `postgres` resources are made on. Unset:
+         * the server of `databaseUrl` when that is PostgreSQL, else the `postgres` kind is off.
+         */
+        postgresAdminUrl: z.string().min(1).optional(),
+        /** Ready resources unused for this long are suspended (the next use resumes them). */
+        idleTimeoutMs: z.number().int().min(1_000).default(300_000),
+        /** How often idle, expired and half-made resources are looked for. */
+        sweepIntervalMs: z.number().int().min(100).default(15_000),
+      })
+      .strict()
+      .prefault({}),
     /**
      * Model providers, routes and the price book. The kernel knows no layer, so the models layer
      * validates this section itself when the runtime starts (its errors name `models.<key>`).
@@ -85,6 +99,7 @@ export const ENV_KEYS = {
   STRATA_CHROMIUM_PATH: 'browser.executablePath',
   STRATA_BROWSER_IDLE_TIMEOUT_MS: 'browser.idleTimeoutMs',
   STRATA_BROWSER_MAX_SESSIONS: 'browser.maxSessions',
+  STRATA_POSTGRES_ADMIN_URL: 'provisioning.postgresAdminUrl',
 } as const;
 
 const NUMERIC_KEYS = new Set([

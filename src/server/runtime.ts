@@ -20,6 +20,7 @@ import {
   openStore,
   parseMasterKey,
   silentLogger,
+  systemClock,
   type Clock,
   type Logger,
   type StrataConfig,
@@ -30,7 +31,17 @@ import { MemoryService, memorySyscalls } from '../memory/index.ts';
 import { Engine, runSyscalls, Worker, type WorkflowDefinition } from '../orchestration/index.ts';
 import { attachTools, ToolsLayer, toolsSyscalls } from '../tools/index.ts';
 import { ModelService, modelSyscalls, parseModelsConfig, type ModelProvider } from '../models/index.ts';
-import { Billing, billingSyscalls, composeMeters } from '../provisioning/index.ts';
+import {
+  Billing,
+  billingSyscalls,
+  composeMeters,
+  PriceBook,
+  priceSyscalls,
+  provisionSyscalls,
+  Rating,
+  type ResourceManager,
+} from '../provisioning/index.ts';
+import { openProvisioning } from './provisioning.ts';
 
 export interface Runtime {
   readonly kernel: Kernel;
@@ -49,6 +60,10 @@ export interface Runtime {
   readonly sandboxes: SandboxManager;
   /** Billing core: ledger, budgets (the kernel's budget hook), meters (`billing.*` syscalls). */
   readonly billing: Billing;
+  /** The provisioner: databases, files, sandboxes and browser contexts on demand (`provision.*`). */
+  readonly resources: ResourceManager;
+  /** The price book and rating: invoices per UTC month (`billing.prices.*`, `billing.invoice`). */
+  readonly rating: Rating;
   readonly config: StrataConfig;
   readonly databaseUrl: string;
   /**
@@ -131,6 +146,8 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
     });
     engine.attachKernel(kernel);
     for (const definition of billingSyscalls(billing)) kernel.register(definition);
+    const prices = await PriceBook.open({ store, clock: options.clock ?? systemClock });
+    const rating = new Rating({ billing, prices });
     billing.startReaper();
     for (const definition of runSyscalls(engine)) kernel.register(definition);
     const tools = await ToolsLayer.open({ store, masterKey, clock: options.clock, logger });
@@ -153,9 +170,10 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
     for (const definition of modelSyscalls(models)) kernel.register(definition);
     const memory = await MemoryService.open({ store, clock: options.clock });
     for (const definition of memorySyscalls(memory, { kernel })) kernel.register(definition);
+    const profilesDir = join(resolve(config.dataDir), 'browser', 'profiles');
     const browsers = await BrowserSessions.open({
       store,
-      profilesDir: join(resolve(config.dataDir), 'browser', 'profiles'),
+      profilesDir,
       pool: { executablePath: config.browser.executablePath, spareContexts: config.browser.spareContexts },
       idleTimeoutMs: config.browser.idleTimeoutMs,
       maxSessions: config.browser.maxSessions,
@@ -169,6 +187,28 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       logger: logger.child({ component: 'sandbox' }),
     });
     for (const definition of sandboxSyscalls(sandboxes)) kernel.register(definition);
+    const { resources, sweeper } = await openProvisioning(
+      {
+        store,
+        config,
+        masterKey,
+        kernel,
+        billing,
+        sandboxes,
+        browsers,
+        profilesDir,
+        clock: options.clock ?? systemClock,
+        logger: logger.child({ component: 'provisioning' }),
+        prices,
+      },
+      databaseUrl,
+    );
+    for (const definition of provisionSyscalls(resources)) kernel.register(definition);
+    const summaries = async (
+      tenantId: string,
+    ): Promise<{ id: string; kind: string; name: string; state: string }[]> =>
+      (await resources.list(tenantId)).map((r) => ({ id: r.id, kind: r.kind, name: r.name, state: r.state }));
+    for (const definition of priceSyscalls({ rating, resources: summaries })) kernel.register(definition);
     const timeoutMs = config.server.drainTimeoutMs;
     const worker = options.worker
       ? new Worker(engine, {
@@ -183,17 +223,23 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       (stopping ??= worker ? stopWithin(worker, timeoutMs, logger) : Promise.resolve());
     const close = async (): Promise<void> => {
       await stopWorker();
-      try {
-        // Calls in flight finish first; then every browser session closes (recorded in the store)
-        // and Chromium exits, before the store closes.
-        await kernel.drain(timeoutMs);
-        await browsers.close();
-        await sandboxes.close();
-        await billing.close();
-        await kernel.close(timeoutMs);
-      } finally {
-        await tools.close(); // stops MCP server processes
-      }
+      // Calls in flight finish first; then resources, browser sessions (recorded in the store) and
+      // sandboxes close, and the store closes last. Each step runs even if an earlier one threw,
+      // so one failing part never leaves the store or MCP server processes open; the first error
+      // is rethrown at the end.
+      const steps: (() => Promise<unknown>)[] = [
+        () => kernel.drain(timeoutMs),
+        () => sweeper.stop(),
+        () => resources.close(),
+        () => browsers.close(),
+        () => sandboxes.close(),
+        () => billing.close(),
+        () => kernel.close(timeoutMs),
+        () => tools.close(),
+      ];
+      const errors: unknown[] = [];
+      for (const step of steps) await step().catch((error: unknown) => errors.push(error));
+      if (errors.length > 0) throw errors[0];
     };
     return {
       kernel,
@@ -205,6 +251,8 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       browsers,
       sandboxes,
       billing,
+      resources,
+      rating,
       config,
       databaseUrl,
       stopWorker,

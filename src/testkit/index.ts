@@ -9,3 +9,10 @@ export { freshDatabase, onEveryStore, withCode, type StoreHandle } from './store
 export { describeSandboxConformance, type SandboxManagerFactory } from './sandbox-conformance.ts';
 export { describeMemoryConformance } from './memory-conformance.ts';
 export { describeModelProviderConformance, type ProviderUnderTest } from './model-provider-conformance.ts';
+export {
+  resourceDriverConformance,
+  RESOURCE_DRIVER_TESTS,
+  type ResourceDriverConformanceOptions,
+  type ResourceDriverFactory,
+  type ResourceDriverTest,
+} from './resource-driver-conformance.ts';

@@ -10,7 +10,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
 import { StrataError, type Credentials, type StrataConfig } from '../../kernel/index.ts';
+import { configOf, withRuntime } from '../context.ts';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -57,4 +59,36 @@ export function credentialsFor(options: { key?: string; token?: string }, config
     'E_UNAUTHENTICATED',
     `no API key: pass --key, set STRATA_API_KEY, or run \`strata up\` once to create ${file}`,
   );
+}
+
+export interface AuthOptions {
+  key?: string;
+  token?: string;
+}
+
+/** Runs a syscall in process as the caller's key or token: grants are checked, the call audited. */
+export async function callAs(
+  command: Command,
+  auth: AuthOptions,
+  name: string,
+  input: unknown,
+): Promise<unknown> {
+  const credentials = credentialsFor(auth, configOf(command));
+  return withRuntime(command, async (runtime) => {
+    const principal = await runtime.kernel.authenticate(credentials);
+    return runtime.kernel.call(name, input, { principal });
+  });
+}
+
+/** One JSON object with --json, else the human rendering. */
+export function print(command: Command, data: unknown, human: () => string): void {
+  const json = command.optsWithGlobals<{ json?: boolean }>().json === true;
+  const text = json ? JSON.stringify(data) : human();
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+export function withAuth(cmd: Command): Command {
+  return cmd
+    .option('--key <apiKey>', 'API key (default: env STRATA_API_KEY, then <dataDir>/admin.key)')
+    .option('--token <token>', 'capability token');
 }

@@ -11,35 +11,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { StrataError, isStrataError } from '../../kernel/index.ts';
 import { loadOpenApi } from '../../tools/index.ts';
-import { configOf, withRuntime } from '../context.ts';
 import { table } from '../output.ts';
 import { parseInteger } from '../parse.ts';
-import { credentialsFor, readInput } from './call-input.ts';
-
-interface AuthOptions {
-  key?: string;
-  token?: string;
-}
-
-async function callAs(command: Command, auth: AuthOptions, name: string, input: unknown): Promise<unknown> {
-  const credentials = credentialsFor(auth, configOf(command));
-  return withRuntime(command, async (runtime) => {
-    const principal = await runtime.kernel.authenticate(credentials);
-    return runtime.kernel.call(name, input, { principal });
-  });
-}
-
-function print(command: Command, data: unknown, human: () => string): void {
-  const json = command.optsWithGlobals<{ json?: boolean }>().json === true;
-  const text = json ? JSON.stringify(data) : human();
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-}
-
-function withAuth(cmd: Command): Command {
-  return cmd
-    .option('--key <apiKey>', 'API key (default: env STRATA_API_KEY, then <dataDir>/admin.key)')
-    .option('--token <token>', 'capability token');
-}
+import { callAs, print, withAuth, readInput, type AuthOptions } from './call-input.ts';
 
 function keyValue(spec: string, previous: Record<string, string> | undefined): Record<string, string> {
   const at = spec.indexOf('=');

@@ -217,9 +217,10 @@ export class SandboxManager {
     return sandbox;
   }
 
-  list(owner = ''): SandboxInfo[] {
+  /** The owner's sandboxes; `null` lists every owner's (for the host, e.g. the provisioner's reaper). */
+  list(owner: string | null = ''): SandboxInfo[] {
     return [...this.#sandboxes.values()]
-      .filter((sandbox) => sandbox.owner === owner)
+      .filter((sandbox) => owner === null || sandbox.owner === owner)
       .map((sandbox) => sandbox.info())
       .sort((a, b) => a.createdAt - b.createdAt);
   }
