@@ -210,6 +210,48 @@ describe('provisioning every kind through the runtime', () => {
     },
   );
 
+  it('a spend token pays for a provision within its scope, once; its secret is never recorded', async () => {
+    type Token = { id: string; status: string; capturedAmount: string; deactivatedReason?: string };
+    const issued = await call<{ token: string; info: Token }>('billing.tokens.issue', {
+      scope: { kinds: ['sqlite'] },
+      maxAmount: '0.05',
+      expiresAt: new Date(clock.now() + 60 * MINUTE).toISOString(),
+      usage: 'single',
+    });
+    const paid = await call<Resource>('provision.create', {
+      kind: 'sqlite',
+      name: 'paid',
+      spendToken: issued.token,
+    });
+    assert.equal(paid.state, 'ready');
+    const after = await call<Token>('billing.tokens.inspect', { id: issued.info.id });
+    assert.deepEqual(
+      [after.capturedAmount, after.status, after.deactivatedReason],
+      ['0.01', 'deactivated', 'consumed'],
+    );
+    await assert.rejects(
+      call('provision.create', { kind: 'sqlite', name: 'paid-again', spendToken: issued.token }),
+      withCode('E_SPEND_TOKEN_INACTIVE'),
+    );
+    const postgresOnly = await call<{ token: string }>('billing.tokens.issue', {
+      scope: { kinds: ['postgres'] },
+      maxAmount: '1.00',
+      expiresAt: new Date(clock.now() + 60 * MINUTE).toISOString(),
+    });
+    await assert.rejects(
+      call('provision.create', { kind: 'sqlite', name: 'wrong-kind', spendToken: postgresOnly.token }),
+      withCode('E_SPEND_TOKEN_SCOPE'),
+    );
+    const names = (await call<{ resources: Resource[] }>('provision.list', {})).resources.map((r) => r.name);
+    assert.ok(names.includes('paid') && !names.includes('paid-again') && !names.includes('wrong-kind'));
+    await runtime.kernel.audit.flush();
+    const entries = await runtime.kernel.audit.list(principal.tenantId, { limit: 10_000 });
+    const recorded = JSON.stringify(entries);
+    assert.ok(recorded.includes('provision.create'));
+    assert.equal(recorded.includes(issued.token), false, 'the secret is in no audit entry');
+    assert.equal(recorded.includes(postgresOnly.token), false);
+  });
+
   it('an unpriced kind fails closed and an exhausted budget refuses a provision: nothing is made', async () => {
     const other = await principalFor('frugal');
     await assert.rejects(

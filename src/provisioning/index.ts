@@ -130,3 +130,17 @@ export {
 } from './billing/report.ts';
 export { priceSyscalls, type PriceSyscallsOptions } from './billing/price-syscalls.ts';
 export { oneUnitMicros, priceAdmission } from './resources/admission.ts';
+export {
+  SpendTokens,
+  type SpendTokensOptions,
+  type IssuedSpendToken,
+  type SpendTokenInfo,
+  type SpendReservation,
+  type SpendTokenScope,
+  type IssueSpendTokenInput,
+  type NarrowSpendTokenInput,
+  type ReserveInput,
+  type Purchase,
+} from './billing/spend-tokens.ts';
+export { spendTokenSyscalls, spendTokenOut } from './billing/spend-token-syscalls.ts';
+export { SPEND_TOKENS_LAYER } from './billing/spend-token-migrations.ts';

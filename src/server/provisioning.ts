@@ -28,6 +28,7 @@ import {
   priceAdmission,
   type Billing,
   type PriceBook,
+  type SpendTokens,
   type ResourceDriver,
 } from '../provisioning/index.ts';
 
@@ -44,6 +45,8 @@ export interface ProvisioningParts {
   readonly logger: Logger;
   /** Kinds without a price fail closed; a provision's price is held against the budgets. */
   readonly prices: PriceBook;
+  /** A provision may be paid with a spend token instead. */
+  readonly spendTokens: SpendTokens;
 }
 
 /** The PostgreSQL server `postgres` resources go on: configured, else the store's own server. */
@@ -71,6 +74,7 @@ export async function openProvisioning(
   const admit = priceAdmission({
     prices: parts.prices,
     budgets: parts.billing.budgets,
+    tokens: parts.spendTokens,
     metersOf: (kind) =>
       byKind.get(kind) ?? { provisions: `${kind}.provisions`, readySeconds: `${kind}.ready_seconds` },
   });

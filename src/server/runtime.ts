@@ -39,6 +39,8 @@ import {
   priceSyscalls,
   provisionSyscalls,
   Rating,
+  SpendTokens,
+  spendTokenSyscalls,
   type ResourceManager,
 } from '../provisioning/index.ts';
 import { openProvisioning } from './provisioning.ts';
@@ -148,7 +150,10 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
     for (const definition of billingSyscalls(billing)) kernel.register(definition);
     const prices = await PriceBook.open({ store, clock: options.clock ?? systemClock });
     const rating = new Rating({ billing, prices });
-    billing.startReaper();
+    const spendTokens = await SpendTokens.open({ store, ledger: billing.ledger, clock: options.clock });
+    for (const definition of spendTokenSyscalls(spendTokens, { currency: billing.currency }))
+      kernel.register(definition);
+    billing.startReaper(5000, () => spendTokens.expireDue());
     for (const definition of runSyscalls(engine)) kernel.register(definition);
     const tools = await ToolsLayer.open({ store, masterKey, clock: options.clock, logger });
     for (const definition of toolsSyscalls(tools)) kernel.register(definition);
@@ -200,6 +205,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
         clock: options.clock ?? systemClock,
         logger: logger.child({ component: 'provisioning' }),
         prices,
+        spendTokens,
       },
       databaseUrl,
     );

@@ -65,12 +65,16 @@ export class Billing {
     return new Billing(options);
   }
 
-  /** Voids expired holds every `intervalMs` (unref'd timer). Idempotent. */
-  startReaper(intervalMs = 5000): void {
+  /**
+   * Voids expired holds every `intervalMs` (unref'd timer), then runs `also` (e.g. bringing spend
+   * tokens' counters in line with holds that expired). Idempotent.
+   */
+  startReaper(intervalMs = 5000, also?: () => Promise<unknown>): void {
     if (this.#reaper) return;
     this.#reaper = setInterval(() => {
       this.#reaping ??= this.ledger
         .expireDue()
+        .then(() => also?.())
         .catch((error: unknown) => this.#logger.error({ err: error }, 'hold reaper failed'))
         .finally(() => (this.#reaping = undefined));
     }, intervalMs);

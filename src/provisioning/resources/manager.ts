@@ -50,6 +50,9 @@ export interface AdmissionRequest {
   readonly principalId: string;
   readonly kind: string;
   readonly subject: string;
+  readonly resourceId: string;
+  /** Pays with this spend token (its secret) instead of holding budget. */
+  readonly spendToken?: string;
 }
 
 export interface ResourceManagerOptions {
@@ -83,6 +86,8 @@ export interface ProvisionInput {
   /** @default 'tenant' */
   readonly subject?: string;
   readonly principalId?: string;
+  /** A spend token secret (`spt_…`) that pays for the provision; never stored. */
+  readonly spendToken?: string;
 }
 
 export interface CatalogEntry {
@@ -182,7 +187,7 @@ export class ResourceManager {
       }
       const id = newId('res', this.#clock.now());
       if (!(await this.#claim({ tenantId, id, key, hash, input, request }))) continue;
-      const work = this.#admitAndCreate(tenantId, id, driver, input.principalId ?? '');
+      const work = this.#admitAndCreate(tenantId, id, driver, input);
       this.#inFlight.set(id, work);
       try {
         return await work;
@@ -251,16 +256,18 @@ export class ResourceManager {
     tenantId: string,
     id: string,
     driver: ResourceDriver,
-    principalId: string,
+    input: Pick<ProvisionInput, 'principalId' | 'spendToken'>,
   ): Promise<Resource> {
     const row = await this.#row(tenantId, id);
     let admission: ProvisionAdmission | undefined;
     try {
       admission = await this.#options.admit?.({
         tenantId,
-        principalId,
+        principalId: input.principalId ?? '',
         kind: row.kind,
         subject: row.subject,
+        resourceId: id,
+        spendToken: input.spendToken,
       });
     } catch (error) {
       await this.#store.transaction(async (tx) => {

@@ -7,7 +7,7 @@
  * Resources: `provision/catalog`, `provision/<name or id>`, `provision/env`.
  */
 import { z } from 'zod';
-import { defineSyscall, erase, type SyscallDefinition } from '../../kernel/syscalls/define.ts';
+import { defineSyscall, erase, secret, type SyscallDefinition } from '../../kernel/syscalls/define.ts';
 import type { ResourceManager } from './manager.ts';
 import type { Resource } from './records.ts';
 import { RESOURCE_STATES } from './types.ts';
@@ -102,6 +102,13 @@ export function provisionSyscalls(manager: ResourceManager): SyscallDefinition<u
             idleMinutes: z.number().positive().max(10_080).optional(),
             ttlMinutes: z.number().positive().max(525_600).optional(),
             subject: z.string().min(1).max(200).optional(),
+            spendToken: secret(
+              z
+                .string()
+                .min(1)
+                .max(200)
+                .describe('a spend token secret (spt_…) that pays for this provision'),
+            ).optional(),
           })
           .strict(),
         output: resourceSchema,
@@ -121,6 +128,7 @@ export function provisionSyscalls(manager: ResourceManager): SyscallDefinition<u
               subject:
                 input.subject ?? (ctx.principal.kind === 'agent' ? `agent:${ctx.principal.id}` : 'tenant'),
               principalId: ctx.principal.id,
+              spendToken: input.spendToken,
             }),
           ),
       }),
