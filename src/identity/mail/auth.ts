@@ -84,7 +84,7 @@ function dnsError(code: 'ENOTFOUND' | 'ENODATA', name: string): Error {
 export function memoryResolver(zone: MemoryZone): DNSResolver {
   const names = new Set(Object.keys(zone).map((k) => k.slice(0, k.lastIndexOf(' ')).toLowerCase()));
   return (name: string, type: string) => {
-    const key = `${name.toLowerCase()} ${type.toUpperCase()}`;
+    const key = `${name} ${type}`.toLowerCase();
     const found = Object.entries(zone).find(([k]) => k.toLowerCase() === key)?.[1];
     if (found) return Promise.resolve(type.toUpperCase() === 'TXT' ? found.map((r) => [r]) : [...found]);
     return Promise.reject(dnsError(names.has(name.toLowerCase()) ? 'ENODATA' : 'ENOTFOUND', name));
