@@ -187,7 +187,12 @@ export const ERROR_CODES = {
     false,
     'A metered kind has no price in effect, so new work of that kind is refused (fail closed); data.meter.',
   ),
-  E_SPEND_TOKEN_INVALID: code(401, EXIT.denied, false, 'The spend token is unknown, malformed or tampered with.'),
+  E_SPEND_TOKEN_INVALID: code(
+    401,
+    EXIT.denied,
+    false,
+    'The spend token is unknown, malformed or tampered with.',
+  ),
   E_SPEND_TOKEN_INACTIVE: code(
     402,
     EXIT.budget,
@@ -299,7 +304,12 @@ export const ERROR_CODES = {
     false,
     'A delegation widens its parent: a broader command or a policy missing a parent predicate; data.link.',
   ),
-  E_DELEGATION_COMMAND: code(403, EXIT.denied, false, 'The invoked command is not covered by the proof chain.'),
+  E_DELEGATION_COMMAND: code(
+    403,
+    EXIT.denied,
+    false,
+    'The invoked command is not covered by the proof chain.',
+  ),
   E_DELEGATION_POLICY: code(
     403,
     EXIT.denied,
