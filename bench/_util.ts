@@ -1,4 +1,6 @@
 // Small helpers shared by the benchmarks: percentiles and a fixed-width table.
+import { fileURLToPath } from 'node:url';
+
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
@@ -18,3 +20,9 @@ function formatNumber(n: number): string {
 }
 
 export const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
+
+/**
+ * True when the module at `moduleUrl` is the benchmark being run (bench/run.ts points argv[1] at
+ * it), false when another benchmark imports it for its measurements.
+ */
+export const isMain = (moduleUrl: string): boolean => process.argv[1] === fileURLToPath(moduleUrl);

@@ -8,19 +8,21 @@
 //   (c) ledger transfers/s at 20 concurrent writers between 100 no-overdraft wallets, against bare
 //       two UPDATEs + one INSERT per transfer (the floor, no checks, no idempotency).
 // Sizes: BENCH_ATTEMPTS (default 1000), BENCH_EVENTS (default 5000), BENCH_TRANSFERS (default 2000).
+// The measurements are exported (bench/provisioning.ts shows them beside the provisioning figures);
+// the table and JSON print only when this file is the benchmark being run.
 import { createPostgresStore } from '../src/kernel/store/drivers/postgres/index.ts';
 import { ManualClock, type Store } from '../src/kernel/index.ts';
 import { Billing, type MeterEvent } from '../src/provisioning/index.ts';
 import { createTestDatabase } from '../src/testkit/pg.ts';
-import { round, table } from './_util.ts';
+import { isMain, round, table } from './_util.ts';
 
-const ATTEMPTS = Number(process.env['BENCH_ATTEMPTS'] ?? 1000);
-const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 5000);
-const TRANSFERS = Number(process.env['BENCH_TRANSFERS'] ?? 2000);
-const CONCURRENCY = 50;
-const WRITERS = 20;
-const LIMIT = 20_000_000n; // 20.00
-const COST = 100_000n; // 0.10
+export const ATTEMPTS = Number(process.env['BENCH_ATTEMPTS'] ?? 1000);
+export const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 5000);
+export const TRANSFERS = Number(process.env['BENCH_TRANSFERS'] ?? 2000);
+export const CONCURRENCY = 50;
+export const WRITERS = 20;
+export const LIMIT = 20_000_000n; // 20.00
+export const COST = 100_000n; // 0.10
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
 async function onPostgres<T>(fn: (store: Store) => Promise<T>): Promise<T> {
@@ -46,7 +48,10 @@ async function pool(n: number, width: number, task: (i: number) => Promise<void>
   return (performance.now() - started) / 1000;
 }
 
-type GateResult = { perSecond: number; admitted: number; overspend: string };
+/** Attempts/s (admitted and refused), calls admitted, and spend above the limit (`"0.00"` when none). */
+export type GateResult = { perSecond: number; admitted: number; overspend: string };
+export type MeterResult = { fresh: number; duplicates: number; floor: number; duplicatesSeen: number };
+export type LedgerResult = { strata: number; floor: number; trialBalanceZero: boolean };
 
 function money(micros: bigint): string {
   const sign = micros < 0n ? '-' : '';
@@ -54,7 +59,8 @@ function money(micros: bigint): string {
   return `${sign}${abs / 1_000_000n}.${(abs % 1_000_000n).toString().padStart(6, '0').slice(0, 2)}`;
 }
 
-async function strataGate(): Promise<GateResult> {
+/** Strata's admission: reserve (hold) before the call, commit (post) its cost after. */
+export async function strataGate(): Promise<GateResult> {
   return onPostgres(async (store) => {
     const billing = await Billing.open({ store });
     await billing.budgets.set({
@@ -78,7 +84,8 @@ async function strataGate(): Promise<GateResult> {
   });
 }
 
-async function naiveGate(): Promise<GateResult> {
+/** The naive gate: read spent, admit if it fits, add the cost after the call. */
+export async function naiveGate(): Promise<GateResult> {
   return onPostgres(async (store) => {
     await store.run(
       'CREATE TABLE naive_budget (id TEXT PRIMARY KEY, limit_micros BIGINT NOT NULL, spent BIGINT NOT NULL)',
@@ -100,12 +107,8 @@ async function naiveGate(): Promise<GateResult> {
   });
 }
 
-async function meters(): Promise<{
-  fresh: number;
-  duplicates: number;
-  floor: number;
-  duplicatesSeen: number;
-}> {
+/** Meter events/s: new, all duplicates again, and the bare INSERT … ON CONFLICT floor. */
+export async function meters(): Promise<MeterResult> {
   return onPostgres(async (store) => {
     const now = Date.now();
     const billing = await Billing.open({ store, clock: new ManualClock(now) });
@@ -159,7 +162,8 @@ async function meters(): Promise<{
   });
 }
 
-async function transfers(): Promise<{ strata: number; floor: number; trialBalanceZero: boolean }> {
+/** Ledger transfers/s at WRITERS concurrent writers, and the bare two UPDATEs + INSERT floor. */
+export async function transfers(): Promise<LedgerResult> {
   return onPostgres(async (store) => {
     const billing = await Billing.open({ store });
     const { ledger } = billing;
@@ -222,55 +226,59 @@ async function transfers(): Promise<{ strata: number; floor: number; trialBalanc
   });
 }
 
-log(
-  `billing bench: ${ATTEMPTS} admissions at concurrency ${CONCURRENCY}, ${EVENTS} meter events, ${TRANSFERS} transfers at ${WRITERS} writers (PostgreSQL)`,
-);
-const ours = await strataGate();
-const naive = await naiveGate();
-const meter = await meters();
-const ledger = await transfers();
+async function main(): Promise<void> {
+  log(
+    `billing bench: ${ATTEMPTS} admissions at concurrency ${CONCURRENCY}, ${EVENTS} meter events, ${TRANSFERS} transfers at ${WRITERS} writers (PostgreSQL)`,
+  );
+  const ours = await strataGate();
+  const naive = await naiveGate();
+  const meter = await meters();
+  const ledger = await transfers();
 
-process.stdout.write(
-  table([
-    ['measure', 'Strata', 'peer', 'peer is'],
-    [
-      'admission attempts/s (0.10 vs 20.00, c=50)',
-      round(ours.perSecond, 0),
-      round(naive.perSecond, 0),
-      'naive check-then-record',
-    ],
-    ['admitted (limit allows 200)', ours.admitted, naive.admitted, ''],
-    ['overspend', ours.overspend, naive.overspend, ''],
-    [
-      'meter events/s, new (batches of 100)',
-      round(meter.fresh, 0),
-      round(meter.floor, 0),
-      'bare INSERT ON CONFLICT',
-    ],
-    ['meter events/s, all duplicates', round(meter.duplicates, 0), '', `${meter.duplicatesSeen} dedupes`],
-    [
-      'ledger transfers/s, 20 writers',
-      round(ledger.strata, 0),
-      round(ledger.floor, 0),
-      'bare 2 UPDATE + INSERT',
-    ],
-  ]) + '\n',
-);
-process.stdout.write(
-  JSON.stringify({
-    bench: 'billing',
-    attempts: ATTEMPTS,
-    strataAdmissionsPerSec: round(ours.perSecond, 1),
-    strataAdmitted: ours.admitted,
-    strataOverspend: ours.overspend,
-    naiveAdmissionsPerSec: round(naive.perSecond, 1),
-    naiveAdmitted: naive.admitted,
-    naiveOverspend: naive.overspend,
-    meterEventsPerSec: round(meter.fresh, 1),
-    meterDuplicatesPerSec: round(meter.duplicates, 1),
-    meterFloorPerSec: round(meter.floor, 1),
-    ledgerTransfersPerSec: round(ledger.strata, 1),
-    ledgerFloorPerSec: round(ledger.floor, 1),
-    trialBalanceZero: ledger.trialBalanceZero,
-  }) + '\n',
-);
+  process.stdout.write(
+    table([
+      ['measure', 'Strata', 'peer', 'peer is'],
+      [
+        'admission attempts/s (0.10 vs 20.00, c=50)',
+        round(ours.perSecond, 0),
+        round(naive.perSecond, 0),
+        'naive check-then-record',
+      ],
+      ['admitted (limit allows 200)', ours.admitted, naive.admitted, ''],
+      ['overspend', ours.overspend, naive.overspend, ''],
+      [
+        'meter events/s, new (batches of 100)',
+        round(meter.fresh, 0),
+        round(meter.floor, 0),
+        'bare INSERT ON CONFLICT',
+      ],
+      ['meter events/s, all duplicates', round(meter.duplicates, 0), '', `${meter.duplicatesSeen} dedupes`],
+      [
+        'ledger transfers/s, 20 writers',
+        round(ledger.strata, 0),
+        round(ledger.floor, 0),
+        'bare 2 UPDATE + INSERT',
+      ],
+    ]) + '\n',
+  );
+  process.stdout.write(
+    JSON.stringify({
+      bench: 'billing',
+      attempts: ATTEMPTS,
+      strataAdmissionsPerSec: round(ours.perSecond, 1),
+      strataAdmitted: ours.admitted,
+      strataOverspend: ours.overspend,
+      naiveAdmissionsPerSec: round(naive.perSecond, 1),
+      naiveAdmitted: naive.admitted,
+      naiveOverspend: naive.overspend,
+      meterEventsPerSec: round(meter.fresh, 1),
+      meterDuplicatesPerSec: round(meter.duplicates, 1),
+      meterFloorPerSec: round(meter.floor, 1),
+      ledgerTransfersPerSec: round(ledger.strata, 1),
+      ledgerFloorPerSec: round(ledger.floor, 1),
+      trialBalanceZero: ledger.trialBalanceZero,
+    }) + '\n',
+  );
+}
+
+if (isMain(import.meta.url)) await main();

@@ -6,20 +6,31 @@
 //     destroy between, untimed), with the default spare pool (refilled between iterations,
 //     untimed) and with spares: 0, against the floor: a bare CREATE DATABASE x TEMPLATE t (same
 //     template) + connect + SELECT 1. The three are interleaved so disk noise hits all alike.
+//   manager: the same through the whole provisioner — ResourceManager.provision (claim row, driver,
+//     sealed secrets, transitions, meter) + use (the credentials) + connect + SELECT 1 — against the
+//     bare driver's create + connect + SELECT 1, interleaved, same spare pool, BENCH_PG_N iterations.
 //   sqlite: SqliteResourceDriver.create + open + first query, p50/p95 over BENCH_SQLITE_N (default 200).
-// Still to add here (issue 9): reservations/s and overspend against a naive gate, meter events/s,
-// ledger transfers/s — bench/billing.ts measures them but exports no functions yet.
+//   budget, meters, ledger: bench/billing.ts's measurements (sizes from its BENCH_* variables):
+//     reservation attempts/s and overspend of Strata's budget admission against a naive
+//     check-then-record gate on the same PostgreSQL under the same load; meter events/s with
+//     dedupe; ledger transfers/s at 20 concurrent writers, each against its bare-SQL floor.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { systemClock } from '../src/kernel/index.ts';
 import { newId } from '../src/kernel/ids.ts';
+import { createPostgresStore } from '../src/kernel/store/drivers/postgres/index.ts';
 import { DEFAULT_TEMPLATE, PostgresResourceDriver } from '../src/provisioning/resources/drivers/postgres.ts';
 import { SqliteResourceDriver } from '../src/provisioning/resources/drivers/sqlite.ts';
+import { ResourceManager } from '../src/provisioning/resources/manager.ts';
+import { SealedSecretStore } from '../src/provisioning/resources/secrets.ts';
 import type { ResourceRef } from '../src/provisioning/resources/types.ts';
-import { percentile, round, table } from './_util.ts';
+import { createTestDatabase } from '../src/testkit/pg.ts';
+import * as billing from './billing.ts';
+import { isMain, percentile, round, table } from './_util.ts';
 
 const ADMIN_URL = process.env['STRATA_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const PG_N = Number(process.env['BENCH_PG_N'] ?? 30);
@@ -33,6 +44,8 @@ export interface SectionResult {
 
 export interface Section {
   readonly name: string;
+  /** Which table its rows go to: latencies (p50/p95 ms) or throughputs (per second against a peer). */
+  readonly table: 'latency' | 'throughput';
   run(): Promise<SectionResult>;
 }
 
@@ -46,8 +59,9 @@ function summarize(samples: readonly number[]): Percentiles {
   return { p50: round(percentile(sorted, 50)), p95: round(percentile(sorted, 95)) };
 }
 
-function row(label: string, times: Percentiles, ratioToFloor?: number, target = ''): (string | number)[] {
-  return [label, times.p50, times.p95, ratioToFloor === undefined ? '' : `${ratioToFloor}× floor`, target];
+/** A latency row; `versus` reads like "1.2× floor". */
+function row(label: string, times: Percentiles, versus = '', target = ''): (string | number)[] {
+  return [label, times.p50, times.p95, versus, target];
 }
 
 const newRef = (tenantId: string): ResourceRef => ({
@@ -92,6 +106,7 @@ async function floorSample(admin: pg.Client, namespace: string): Promise<number>
 
 export const postgresSection: Section = {
   name: 'postgres',
+  table: 'latency',
   async run() {
     const namespace = `stratabench${randomBytes(3).toString('hex')}`;
     const pooled = new PostgresResourceDriver({ adminUrl: ADMIN_URL, namespace });
@@ -144,11 +159,16 @@ export const postgresSection: Section = {
         row(
           'PostgreSQL usable (create+connect+SELECT 1), spares',
           spared,
-          ratio,
+          `${ratio}× floor`,
           'p50 < 100 ms, ≤ 1.5× floor',
         ),
         row('  of which driver.create', sparedCreate),
-        row('PostgreSQL usable, spares: 0 (CREATE DATABASE)', cloned, clonedRatio, '≤ 1.5× floor'),
+        row(
+          'PostgreSQL usable, spares: 0 (CREATE DATABASE)',
+          cloned,
+          `${clonedRatio}× floor`,
+          '≤ 1.5× floor',
+        ),
         row('floor: CREATE DATABASE … TEMPLATE + connect + SELECT 1', floor),
       ],
       figures: {
@@ -170,6 +190,7 @@ export const postgresSection: Section = {
 
 export const sqliteSection: Section = {
   name: 'sqlite',
+  table: 'latency',
   async run() {
     const dir = mkdtempSync(join(tmpdir(), 'strata-bench-sqlite-'));
     const driver = new SqliteResourceDriver({ dir });
@@ -198,23 +219,235 @@ export const sqliteSection: Section = {
   },
 };
 
-export const SECTIONS: readonly Section[] = [postgresSection, sqliteSection];
+const MANAGER_TENANT = 'ten_bench';
 
-const wanted = process.argv.slice(2);
-const unknown = wanted.filter((name) => !SECTIONS.some((s) => s.name === name));
-if (unknown.length > 0) {
-  process.stderr.write(
-    `unknown section(s) ${unknown.join(', ')}; sections: ${SECTIONS.map((s) => s.name).join(', ')}\n`,
-  );
-  process.exit(2);
+/** One timed provision through the manager (provision + use + connect + SELECT 1); [total, provision] ms. */
+async function managerSample(manager: ResourceManager, name: string): Promise<[number, number]> {
+  const started = performance.now();
+  const resource = await manager.provision(MANAGER_TENANT, { kind: 'postgres', name });
+  const provisioned = performance.now();
+  try {
+    const { env } = await manager.use(MANAGER_TENANT, resource.id); // the credentials, as an agent gets them
+    const url = env['DATABASE_URL'];
+    if (url === undefined) throw new Error(`resource ${resource.id} has no DATABASE_URL`);
+    await connectAndSelect(url);
+    return [performance.now() - started, provisioned - started];
+  } finally {
+    await manager.destroy(MANAGER_TENANT, resource.id, { wait: true });
+  }
 }
-const rows: (readonly (string | number)[])[] = [['measure', 'p50 ms', 'p95 ms', 'vs floor', 'target']];
-const figures: Record<string, unknown> = { bench: 'provisioning' };
-for (const section of SECTIONS.filter((s) => wanted.length === 0 || wanted.includes(s.name))) {
-  log(`provisioning bench: ${section.name} …`);
-  const result = await section.run();
-  rows.push(...result.rows);
-  Object.assign(figures, result.figures);
+
+export const managerSection: Section = {
+  name: 'manager',
+  table: 'latency',
+  async run() {
+    const db = await createTestDatabase(); // the manager's own store: rows, transitions, sealed secrets
+    const store = await createPostgresStore({ connectionString: db.url });
+    const driver = new PostgresResourceDriver({
+      adminUrl: ADMIN_URL,
+      namespace: `stratabench${randomBytes(3).toString('hex')}`,
+    });
+    const secrets = new SealedSecretStore({ store, masterKey: randomBytes(32), clock: systemClock });
+    const samples = { manager: [] as number[], provision: [] as number[], bare: [] as number[] };
+    try {
+      const manager = await ResourceManager.open({ store, drivers: [driver], secrets });
+      await driver.warm();
+      for (let i = -2; i < PG_N; i++) {
+        const record = i >= 0;
+        const steps = [
+          async () => {
+            await driver.warm(); // untimed, as for the bare driver
+            const [total, provision] = await managerSample(manager, `bench${i + 2}`);
+            if (!record) return;
+            samples.manager.push(total);
+            samples.provision.push(provision);
+          },
+          async () => {
+            await driver.warm();
+            const [total] = await strataSample(driver);
+            if (record) samples.bare.push(total);
+          },
+        ];
+        // alternate which goes first, so neither always follows the other's DROP DATABASE
+        for (let s = 0; s < steps.length; s++) await steps[(s + Math.max(i, 0)) % steps.length]?.();
+        if (record && (i + 1) % 10 === 0) log(`manager: ${i + 1}/${PG_N}`);
+      }
+      await manager.idle();
+    } finally {
+      await driver.drain();
+      await driver.close();
+      await store.close();
+      await db.drop();
+    }
+    const managed = summarize(samples.manager);
+    const provision = summarize(samples.provision);
+    const bare = summarize(samples.bare);
+    const overhead = round(managed.p50 / bare.p50);
+    return {
+      rows: [
+        row('ResourceManager provision+use+connect+SELECT 1', managed, `${overhead}× bare driver`),
+        row('  of which manager.provision', provision),
+        row('  bare driver (same pool, interleaved)', bare),
+      ],
+      figures: {
+        managerP50Ms: managed.p50,
+        managerP95Ms: managed.p95,
+        managerProvisionP50Ms: provision.p50,
+        managerProvisionP95Ms: provision.p95,
+        managerBareDriverP50Ms: bare.p50,
+        managerBareDriverP95Ms: bare.p95,
+        managerRatioToBareDriver: overhead,
+        managerOverheadP50Ms: round(managed.p50 - bare.p50),
+      },
+    };
+  },
+};
+
+/** Strata ÷ peer, 2 decimals. */
+const ratio = (strata: number, peer: number): number => round(strata / peer);
+
+/** A throughput row: Strata's and its peer's rate per second, and their ratio. */
+function rate(label: string, strata: number, peer: number, peerIs: string): (string | number)[] {
+  return [label, round(strata, 0), round(peer, 0), ratio(strata, peer), peerIs];
 }
-process.stdout.write(`${table(rows)}\n`);
-process.stdout.write(`${JSON.stringify(figures)}\n`);
+
+export const budgetSection: Section = {
+  name: 'budget',
+  table: 'throughput',
+  async run() {
+    const ours = await billing.strataGate();
+    const naive = await billing.naiveGate();
+    const limitAllows = Number(billing.LIMIT / billing.COST);
+    return {
+      rows: [
+        rate(
+          `budget reservation attempts, c=${billing.CONCURRENCY}`,
+          ours.perSecond,
+          naive.perSecond,
+          'naive check-then-record',
+        ),
+        [
+          `  admitted (0.10 each; 20.00 allows ${limitAllows})`,
+          `${ours.admitted}`,
+          `${naive.admitted}`,
+          '',
+          '',
+        ],
+        ['  overspend (must be 0.00)', ours.overspend, naive.overspend, '', 'same PostgreSQL and load'],
+      ],
+      figures: {
+        budgetAttempts: billing.ATTEMPTS,
+        budgetConcurrency: billing.CONCURRENCY,
+        budgetLimitAllows: limitAllows,
+        strataReservationsPerSec: round(ours.perSecond, 1),
+        naiveReservationsPerSec: round(naive.perSecond, 1),
+        reservationsRatioStrataToNaive: ratio(ours.perSecond, naive.perSecond),
+        strataAdmitted: ours.admitted,
+        naiveAdmitted: naive.admitted,
+        strataOverspend: ours.overspend,
+        naiveOverspend: naive.overspend,
+        strataOverspendIsZero: ours.overspend === '0.00',
+        naiveOverspent: naive.overspend !== '0.00',
+      },
+    };
+  },
+};
+
+export const meterSection: Section = {
+  name: 'meters',
+  table: 'throughput',
+  async run() {
+    const meter = await billing.meters();
+    return {
+      rows: [
+        rate(
+          'meter events, new (dedupe on, batches of 100)',
+          meter.fresh,
+          meter.floor,
+          'bare INSERT ON CONFLICT',
+        ),
+        [
+          '  the same events again',
+          round(meter.duplicates, 0),
+          '',
+          '',
+          `${meter.duplicatesSeen}/${billing.EVENTS} deduped`,
+        ],
+      ],
+      figures: {
+        meterEvents: billing.EVENTS,
+        meterEventsPerSec: round(meter.fresh, 1),
+        meterDuplicatesPerSec: round(meter.duplicates, 1),
+        meterFloorPerSec: round(meter.floor, 1),
+        meterRatioToFloor: ratio(meter.fresh, meter.floor),
+        meterDuplicatesSeen: meter.duplicatesSeen,
+      },
+    };
+  },
+};
+
+export const ledgerSection: Section = {
+  name: 'ledger',
+  table: 'throughput',
+  async run() {
+    const ledger = await billing.transfers();
+    return {
+      rows: [
+        rate(
+          `ledger transfers, ${billing.WRITERS} writers`,
+          ledger.strata,
+          ledger.floor,
+          'bare 2 UPDATE + INSERT',
+        ),
+      ],
+      figures: {
+        ledgerTransfers: billing.TRANSFERS,
+        ledgerWriters: billing.WRITERS,
+        ledgerTransfersPerSec: round(ledger.strata, 1),
+        ledgerFloorPerSec: round(ledger.floor, 1),
+        ledgerRatioToFloor: ratio(ledger.strata, ledger.floor),
+        trialBalanceZero: ledger.trialBalanceZero,
+      },
+    };
+  },
+};
+
+export const SECTIONS: readonly Section[] = [
+  postgresSection,
+  managerSection,
+  sqliteSection,
+  budgetSection,
+  meterSection,
+  ledgerSection,
+];
+
+const HEADERS: Record<Section['table'], readonly string[]> = {
+  latency: ['measure', 'p50 ms', 'p95 ms', 'ratio', 'target'],
+  throughput: ['measure (per second)', 'Strata', 'peer', 'Strata ÷ peer', 'peer is'],
+};
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((name) => !SECTIONS.some((s) => s.name === name));
+  if (unknown.length > 0) {
+    process.stderr.write(
+      `unknown section(s) ${unknown.join(', ')}; sections: ${SECTIONS.map((s) => s.name).join(', ')}\n`,
+    );
+    process.exit(2);
+  }
+  const rows: Record<Section['table'], (readonly (string | number)[])[]> = { latency: [], throughput: [] };
+  const figures: Record<string, unknown> = { bench: 'provisioning' };
+  for (const section of SECTIONS.filter((s) => wanted.length === 0 || wanted.includes(s.name))) {
+    log(`provisioning bench: ${section.name} …`);
+    const result = await section.run();
+    rows[section.table].push(...result.rows);
+    Object.assign(figures, result.figures);
+  }
+  const tables = (['latency', 'throughput'] as const)
+    .filter((kind) => rows[kind].length > 0)
+    .map((kind) => table([HEADERS[kind], ...rows[kind]]));
+  process.stdout.write(`${tables.join('\n\n')}\n`);
+  process.stdout.write(`${JSON.stringify(figures)}\n`);
+}
+
+if (isMain(import.meta.url)) await main();
