@@ -25,7 +25,8 @@ export interface Extracted {
 
 const KEYWORD =
   /\b(?:code|otp|pin|passcode|one[- ]time|verification|verify|security|confirm(?:ation)?|login|sign[- ]?in|token|código|codice|kod)\b/i;
-const CODE = /(?<![\d\w.,/:-])(\d{3}[- ]\d{3}|\d{4,8})(?![\d\w]|[.,/:-]\d)/g;
+// Not part of a longer number, a decimal, a date, a path or a phone number's groups.
+const CODE = /(?<![\w.,/:-]|\d[ -])(\d{3}[- ]\d{3}|\d{4,8})(?!\w|[.,/:-]\d|[ -]\d)/g;
 const URL_IN_TEXT = /\bhttps?:\/\/[^\s<>"')\]]+/gi;
 const HREF = /href\s*=\s*["']?(https?:\/\/[^"'\s>]+)/gi;
 const MAGIC =
@@ -39,16 +40,14 @@ function codesOf(text: string): ExtractedCode[] {
   const all: (ExtractedCode & { near: boolean })[] = [];
   for (const m of text.matchAll(CODE)) {
     const start = m.index;
-    const context = text
-      .slice(Math.max(0, start - 60), start + m[0].length + 30)
-      .replace(/\s+/g, ' ')
-      .trim();
-    const before = text.slice(Math.max(0, start - 80), start);
-    all.push({
-      code: m[0].replace(/[- ]/g, ''),
-      context,
-      near: KEYWORD.test(before) || KEYWORD.test(context),
-    });
+    const end = start + m[0].length;
+    // A keyword counts only on the code's own line, shortly before it or right after it.
+    const lineStart = text.lastIndexOf('\n', start) + 1;
+    const lineEnd = text.indexOf('\n', end) === -1 ? text.length : text.indexOf('\n', end);
+    const before = text.slice(Math.max(lineStart, start - 40), start);
+    const after = text.slice(end, Math.min(lineEnd, end + 30));
+    const context = text.slice(Math.max(lineStart, start - 60), Math.min(lineEnd, end + 30)).trim();
+    all.push({ code: m[0].replace(/[- ]/g, ''), context, near: KEYWORD.test(before) || KEYWORD.test(after) });
   }
   const near = all.filter((c) => c.near && !looksLikeYear(c.code));
   const chosen = near.length > 0 ? near : all.length === 1 && !looksLikeYear(all[0]?.code ?? '') ? all : [];

@@ -195,7 +195,7 @@ onEveryStore('inbound SMTP refusals and safe storage', (db) => {
     assert.equal(a?.hash, b?.hash);
     const blobs = await store.get<{ n: number | string }>(
       'SELECT COUNT(*) AS n FROM mail_blobs WHERE hash = ?',
-      [a!.hash],
+      [a.hash],
     );
     assert.equal(Number(blobs?.n), 1);
   });

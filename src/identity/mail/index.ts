@@ -1,0 +1,35 @@
+/**
+ * @module strata/identity/mail
+ * Mailboxes over real SMTP: inbound with smtp-server (size, recipient, hop and connection limits),
+ * SPF/DKIM/DMARC/ARC verdicts from mailauth stored with every message (anything but pass is
+ * flagged unauthenticated), threading by headers with a guarded subject fallback, outbound through
+ * a relay with nodemailer, DKIM-signed per domain, after Strata validated every address.
+ *
+ * @example
+ * ```ts
+ * const mail = await Mail.open({ store, masterKey, hostname: 'mx.example.com', relay: { host, port } });
+ * const box = await mail.createMailbox({ tenant, agent: 'a1', address: 'a1@example.com' });
+ * const smtp = await mail.listen({ port: 2525 });
+ * for (const definition of mailSyscalls(mail)) kernel.register(definition);
+ * ```
+ * Any new export added here becomes public API.
+ */
+export { Mail, MAIL_DEFAULTS, type MailOptions, type SendInput } from './mail.ts';
+export { mailSyscalls } from './syscalls.ts';
+export { MAIL_LAYER, mailMigrations } from './migrations.ts';
+export { validateAddress, validateHeaderText } from './address.ts';
+export {
+  memoryResolver,
+  verifyMessage,
+  type AuthVerdicts,
+  type DkimVerdict,
+  type DNSResolver,
+  type MemoryZone,
+} from './auth.ts';
+export { extractCodes, type Extracted, type ExtractedCode, type ExtractedLink } from './extract.ts';
+export { normalizeSubject, parseIdList } from './threading.ts';
+export type { InboundLimits } from './inbound.ts';
+export type { RelayOptions } from './outbound.ts';
+export type { RunningSmtpServer } from './smtp.ts';
+export type { AttachmentMeta, Direction, Mailbox, MailMessage, MessageStatus, Thread } from './repo.ts';
+export { rawMessage, smtpSink, type RawMessageSpec, type SinkMessage } from './testing.ts';
