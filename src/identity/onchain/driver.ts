@@ -34,7 +34,14 @@ import {
   registryRevertError,
   signAgentWalletProof,
 } from './registry-contract.ts';
-import { judgeAgent, type ResolvedAgent, type VerifyExpectations, type VerifyReport } from './verify.ts';
+import { domainProofUrl, judgeDomainProof } from './domain-proof.ts';
+import {
+  judgeAgent,
+  type ResolvedAgent,
+  type VerifyCheck,
+  type VerifyExpectations,
+  type VerifyReport,
+} from './verify.ts';
 
 /** Reads an https/ipfs registration file; returns its parsed JSON. */
 export type RegistrationFetcher = (uri: string) => Promise<unknown>;
@@ -207,6 +214,22 @@ export class OnchainIdentityDriver {
       registration = { error: `${error.code}: ${error.message}` };
     }
     return judgeAgent({ agent, agentRegistry: this.agentRegistry, expected, registration });
+  }
+
+  /**
+   * Checks `https://<domain>/.well-known/agent-registration.json` lists the agent (ERC-8004's optional
+   * endpoint-domain proof). Reads through `fetchRegistration`; without one, E_ONCHAIN_URI_UNRESOLVED.
+   */
+  async verifyDomain(agentIdInput: bigint, domain: string): Promise<VerifyCheck> {
+    const agentId = checkAgentId(agentIdInput);
+    const url = domainProofUrl(domain);
+    if (!this.#fetch) {
+      throw new StrataError('E_ONCHAIN_URI_UNRESOLVED', 'a domain proof needs a fetchRegistration', {
+        uri: url,
+      });
+    }
+    await this.resolve(agentId); // E_NOT_FOUND before any fetch for an id that does not exist
+    return judgeDomainProof(await this.#fetch(url), { domain, agentId, agentRegistry: this.agentRegistry });
   }
 
   /** A metadata value (empty `0x` when unset). "agentWallet" holds the verified wallet. */

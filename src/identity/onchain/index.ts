@@ -29,6 +29,12 @@ export {
   type SetAgentWalletOptions,
 } from './driver.ts';
 export {
+  DOMAIN_PROOF_PATH,
+  agentRegistrationRoutes,
+  domainProofUrl,
+  judgeDomainProof,
+} from './domain-proof.ts';
+export {
   A2A_VERSION,
   REGISTRATION_TYPE,
   agentRegistryId,

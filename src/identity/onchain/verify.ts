@@ -25,7 +25,16 @@ export interface VerifyExpectations {
   wallet?: Address;
 }
 
-export type VerifyCheckName = 'registration' | 'backReference' | 'did' | 'a2a' | 'mcp' | 'owner' | 'wallet';
+export type VerifyCheckName =
+  | 'registration'
+  | 'backReference'
+  | 'did'
+  | 'a2a'
+  | 'mcp'
+  | 'owner'
+  | 'wallet'
+  /** The endpoint domain's /.well-known/agent-registration.json lists the agent (domain-proof.ts). */
+  | 'domain';
 
 export interface VerifyCheck {
   check: VerifyCheckName;
