@@ -50,10 +50,11 @@ export interface A2aCallResult {
 export const cardUrlOf = (url: string): string =>
   url.endsWith('.json') ? url : `${url.replace(/\/+$/, '')}/.well-known/agent-card.json`;
 
+/** The artifacts' text, or the status message's when there are none (e.g. INPUT_REQUIRED). */
 const resultText = (task: Task): string =>
-  [...task.artifacts.map((a) => textOfParts(a.parts)), textOf(task.status?.message)]
-    .filter((t) => t !== '')
-    .join('\n');
+  task.artifacts.length > 0
+    ? task.artifacts.map((a) => textOfParts(a.parts)).join('\n')
+    : textOf(task.status?.message);
 
 /** Sends one message to a remote A2A agent and waits for its answer (blocking SendMessage). */
 export async function a2aCall(options: A2aCallOptions): Promise<A2aCallResult> {
