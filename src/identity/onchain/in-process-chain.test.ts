@@ -6,6 +6,15 @@ import { ManualClock } from '../../kernel/index.ts';
 import { InProcessChain } from './in-process-chain.ts';
 import { REGISTRY_ABI, REGISTRY_BYTECODE } from './registry-contract.ts';
 
+/** A fresh chain with the registry deployed by alice (her nonce is then 1). */
+async function withRegistry() {
+  const chain = await InProcessChain.create();
+  const alice = privateKeyToAccount(generatePrivateKey());
+  const { contractAddress: to } = await chain.send({ account: alice, data: REGISTRY_BYTECODE });
+  assert.ok(to);
+  return { chain, alice, to };
+}
+
 describe('in-process chain', () => {
   it('the sender is recovered from the signature; nonces count; calls never change state', async () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
@@ -53,10 +62,7 @@ describe('in-process chain', () => {
   });
 
   it('a reverted transaction keeps its nonce, reports revert data and changes no state', async () => {
-    const chain = await InProcessChain.create();
-    const alice = privateKeyToAccount(generatePrivateKey());
-    const { contractAddress: to } = await chain.send({ account: alice, data: REGISTRY_BYTECODE });
-    assert.ok(to);
+    const { chain, alice, to } = await withRegistry();
     const data = encodeFunctionData({
       abi: REGISTRY_ABI,
       functionName: 'setAgentURI',
@@ -70,10 +76,7 @@ describe('in-process chain', () => {
   });
 
   it('concurrent sends from one account are serialised: every nonce used once', async () => {
-    const chain = await InProcessChain.create();
-    const alice = privateKeyToAccount(generatePrivateKey());
-    const { contractAddress: to } = await chain.send({ account: alice, data: REGISTRY_BYTECODE });
-    assert.ok(to);
+    const { chain, alice, to } = await withRegistry();
     const data = encodeFunctionData({
       abi: REGISTRY_ABI,
       functionName: 'register',
