@@ -1,8 +1,13 @@
 /**
  * @module strata/identity
- * Agent identities (Ed25519, did:key), delegation, mailboxes over real SMTP, A2A 1.0 endpoints and discovery.
- *
- * This layer's code has not landed yet: tracked in issue 10. Until then this entry exports only
- * its status, so `strata/identity` resolves and tools can report what exists.
+ * Agent identities (Ed25519 keys sealed at rest, did:key, JWKS, signed identity documents),
+ * UCAN-shaped delegation with proof of possession, mailboxes over real SMTP (SPF/DKIM/DMARC,
+ * threading, DKIM-signed sending), A2A 1.0 endpoints with signed cards and discovery, and an
+ * ERC-8004 onchain identity driver on an in-process EVM.
  */
-export const LAYER = { name: 'identity', status: 'planned', issue: 10 } as const;
+export const LAYER = { name: 'identity', status: 'available', issue: 10 } as const;
+export * from './agents/index.ts';
+export * from './delegation/index.ts';
+export * from './mail/index.ts';
+export * from './a2a/index.ts';
+export * from './onchain/index.ts';

@@ -58,6 +58,20 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    mail: z
+      .object({
+        /** This node's mail host name: EHLO, Authentication-Results, Message-IDs. */
+        hostname: z.string().min(1).default('localhost'),
+        /** Domains mailboxes may be created in; empty: any. */
+        domains: z.array(z.string().min(1)).default([]),
+        /** Port of the inbound SMTP server; unset: no SMTP server is started. */
+        smtpPort: z.number().int().min(0).max(65535).optional(),
+        smtpHost: z.string().min(1).default('127.0.0.1'),
+        /** Outbound relay, `smtp://user:pass@host:port` (`smtps://` for implicit TLS); unset: sending fails with E_CONFIG. */
+        relayUrl: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
     provisioning: z
       .object({
         /**
@@ -100,6 +114,9 @@ export const ENV_KEYS = {
   STRATA_BROWSER_IDLE_TIMEOUT_MS: 'browser.idleTimeoutMs',
   STRATA_BROWSER_MAX_SESSIONS: 'browser.maxSessions',
   STRATA_POSTGRES_ADMIN_URL: 'provisioning.postgresAdminUrl',
+  STRATA_MAIL_HOSTNAME: 'mail.hostname',
+  STRATA_MAIL_SMTP_PORT: 'mail.smtpPort',
+  STRATA_MAIL_RELAY_URL: 'mail.relayUrl',
 } as const;
 
 const NUMERIC_KEYS = new Set([
@@ -109,6 +126,7 @@ const NUMERIC_KEYS = new Set([
   'orchestration.concurrency',
   'browser.idleTimeoutMs',
   'browser.maxSessions',
+  'mail.smtpPort',
 ]);
 
 export interface LoadConfigOptions {

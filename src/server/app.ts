@@ -37,6 +37,8 @@ export interface AppOptions {
   logger?: Logger;
   /** Shared with {@link startServer}, which drives shutdown through it. @default a fresh one */
   lifecycle?: Lifecycle;
+  /** Unauthenticated routes mounted at the root (e.g. `/.well-known/jwks.json`, agent documents). */
+  publicRoutes?: readonly Hono[];
 }
 
 /**
@@ -85,6 +87,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     c.body(await metrics.metrics(), 200, { 'Content-Type': metrics.contentType }),
   );
   app.get('/v1/openapi.json', (c) => c.json(openApiFor(kernel.registry)));
+  for (const routes of options.publicRoutes ?? []) app.route('/', routes);
 
   app.use('/v1/*', refuseWhileDraining(lifecycle));
   app.use('/v1/*', authenticate(kernel));

@@ -43,6 +43,7 @@ import {
   spendTokenSyscalls,
   type ResourceManager,
 } from '../provisioning/index.ts';
+import { openIdentity, type IdentityLayer } from './identity.ts';
 import { openProvisioning } from './provisioning.ts';
 
 export interface Runtime {
@@ -66,6 +67,8 @@ export interface Runtime {
   readonly resources: ResourceManager;
   /** The price book and rating: invoices per UTC month (`billing.prices.*`, `billing.invoice`). */
   readonly rating: Rating;
+  /** Agent identities, delegation, mailboxes (and the SMTP server), `a2a.call`. */
+  readonly identity: IdentityLayer;
   readonly config: StrataConfig;
   readonly databaseUrl: string;
   /**
@@ -210,6 +213,13 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       databaseUrl,
     );
     for (const definition of provisionSyscalls(resources)) kernel.register(definition);
+    const identity = await openIdentity({
+      store,
+      kernel,
+      config,
+      masterKey,
+      clock: options.clock ?? systemClock,
+    });
     const summaries = async (
       tenantId: string,
     ): Promise<{ id: string; kind: string; name: string; state: string }[]> =>
@@ -235,6 +245,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       // is rethrown at the end.
       const steps: (() => Promise<unknown>)[] = [
         () => kernel.drain(timeoutMs),
+        () => identity.close(),
         () => sweeper.stop(),
         () => resources.close(),
         () => browsers.close(),
@@ -259,6 +270,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       billing,
       resources,
       rating,
+      identity,
       config,
       databaseUrl,
       stopWorker,

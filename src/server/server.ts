@@ -19,6 +19,7 @@ import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAdaptorServer } from '@hono/node-server';
 import { StrataError, type Logger } from '../kernel/index.ts';
+import { agentIdentityRoutes } from '../identity/index.ts';
 import { createApp } from './app.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { Runtime } from './runtime.ts';
@@ -63,7 +64,19 @@ export async function startServer(options: StartServerOptions): Promise<ServerHa
   const { kernel, config } = runtime;
   const logger = (options.logger ?? kernel.logger).child({ component: 'http' });
   const lifecycle = new Lifecycle();
-  const app = createApp({ kernel, config, logger: options.logger ?? kernel.logger, lifecycle });
+  // The identity documents and JWKS of the default tenant's agents are public, like a website's.
+  const tenants = await kernel.principals.listTenants();
+  const published = tenants.find((t) => t.name === 'default') ?? tenants[0];
+  const publicRoutes = published
+    ? [
+        agentIdentityRoutes({
+          identities: runtime.identity.identities,
+          tenantId: published.id,
+          clock: kernel.clock,
+        }),
+      ]
+    : [];
+  const app = createApp({ kernel, config, logger: options.logger ?? kernel.logger, lifecycle, publicRoutes });
   // createAdaptorServer builds a plain `http.Server` unless told to use http2/https.
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   const address = await listen(
