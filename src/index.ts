@@ -11,14 +11,14 @@
  */
 export * from './kernel/index.ts';
 
-/** What exists, layer by layer; `built` layers are usable, `planned` ones name their issue. */
+/** What exists, layer by layer, with the issue that built (or is building) it. */
 export const LAYERS = [
   { name: 'kernel', status: 'built' },
-  { name: 'compute', status: 'planned', issue: 4 },
-  { name: 'identity', status: 'planned', issue: 10 },
-  { name: 'memory', status: 'planned', issue: 5 },
-  { name: 'tools', status: 'planned', issue: 6 },
-  { name: 'provisioning', status: 'planned', issue: 9 },
-  { name: 'orchestration', status: 'planned', issue: 3 },
-  { name: 'models', status: 'planned', issue: 7 },
+  { name: 'compute', status: 'built', issue: 4 },
+  { name: 'identity', status: 'in progress', issue: 10 },
+  { name: 'memory', status: 'built', issue: 5 },
+  { name: 'tools', status: 'built', issue: 6 },
+  { name: 'provisioning', status: 'built', issue: 9 },
+  { name: 'orchestration', status: 'durable runs built; fleets planned', issue: 3 },
+  { name: 'models', status: 'built', issue: 7 },
 ] as const;

@@ -29,7 +29,7 @@ void describe('identity in the running server', () => {
     });
     runtime = await openRuntime({ config });
     const boot = await bootstrapDefaultTenant(runtime);
-    principal = await runtime.kernel.authenticate({ apiKey: boot.adminKey as string });
+    principal = await runtime.kernel.authenticate({ apiKey: boot.adminKey });
     await runtime.kernel.principals.createAgent({ tenantId: boot.tenantId, name: 'scout' });
     server = await startServer({ runtime, host: '127.0.0.1', port: 0 });
   });
