@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { EXIT } from '../kernel/index.ts';
+import { registerAgents } from './commands/agents.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerBilling } from './commands/billing.ts';
 import { registerBrowser } from './commands/browser.ts';
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
   registerModels(program);
   registerSandbox(program);
   registerResources(program);
+  registerAgents(program);
   registerBilling(program);
   registerTools(program);
   registerMcp(program);

@@ -29,7 +29,7 @@ describe('endpoint domain proof (/.well-known/agent-registration.json)', () => {
       fetchRegistration: async (uri) => {
         fetched.push(uri);
         const response = await app.request(new URL(uri).pathname);
-        return (await response.json());
+        return await response.json();
       },
     });
     const { agentId } = await driver.register({ account: owner, uri: 'https://node.example/a.json' });
