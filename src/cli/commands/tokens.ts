@@ -1,6 +1,6 @@
 /**
  * @module cli/commands/tokens
- * `strata tokens issue | verify | revoke | attenuate`: capability tokens, straight through the
+ * `strata tokens issue | verify | revoke | attenuate | explain`: capability tokens, straight through the
  * kernel's CapabilityAuthority. Claims are printed without `prf` (the embedded parent token): it is
  * a bearer credential in its own right, and printing a child's claims must not leak its parent.
  */
@@ -9,6 +9,7 @@ import type { CapabilityClaims, Grant } from '../../kernel/index.ts';
 import { tenantOf, withRuntime } from '../context.ts';
 import { grantList, when, type Output } from '../output.ts';
 import { collectGrant, parseTtl } from '../parse.ts';
+import { registerTokensExplain } from './tokens-explain.ts';
 
 /** Claims safe to print: everything but the embedded parent token. */
 function publicClaims(claims: CapabilityClaims): Omit<CapabilityClaims, 'prf'> {
@@ -118,4 +119,5 @@ export function registerTokens(program: Command): void {
         printMinted(out, minted, 'derived');
       }),
     );
+  registerTokensExplain(tokens);
 }
