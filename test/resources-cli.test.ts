@@ -7,9 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { EXIT } from '../src/kernel/errors.ts';
-import { jsonOf, tempCli } from '../src/cli/testing.ts';
-import { configSchema, type Principal } from '../src/kernel/index.ts';
-import { openRuntime } from '../src/server/runtime.ts';
+import { jsonOf, seedAdminKey, tempCli } from '../src/cli/testing.ts';
 
 type Resource = { id: string; name: string; state: string; env: Record<string, string> };
 
@@ -17,25 +15,15 @@ void describe('strata resources', () => {
   const cli = tempCli();
   let env: Record<string, string>;
   before(async () => {
-    // The tenant, its key and the prices are made in process (each CLI spawn costs a second).
-    const runtime = await openRuntime({ config: configSchema.parse({ dataDir: cli.dataDir }) });
-    try {
-      const tenant = await runtime.kernel.principals.createTenant('acme');
-      const { key } = await runtime.kernel.principals.createApiKey({
-        tenantId: tenant.id,
-        name: 'cli',
-        grants: [{ syscall: '*', resource: '*' }],
-      });
-      const principal: Principal = await runtime.kernel.authenticate({ apiKey: key });
-      for (const [meter, unitAmount] of [
-        ['sqlite.provisions', '0.01'],
-        ['sqlite.ready_seconds', '0.00001'],
-      ])
-        await runtime.kernel.call('billing.prices.set', { meter, unitAmount }, { principal });
-      env = { STRATA_API_KEY: key };
-    } finally {
-      await runtime.close();
-    }
+    env = await seedAdminKey(cli.dataDir, {
+      setup: async (runtime, principal) => {
+        for (const [meter, unitAmount] of [
+          ['sqlite.provisions', '0.01'],
+          ['sqlite.ready_seconds', '0.00001'],
+        ])
+          await runtime.kernel.call('billing.prices.set', { meter, unitAmount }, { principal });
+      },
+    });
   });
   after(() => cli.dispose());
 

@@ -6,9 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { jsonOf, tempCli } from '../src/cli/testing.ts';
-import { configSchema, EXIT } from '../src/kernel/index.ts';
-import { openRuntime } from '../src/server/runtime.ts';
+import { jsonOf, seedAdminKey, tempCli } from '../src/cli/testing.ts';
+import { EXIT } from '../src/kernel/index.ts';
 import { delegate, invoke, testSigner } from '../src/identity/delegation/testing.ts';
 
 void describe('strata tokens explain', () => {
@@ -17,18 +16,7 @@ void describe('strata tokens explain', () => {
   let allowed: string;
   let stolen: string;
   before(async () => {
-    const runtime = await openRuntime({ config: configSchema.parse({ dataDir: cli.dataDir }) });
-    try {
-      const tenant = await runtime.kernel.principals.createTenant('acme');
-      const { key } = await runtime.kernel.principals.createApiKey({
-        tenantId: tenant.id,
-        name: 'cli',
-        grants: [{ syscall: '*', resource: '*' }],
-      });
-      env = { STRATA_API_KEY: key };
-    } finally {
-      await runtime.close();
-    }
+    env = await seedAdminKey(cli.dataDir);
     const [alice, bob, carol, dave, thief] = [
       testSigner(),
       testSigner(),

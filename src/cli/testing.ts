@@ -8,6 +8,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { configSchema, type Principal } from '../kernel/index.ts';
+import { openRuntime, type Runtime } from '../server/runtime.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const MAIN = join(REPO_ROOT, 'src/cli/main.ts');
@@ -116,4 +118,27 @@ export async function startUp(dataDir: string, args: readonly string[] = []): Pr
       return exited;
     },
   };
+}
+
+/**
+ * Makes tenant `tenant` and an API key granted everything in `dataDir`, in process (each CLI spawn
+ * costs a second or more), runs `setup` as that key, and returns the env a CLI run needs.
+ */
+export async function seedAdminKey(
+  dataDir: string,
+  options: { tenant?: string; setup?: (runtime: Runtime, principal: Principal) => Promise<void> } = {},
+): Promise<{ STRATA_API_KEY: string }> {
+  const runtime = await openRuntime({ config: configSchema.parse({ dataDir }) });
+  try {
+    const tenant = await runtime.kernel.principals.createTenant(options.tenant ?? 'acme');
+    const { key } = await runtime.kernel.principals.createApiKey({
+      tenantId: tenant.id,
+      name: 'cli',
+      grants: [{ syscall: '*', resource: '*' }],
+    });
+    await options.setup?.(runtime, await runtime.kernel.authenticate({ apiKey: key }));
+    return { STRATA_API_KEY: key };
+  } finally {
+    await runtime.close();
+  }
 }
