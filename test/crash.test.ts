@@ -36,10 +36,20 @@ const count = async (sql: string, params: (string | number)[] = []): Promise<num
 const completed = (): Promise<number> =>
   count("SELECT COUNT(*) AS n FROM orch_runs WHERE status = 'completed'");
 
+/** What the unfinished runs look like, for a failure message. */
+async function unfinished(): Promise<string> {
+  const rows = await store.all(
+    `SELECT status, lease_owner, attempt, error, (lease_expires_at - ?) AS lease_left_ms, available_at - ? AS due_in_ms, COUNT(*) AS n
+     FROM orch_runs WHERE status <> 'completed' GROUP BY status, lease_owner, attempt, error, lease_expires_at, available_at LIMIT 20`,
+    [Date.now(), Date.now()],
+  );
+  return JSON.stringify(rows);
+}
+
 async function until(predicate: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
+    if (Date.now() > deadline) throw new Error(`timed out waiting; unfinished runs: ${await unfinished()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

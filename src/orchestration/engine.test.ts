@@ -288,6 +288,40 @@ onEveryStore('durable runs', (db) => {
     await h.close();
   });
 
+  it('a transient store failure leaves the run to its lease: resumed by replay, no attempt spent', async () => {
+    let executions = 0;
+    let effects = 0;
+    const flaky = defineWorkflow(
+      { name: 'flaky-store', version: 1, input: z.object({}), output: z.number() },
+      async (ctx) => {
+        await ctx.step('effect', () => ++effects);
+        executions++;
+        // As a deadlock on a journal write would surface: retryable E_STORE from the store driver.
+        if (executions === 1)
+          throw new StrataError(
+            'E_STORE',
+            'postgres: deadlock detected',
+            { driverCode: '40P01' },
+            { retryable: true },
+          );
+        return effects;
+      },
+    );
+    const h = await harness(db());
+    h.engine.register(flaky);
+    await h.worker({ leaseMs: 300 });
+    try {
+      const run = await h.engine.start('flaky-store', {}, { principal: h.principal });
+      const done = await h.waitFor(run.id, ['completed', 'failed']);
+      assert.equal(done.status, 'completed');
+      assert.equal(done.output, 1, 'the journaled step was not run again');
+      assert.equal(done.attempt, 1, 'no attempt spent');
+      assert.equal(executions, 2);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('claims higher priority first and honours delays', async () => {
     const order: string[] = [];
     const note = defineWorkflow(

@@ -5,7 +5,13 @@
  * lease (`lease_owner = this worker`): a worker that lost its lease cannot record anything, so a run
  * resumed elsewhere is never written by two workers.
  */
-import { StrataError, coerceError, type Queryable, type Transaction } from '../kernel/index.ts';
+import {
+  StrataError,
+  coerceError,
+  isStrataError,
+  type Queryable,
+  type Transaction,
+} from '../kernel/index.ts';
 import type { CompletionBatcher } from './completions.ts';
 import { takeToken } from './rate-limits.ts';
 import { backoff, serializeError, Suspension, WorkflowContext, type RunPort } from './context.ts';
@@ -196,6 +202,10 @@ export async function executeRun(engine: Engine, row: RunRow, options: ExecuteOp
   } catch (thrown) {
     // Lost the lease (found on a write, or told by the heartbeat through the abort signal): stop silently.
     if (thrown instanceof LeaseLost || signal.reason instanceof LeaseLost) return;
+    // A transient store failure (deadlock, serialization failure, too many connections, a dropped
+    // connection) says nothing about the workflow: the run is left to its lease and resumed by replay
+    // when it expires (journaled steps are not run again), without spending an attempt.
+    void isStrataError;
     if (thrown instanceof Suspension) {
       const now = clock.now();
       await finish(
