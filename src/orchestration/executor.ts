@@ -205,7 +205,7 @@ export async function executeRun(engine: Engine, row: RunRow, options: ExecuteOp
     // A transient store failure (deadlock, serialization failure, too many connections, a dropped
     // connection) says nothing about the workflow: the run is left to its lease and resumed by replay
     // when it expires (journaled steps are not run again), without spending an attempt.
-    void isStrataError;
+    if (isStrataError(thrown) && thrown.code === 'E_STORE' && thrown.retryable) throw thrown;
     if (thrown instanceof Suspension) {
       const now = clock.now();
       await finish(
