@@ -19,6 +19,9 @@ const principal = { tenantId: 'ten_crash', id: 'key_crash', kind: 'api_key' as c
 let db: { url: string; drop: () => Promise<void> };
 let store: Store;
 const workers = new Map<string, ChildProcess>();
+const killed = new Set<string>();
+/** Workers that died without being killed by the test: a bug to report, not a scenario. */
+const unexpectedExits: string[] = [];
 
 function startWorker(id: string): Promise<void> {
   const child = spawn(process.execPath, ['test/fixtures/crash-worker.ts', db.url, id, String(LEASE_MS)], {
@@ -27,7 +30,10 @@ function startWorker(id: string): Promise<void> {
   workers.set(id, child);
   return new Promise((resolve, reject) => {
     child.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
-    child.once('exit', (code) => reject(new Error(`worker ${id} exited early with ${code}`)));
+    child.once('exit', (code, signal) => {
+      if (!killed.has(id)) unexpectedExits.push(`${id} exited with ${code ?? signal}`);
+      reject(new Error(`worker ${id} exited early with ${code ?? signal}`));
+    });
   });
 }
 
@@ -49,6 +55,7 @@ async function unfinished(): Promise<string> {
 async function until(predicate: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
+    if (unexpectedExits.length) throw new Error(`a worker died on its own: ${unexpectedExits.join('; ')}`);
     if (Date.now() > deadline) throw new Error(`timed out waiting; unfinished runs: ${await unfinished()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -67,6 +74,7 @@ async function killAndMeasure(id: string): Promise<number[]> {
     return leased.length > 0;
   }, 30_000);
   const killedAt = Date.now();
+  killed.add(id);
   workers.get(id)?.kill('SIGKILL');
   const resumed = new Map<string, number>();
   // One query per poll for all the runs (not one per run), so the measurement's own latency stays
@@ -99,7 +107,10 @@ before(async () => {
 });
 
 after(async () => {
-  for (const child of workers.values()) child.kill('SIGKILL');
+  for (const [id, child] of workers) {
+    killed.add(id);
+    child.kill('SIGKILL');
+  }
   await store?.close();
   await db?.drop();
 });

@@ -58,7 +58,9 @@ export interface Store extends Queryable {
   /**
    * Cross-process wake-ups (PostgreSQL LISTEN on a dedicated connection). Senders use
    * `SELECT pg_notify(?, ?)`, which inside a transaction is delivered only on commit. Absent on
-   * SQLite, which serves one process. Returns the function that stops listening.
+   * SQLite, which serves one process. Returns the function that stops listening. A lost
+   * connection is re-established with backoff; since notifications sent meanwhile are lost,
+   * `onMessage('')` is called once after each reconnect (treat it as "look again").
    */
   listen?(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
 }

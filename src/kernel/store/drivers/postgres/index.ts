@@ -24,6 +24,7 @@ import { runMigrations } from '../shared/migrate.ts';
 import { NO_PARAMS } from '../shared/params.ts';
 import { TxScope } from '../shared/transaction-scope.ts';
 import { createPool, query, toStoreError } from './driver.ts';
+import { listenOn } from './listener.ts';
 import { PostgresTransaction, topLevelOps } from './transaction.ts';
 
 export interface PostgresStoreOptions {
@@ -94,31 +95,9 @@ export class PostgresStore implements Store {
     return runMigrations({ dialect: 'postgres', exclusive }, layer, migrations);
   }
 
-  /** LISTENs on a dedicated pooled connection (kept out of the pool until the returned stop). */
-  async listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>> {
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) {
-      throw new StrataError('E_INVALID_INPUT', `invalid LISTEN channel name "${channel.slice(0, 80)}"`);
-    }
-    const client = await this.#pool.connect().catch((error: unknown) => {
-      throw toStoreError(error);
-    });
-    const handler = (message: pg.Notification): void => {
-      if (message.channel === channel) onMessage(message.payload ?? '');
-    };
-    client.on('notification', handler);
-    await client.query(`LISTEN ${channel}`);
-    let stopped = false;
-    return async () => {
-      if (stopped) return;
-      stopped = true;
-      client.off('notification', handler);
-      try {
-        await client.query(`UNLISTEN ${channel}`);
-        client.release();
-      } catch (error) {
-        client.release(error instanceof Error ? error : new Error(String(error)));
-      }
-    };
+  /** LISTENs on a dedicated pooled connection, reconnecting if it is lost (see listener.ts). */
+  listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>> {
+    return listenOn(this.#pool, channel, onMessage);
   }
 
   /** Waits for in-flight calls and transactions, then ends the pool. Idempotent. */

@@ -138,6 +138,34 @@ void describe('postgres driver', () => {
     }
   });
 
+  void it('LISTEN survives its connection being killed: no crash, a look-again call, then notifications again', async () => {
+    const received: string[] = [];
+    const stop = await store.listen('wake_test', (payload) => received.push(payload));
+    const until = async (predicate: () => boolean): Promise<void> => {
+      for (const deadline = Date.now() + 5_000; !predicate(); await new Promise((r) => setTimeout(r, 10)))
+        if (Date.now() > deadline) throw new Error(`gave up; received ${JSON.stringify(received)}`);
+    };
+    try {
+      await store.run("SELECT pg_notify('wake_test', 'one')");
+      await until(() => received.includes('one'));
+      // The listening backend is the one that ran LISTEN: kill it as an admin or a failover would.
+      const killed = await store.get<{ n: number }>(
+        `SELECT COUNT(pg_terminate_backend(pid)) AS n FROM pg_stat_activity
+         WHERE datname = current_database() AND query LIKE 'LISTEN wake_test%'`,
+      );
+      assert.equal(killed?.n, 1, 'the listening connection was found and terminated');
+      await until(() => received.includes(''));
+      await store.run("SELECT pg_notify('wake_test', 'two')");
+      await until(() => received.includes('two'));
+      assert.deepEqual(received, ['one', '', 'two']);
+    } finally {
+      await stop();
+    }
+    await store.run("SELECT pg_notify('wake_test', 'three')");
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(!received.includes('three'), 'nothing arrives after stop');
+  });
+
   void it('fails fast with a retryable E_STORE when the server is unreachable', async () => {
     const error: unknown = await createPostgresStore({
       connectionString: 'postgres://postgres@127.0.0.1:1/x',
