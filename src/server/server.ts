@@ -20,9 +20,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createAdaptorServer } from '@hono/node-server';
 import { StrataError, type Logger } from '../kernel/index.ts';
 import { agentIdentityRoutes } from '../identity/index.ts';
+import { a2aEndpoint } from './a2a.ts';
 import { createApp } from './app.ts';
 import { Lifecycle } from './lifecycle.ts';
-import type { Runtime } from './runtime.ts';
+import { loadMasterKey, type Runtime } from './runtime.ts';
 
 /** After the drain, how long responses still being written get before their sockets are cut. */
 const LINGER_MS = 1_000;
@@ -67,15 +68,27 @@ export async function startServer(options: StartServerOptions): Promise<ServerHa
   // The identity documents and JWKS of the default tenant's agents are public, like a website's.
   const tenants = await kernel.principals.listTenants();
   const published = tenants.find((t) => t.name === 'default') ?? tenants[0];
-  const publicRoutes = published
-    ? [
-        agentIdentityRoutes({
-          identities: runtime.identity.identities,
-          tenantId: published.id,
-          clock: kernel.clock,
-        }),
-      ]
-    : [];
+  // Its agents also answer A2A 1.0, their cards signed by their own keys (see ./a2a.ts).
+  const a2a = published
+    ? a2aEndpoint({
+        kernel,
+        identities: runtime.identity.identities,
+        tenantId: published.id,
+        masterKey: loadMasterKey(config),
+        bodyLimitBytes: config.server.bodyLimitBytes,
+      })
+    : undefined;
+  const publicRoutes =
+    published && a2a
+      ? [
+          agentIdentityRoutes({
+            identities: runtime.identity.identities,
+            tenantId: published.id,
+            clock: kernel.clock,
+          }),
+          a2a.routes,
+        ]
+      : [];
   const app = createApp({ kernel, config, logger: options.logger ?? kernel.logger, lifecycle, publicRoutes });
   // createAdaptorServer builds a plain `http.Server` unless told to use http2/https.
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
@@ -87,6 +100,8 @@ export async function startServer(options: StartServerOptions): Promise<ServerHa
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
   logger.info({ url }, 'listening');
+  // Cards carry their own URLs: the listening URL (no public-URL setting exists yet).
+  a2a?.listening(url);
 
   const shutdown = async (): Promise<void> => {
     lifecycle.startDraining();
@@ -109,6 +124,7 @@ export async function startServer(options: StartServerOptions): Promise<ServerHa
     linger.abort();
     server.closeAllConnections();
     await stopped;
+    await a2a?.close();
     await runtime.close();
     logger.info('stopped');
   };

@@ -1,0 +1,144 @@
+/**
+ * A2A 1.0 in the running server: the default tenant's agents, once they have an identity, are
+ * listed in `/.well-known/ai-catalog.json`, serve a card signed by their own key (verified against
+ * the server's `/.well-known/jwks.json`, with proof of possession), answer messages through the
+ * official SDK client and list their tasks. An agent given an identity after start appears at
+ * once, and a key rotation re-signs its card; a request without `A2A-Version` (that is A2A 0.3)
+ * is refused with -32009.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { TaskState, verifyAgentCardSignature } from '@a2a-js/sdk';
+import { ClientFactory, type Client } from '@a2a-js/sdk/client';
+import type { JWK } from 'jose';
+import { configSchema, type Principal } from '../src/kernel/index.ts';
+import { verifyCard, type AiCatalog } from '../src/identity/index.ts';
+import { textMessage } from '../src/identity/a2a/parts.ts';
+import { bootstrapDefaultTenant, openRuntime, type Runtime } from '../src/server/runtime.ts';
+import { startServer, type ServerHandle } from '../src/server/server.ts';
+
+const send = (text: string) => ({
+  tenant: '',
+  message: textMessage({ role: 'user', text }),
+  configuration: undefined,
+  metadata: undefined,
+});
+
+/** Every task the (anonymous) caller can see, newest first. */
+const listAll = (client: Client) =>
+  client.listTasks({
+    tenant: '',
+    contextId: '',
+    status: TaskState.TASK_STATE_UNSPECIFIED,
+    pageToken: '',
+    statusTimestampAfter: undefined,
+  });
+
+void describe('A2A in the running server', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'strata-a2a-up-'));
+  let runtime: Runtime;
+  let server: ServerHandle;
+  let principal: Principal;
+  let tenantId: string;
+  const createIdentity = (agent: string) =>
+    runtime.kernel.call<{ kid: string }>('identity.agents.create', { agent }, { principal });
+  const catalog = async (): Promise<AiCatalog> =>
+    (await (await fetch(`${server.url}/.well-known/ai-catalog.json`)).json()) as AiCatalog;
+
+  before(async () => {
+    runtime = await openRuntime({ config: configSchema.parse({ dataDir }) });
+    const boot = await bootstrapDefaultTenant(runtime);
+    tenantId = boot.tenantId;
+    principal = await runtime.kernel.authenticate({ apiKey: boot.adminKey });
+    for (const name of ['scout', 'late', 'keyless'])
+      await runtime.kernel.principals.createAgent({ tenantId, name });
+    server = await startServer({ runtime, host: '127.0.0.1', port: 0 });
+  });
+  after(async () => {
+    await server?.close();
+    await runtime?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  void it('serves a card signed by the agent’s own key, verified against the JWKS, with PoP', async () => {
+    const { kid } = await createIdentity('scout');
+    const listed = await catalog();
+    const cardUrl = `${server.url}/a2a/scout/.well-known/agent-card.json`;
+    assert.deepEqual(
+      listed.entries.map((e) => e.url),
+      [cardUrl, `${server.url}/mcp/server-card`],
+      'agents without an identity (keyless) are not exposed',
+    );
+    const verified = await verifyCard(cardUrl);
+    assert.deepEqual([verified.card.name, verified.kid, verified.possession], ['scout', kid, true]);
+    assert.equal(verified.card.supportedInterfaces[0]?.url, `${server.url}/a2a/scout`);
+    // The SDK's own check, with the key taken from the server's identity JWKS.
+    const jwks = (await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as { keys: JWK[] };
+    const client = await new ClientFactory().createFromUrl(`${server.url}/a2a/scout/`);
+    const card = await client.getAgentCard(
+      undefined,
+      verifyAgentCardSignature((k) => Promise.resolve(jwks.keys.find((key) => key.kid === k) as JWK)),
+    );
+    assert.equal(card.name, 'scout');
+  });
+
+  void it('echoes a message through the SDK client and lists the task', async () => {
+    const client = await new ClientFactory().createFromUrl(`${server.url}/a2a/scout/`);
+    const task = await client.sendMessage(send('hello from the SDK'));
+    assert.ok(!('messageId' in task), 'answers with a task');
+    assert.equal(task.status?.state, TaskState.TASK_STATE_COMPLETED);
+    assert.equal(task.artifacts[0]?.parts[0]?.content?.value, 'hello from the SDK');
+    const listed = await listAll(client);
+    assert.deepEqual(
+      listed.tasks.map((t) => t.id),
+      [task.id],
+    );
+  });
+
+  void it('exposes an agent given an identity after start, without a restart', async () => {
+    assert.equal((await fetch(`${server.url}/a2a/late/.well-known/agent-card.json`)).status, 404);
+    const { kid } = await createIdentity('late');
+    assert.deepEqual(
+      (await catalog()).entries.map((e) => e.displayName),
+      ['late', 'scout', 'Strata MCP server'],
+    );
+    const verified = await verifyCard(`${server.url}/a2a/late/.well-known/agent-card.json`);
+    assert.deepEqual([verified.card.name, verified.kid, verified.possession], ['late', kid, true]);
+    const client = await new ClientFactory().createFromUrl(`${server.url}/a2a/late/`);
+    const task = await client.sendMessage(send('new here'));
+    assert.ok(!('messageId' in task));
+    assert.equal(task.artifacts[0]?.parts[0]?.content?.value, 'new here');
+  });
+
+  void it('re-signs a card with the new key after a rotation; the old kid stays verifiable', async () => {
+    const before = await verifyCard(`${server.url}/a2a/late/.well-known/agent-card.json`);
+    const rotated = await runtime.kernel.call<{ kid: string }>(
+      'identity.agents.rotate',
+      { agent: 'late' },
+      { principal },
+    );
+    assert.notEqual(rotated.kid, before.kid);
+    const after = await verifyCard(`${server.url}/a2a/late/.well-known/agent-card.json`);
+    assert.deepEqual([after.kid, after.possession], [rotated.kid, true]);
+    const jwks = (await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as {
+      keys: { kid: string; status: string }[];
+    };
+    assert.equal(jwks.keys.find((k) => k.kid === before.kid)?.status, 'retired');
+  });
+
+  void it('refuses a request without A2A-Version with -32009, storing nothing', async () => {
+    const res = await fetch(`${server.url}/a2a/scout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'SendMessage', params: send('0.3 client') }),
+    });
+    const body = (await res.json()) as { id: unknown; error?: { code: number } };
+    assert.deepEqual([body.id, body.error?.code], [1, -32009]);
+    const client = await new ClientFactory().createFromUrl(`${server.url}/a2a/scout/`);
+    const listed = await listAll(client);
+    assert.equal(listed.totalSize, 1, 'only the echo task of the earlier test');
+  });
+});
