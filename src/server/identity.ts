@@ -3,8 +3,11 @@
  * Opens the identity layer for a runtime: agent identities (keys sealed with the master key) and
  * their syscalls, delegation with proof of possession, mailboxes (and the inbound SMTP server when
  * `mail.smtpPort` is set; outbound through `mail.relayUrl`), and `a2a.call` toward remote agents.
+ * Mail waits of durable runs are signalled to their runs through the engine; fired waits whose
+ * signal was not handed over (a crash between the two) are swept at start and every few seconds.
  */
-import type { Clock, Kernel, StrataConfig, Store } from '../kernel/index.ts';
+import type { Clock, Kernel, Logger, StrataConfig, Store } from '../kernel/index.ts';
+import type { Engine } from '../orchestration/index.ts';
 import {
   agentSyscalls,
   AgentIdentities,
@@ -16,6 +19,9 @@ import {
   type RelayOptions,
   type RunningSmtpServer,
 } from '../identity/index.ts';
+
+/** How often fired mail waits left unsignalled (by a crash, a store hiccup) are retried. */
+const WAIT_SWEEP_MS = 5_000;
 
 export interface IdentityLayer {
   readonly identities: AgentIdentities;
@@ -47,8 +53,10 @@ export async function openIdentity(parts: {
   config: StrataConfig;
   masterKey: Buffer;
   clock: Clock;
+  engine: Engine;
+  logger: Logger;
 }): Promise<IdentityLayer> {
-  const { store, kernel, config, masterKey, clock } = parts;
+  const { store, kernel, config, masterKey, clock, engine, logger } = parts;
   const identities = await AgentIdentities.open({ store, masterKey, clock });
   const delegations = await Delegations.open({ store, clock });
   const mail = await Mail.open({
@@ -66,9 +74,29 @@ export async function openIdentity(parts: {
     ...a2aSyscalls(),
   ])
     kernel.register(definition);
+  mail.waits.onFired((wait) =>
+    engine.signal(wait.tenant, wait.runId ?? '', wait.signal, { messageId: wait.messageId }),
+  );
+  const sweep = (): Promise<void> =>
+    mail.waits.sweep().then(
+      () => undefined,
+      (error: unknown) => logger.warn({ err: error }, 'signalling fired mail waits failed; retrying'),
+    );
+  await sweep();
+  const sweeper = setInterval(() => void sweep(), WAIT_SWEEP_MS);
+  sweeper.unref();
   const smtp =
     config.mail.smtpPort === undefined
       ? undefined
       : await mail.listen({ port: config.mail.smtpPort, host: config.mail.smtpHost });
-  return { identities, delegations, mail, smtp, close: async () => smtp?.close() };
+  return {
+    identities,
+    delegations,
+    mail,
+    smtp,
+    close: async () => {
+      clearInterval(sweeper);
+      await smtp?.close();
+    },
+  };
 }

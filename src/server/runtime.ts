@@ -219,6 +219,8 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       config,
       masterKey,
       clock: options.clock ?? systemClock,
+      engine,
+      logger: logger.child({ component: 'identity' }),
     });
     const summaries = async (
       tenantId: string,

@@ -4,7 +4,7 @@
  * recipient mailbox. A refusal throws before anything is written, so nothing is stored half.
  */
 import { simpleParser, type AddressObject } from 'mailparser';
-import { StrataError, type Store } from '../../kernel/index.ts';
+import { StrataError, type Store, type Transaction } from '../../kernel/index.ts';
 import { verifyMessage, type DNSResolver } from './auth.ts';
 import { insertMessage, sha256, type Mailbox, type MailMessage } from './repo.ts';
 import type { ThreadOptions } from './threading.ts';
@@ -36,6 +36,8 @@ export interface InboundContext {
   readonly hostname: string;
   readonly now: () => number;
   readonly resolver?: DNSResolver;
+  /** Runs in each stored message's transaction (the mail service fires waits there). */
+  readonly afterStore?: (tx: Transaction, message: MailMessage) => Promise<void>;
 }
 
 function tooLarge(what: string, limit: number, size: number): StrataError {
@@ -104,8 +106,8 @@ export async function acceptInbound(
   const stored: MailMessage[] = [];
   for (const mailbox of envelope.mailboxes) {
     stored.push(
-      await ctx.store.transaction((tx) =>
-        insertMessage(
+      await ctx.store.transaction(async (tx) => {
+        const message = await insertMessage(
           tx,
           {
             tenant: mailbox.tenant,
@@ -139,8 +141,10 @@ export async function acceptInbound(
             error: null,
           },
           ctx.threading,
-        ),
-      ),
+        );
+        await ctx.afterStore?.(tx, message);
+        return message;
+      }),
     );
   }
   return stored;

@@ -16,6 +16,15 @@
  */
 export { Mail, MAIL_DEFAULTS, type MailOptions, type SendInput } from './mail.ts';
 export { mailSyscalls } from './syscalls.ts';
+export { MAX_BLOCKING_WAIT_MS } from './wait-syscalls.ts';
+export {
+  waitForMail,
+  type MailWaitingContext,
+  type ReceivedMail,
+  type WaitForMailQuery,
+} from './wait-for-mail.ts';
+export type { MailWaiter, WaitDeliverer } from './waiter.ts';
+export { matchesWait, waitSignal, type MailWait, type MailWaitQuery, type MailWaitStatus } from './waits.ts';
 export { MAIL_LAYER, mailMigrations } from './migrations.ts';
 export { validateAddress, validateHeaderText } from './address.ts';
 export {

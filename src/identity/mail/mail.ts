@@ -13,6 +13,7 @@ import { MAIL_LAYER, mailMigrations } from './migrations.ts';
 import { composeSigned, relay, type RelayOptions } from './outbound.ts';
 import * as repo from './repo.ts';
 import { startSmtpServer, type RunningSmtpServer } from './smtp.ts';
+import { MailWaiter } from './waiter.ts';
 
 export interface MailOptions {
   readonly store: Store;
@@ -73,6 +74,8 @@ const mailboxOf = (r: MailboxRow): repo.Mailbox => ({
 export class Mail {
   readonly store: Store;
   readonly dkim: DkimKeys;
+  /** Waits for inbound mail (`mail.wait_for`, `waitForMail` in a durable run). */
+  readonly waits: MailWaiter;
   readonly #options: MailOptions;
   readonly #clock: Clock;
   readonly #limits: InboundLimits & { maxConnections: number };
@@ -83,6 +86,11 @@ export class Mail {
     this.#clock = options.clock ?? systemClock;
     this.#limits = { ...MAIL_DEFAULTS, ...options.limits };
     this.dkim = new DkimKeys({ store: options.store, masterKey: options.masterKey, clock: this.#clock });
+    this.waits = new MailWaiter({
+      store: options.store,
+      clock: this.#clock,
+      mailbox: (tenant, idOrAddress) => this.getMailbox(tenant, idOrAddress),
+    });
   }
 
   /** Migrates the `mail` layer and returns the service. */
@@ -167,22 +175,25 @@ export class Mail {
     return this.#accept({ ...envelope, mailboxes }, raw);
   }
 
-  #accept(
+  async #accept(
     envelope: { mailFrom: string; mailboxes: readonly repo.Mailbox[]; remoteAddress: string; helo: string },
     raw: Buffer,
   ): Promise<repo.MailMessage[]> {
-    return acceptInbound(
+    const stored = await acceptInbound(
       {
         store: this.store,
         limits: this.#limits,
         threading: { windowMs: this.#options.threadWindowMs ?? MAIL_DEFAULTS.threadWindowMs },
         hostname: this.#options.hostname,
         now: () => this.#clock.now(),
+        afterStore: this.waits.fireIn,
         ...(this.#options.resolver ? { resolver: this.#options.resolver } : {}),
       },
       envelope,
       raw,
     );
+    await this.waits.afterDelivery();
+    return stored;
   }
 
   /** Starts the inbound SMTP server on `host` (default 127.0.0.1) and `port` (0: a free one). */

@@ -3,7 +3,8 @@
  * headers, text, authentication verdicts, thread, direction and delivery status), content-addressed
  * blobs holding raw messages and attachments once however many mailboxes reference them, threads,
  * the map from every Message-ID a mailbox has seen (its own or referenced) to a thread, and the
- * per-domain DKIM keys sealed with the master key.
+ * per-domain DKIM keys sealed with the master key. Version 2 adds the waits for inbound mail
+ * (see waits.ts).
  */
 import type { Migration } from '../../kernel/index.ts';
 
@@ -17,6 +18,28 @@ export const mailMigrations: readonly Migration[] = [
       sqlite: schema('BLOB'),
       postgres: schema('BYTEA'),
     },
+  },
+  {
+    version: 2,
+    name: 'waits for inbound mail',
+    up: `
+      CREATE TABLE mail_waits (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        mailbox_id TEXT NOT NULL,
+        run_id TEXT,
+        idem_key TEXT,
+        query TEXT NOT NULL,
+        status TEXT NOT NULL,
+        message_id TEXT,
+        created_at BIGINT NOT NULL,
+        fired_at BIGINT,
+        signalled_at BIGINT
+      );
+      CREATE UNIQUE INDEX mail_waits_key ON mail_waits (tenant, idem_key);
+      CREATE INDEX mail_waits_mailbox ON mail_waits (mailbox_id, status);
+      CREATE INDEX mail_waits_unsignalled ON mail_waits (status, signalled_at, fired_at)
+    `,
   },
 ];
 

@@ -1,5 +1,6 @@
 /**
- * `mail.*` syscalls: mailboxes (create, list), send, list, get, threads and extractCodes. The
+ * `mail.*` syscalls: mailboxes (create, list), send, list, get, threads, extractCodes and the
+ * waits for inbound mail (wait-syscalls.ts). The
  * tenant always comes from the caller's principal. Address, subject and display-name strings are
  * taken as plain strings here and validated by the mail service, so a refusal carries its specific
  * E_MAIL_* code rather than a generic schema error.
@@ -8,10 +9,11 @@
 import { z } from 'zod';
 import { defineSyscall, erase, type SyscallDefinition } from '../../kernel/index.ts';
 import type { Mail } from './mail.ts';
-import type { Mailbox, MailMessage, Thread } from './repo.ts';
+import type { Mailbox, Thread } from './repo.ts';
+import { messageOut, messageSchema } from './message-schema.ts';
+import { mailWaitSyscalls } from './wait-syscalls.ts';
 
 const text = z.string().min(1).max(320);
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 const mailboxSchema = z.object({
   id: z.string(),
@@ -19,39 +21,6 @@ const mailboxSchema = z.object({
   address: z.string(),
   displayName: z.string().nullable(),
   createdAt: z.string(),
-});
-
-const messageSchema = z.object({
-  id: z.string(),
-  mailboxId: z.string(),
-  direction: z.enum(['in', 'out']),
-  status: z.enum(['received', 'sending', 'sent', 'failed']),
-  messageId: z.string(),
-  threadId: z.string(),
-  inReplyTo: z.string().nullable(),
-  references: z.array(z.string()),
-  subject: z.string(),
-  from: z.object({ address: z.string(), name: z.string().nullable() }),
-  to: z.array(z.string()),
-  cc: z.array(z.string()),
-  sentAt: z.string().nullable(),
-  receivedAt: z.string(),
-  text: z.string(),
-  html: z.string().nullable(),
-  size: z.number(),
-  authenticated: z.boolean(),
-  /** `unauthenticated` on inbound mail whose DMARC verdict is anything but pass. */
-  flags: z.array(z.string()),
-  auth: z.unknown().nullable(),
-  attachments: z.array(
-    z.object({
-      filename: z.string().nullable(),
-      contentType: z.string(),
-      size: z.number(),
-      hash: z.string(),
-    }),
-  ),
-  error: z.string().nullable(),
 });
 
 const threadSchema = z.object({
@@ -70,33 +39,6 @@ const mailboxOut = (m: Mailbox): z.infer<typeof mailboxSchema> => ({
   displayName: m.displayName,
   createdAt: new Date(m.createdAt).toISOString(),
 });
-
-function messageOut(m: MailMessage, withHtml: boolean): z.infer<typeof messageSchema> {
-  return {
-    id: m.id,
-    mailboxId: m.mailboxId,
-    direction: m.direction,
-    status: m.status,
-    messageId: m.messageId,
-    threadId: m.threadId,
-    inReplyTo: m.inReplyTo,
-    references: [...m.references],
-    subject: m.subject,
-    from: { ...m.from },
-    to: [...m.to],
-    cc: [...m.cc],
-    sentAt: iso(m.sentAt),
-    receivedAt: new Date(m.receivedAt).toISOString(),
-    text: m.text,
-    html: withHtml ? m.html : null,
-    size: m.size,
-    authenticated: m.authenticated,
-    flags: m.authenticated ? [] : ['unauthenticated'],
-    auth: m.auth,
-    attachments: m.attachments.map((a) => ({ ...a })),
-    error: m.error,
-  };
-}
 
 const threadOut = (t: Thread): z.infer<typeof threadSchema> => ({
   id: t.id,
@@ -249,5 +191,6 @@ export function mailSyscalls(mail: Mail): SyscallDefinition<unknown, unknown>[] 
         },
       }),
     ),
+    ...mailWaitSyscalls(mail),
   ];
 }
