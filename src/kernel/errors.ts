@@ -249,6 +249,18 @@ export const ERROR_CODES = {
     true,
     'A remote A2A agent answered with an error or failed; data.a2aCode / data.reason when it sent one.',
   ),
+  E_MCP_CARD_INVALID: code(
+    502,
+    EXIT.unavailable,
+    false,
+    'An MCP catalog or server card could not be fetched, is not JSON of its shape, or names no Streamable HTTP remote; data.url, data.reason.',
+  ),
+  E_MCP_CARD_MISMATCH: code(
+    502,
+    EXIT.conflict,
+    false,
+    'An MCP server card contradicts the live server (name, version, capabilities, tools, protocol); data.fields names each field, data.differences says how.',
+  ),
   E_MAIL_ADDRESS_INVALID: code(
     400,
     EXIT.usage,

@@ -7,7 +7,8 @@
  *
  * Routes: `GET /healthz`, `GET /metrics`, `GET /v1/openapi.json` (public); `GET /v1/whoami`,
  * `GET /v1/syscalls`, `GET /v1/syscalls/:name`, `POST /v1/syscalls/:name` (bearer auth); `/mcp`
- * (MCP over Streamable HTTP, bearer auth).
+ * (MCP over Streamable HTTP, bearer auth); `GET /mcp/server-card` and its legacy alias
+ * `/.well-known/mcp/server-card.json` (the MCP Server Card, public).
  *
  * @example
  * const app = createApp({ kernel: runtime.kernel, config: runtime.config });
@@ -24,7 +25,7 @@ import { authenticate } from './auth.ts';
 import { notFound, onError } from './errors.ts';
 import { httpMetrics } from './http-metrics.ts';
 import { Lifecycle } from './lifecycle.ts';
-import { mcpRoutes } from './mcp.ts';
+import { mcpCardRoutes, mcpRoutes } from './mcp.ts';
 import { openApiFor } from './openapi.ts';
 import { whoamiOf, type Whoami } from './schemas.ts';
 import { syscallRoutes } from './syscalls.ts';
@@ -88,6 +89,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   );
   app.get('/v1/openapi.json', (c) => c.json(openApiFor(kernel.registry)));
   for (const routes of options.publicRoutes ?? []) app.route('/', routes);
+  app.route('/', mcpCardRoutes());
 
   app.use('/v1/*', refuseWhileDraining(lifecycle));
   app.use('/v1/*', authenticate(kernel));

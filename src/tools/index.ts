@@ -29,6 +29,13 @@ export {
 } from './types.ts';
 export type { McpHealth, McpServerConfig, McpServerStatus } from './mcp/connection.ts';
 export { attachTools, callForMcp, createStrataMcpServer, mcpToolsFor, toolsOf } from './mcp/strata-server.ts';
+export {
+  SERVER_CARD_MEDIA_TYPE,
+  serverCardSchema,
+  strataServerCard,
+  type ServerCard,
+} from './mcp/server-card.ts';
+export { discoverMcpServer, type DiscoverOptions, type DiscoveryReport } from './mcp/discover.ts';
 export { loadOpenApi, type OpenApiDocument } from './openapi/document.ts';
 export type { OpenApiConnectorConfig } from './openapi/connector.ts';
 export {

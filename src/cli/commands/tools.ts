@@ -1,16 +1,20 @@
 /**
  * @module cli/commands/tools
- * `strata tools ls|call|servers|add-mcp|add-openapi|rm` and `strata vault put|ls|rm|connect`. Each
+ * `strata tools ls|call|servers|add|add-mcp|add-openapi|rm` and `strata vault put|ls|rm|connect`. Each
  * runs the matching `tools.*` syscall in process, as the caller's key or token, so the CLI is no
  * back door: grants are checked and every action is audited.
  *
  * Secrets never go on the command line (other users can read a process's arguments): `vault put`
  * reads the secret from stdin or from the environment variable `--secret-env` names, and `vault
  * connect` reads the client secret and refresh token from environment variables.
+ *
+ * `tools add <url>` discovers the server first (catalog → server card → live connection, see
+ * `tools/mcp/discover.ts`), in this process and before any syscall: a card that contradicts the
+ * live server is refused with its code and nothing is registered.
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { StrataError, isStrataError } from '../../kernel/index.ts';
-import { loadOpenApi } from '../../tools/index.ts';
+import { discoverMcpServer, loadOpenApi } from '../../tools/index.ts';
 import { table } from '../output.ts';
 import { parseInteger } from '../parse.ts';
 import { callAs, print, withAuth, readInput, type AuthOptions } from './call-input.ts';
@@ -166,6 +170,63 @@ function registerToolCommands(program: Command): void {
           out,
           () =>
             `MCP server ${out.name}: ${out.health}, ${out.tools} tools${out.lastError ? ` (${out.lastError})` : ''}`,
+        );
+      },
+    );
+
+  withAuth(
+    tools
+      .command('add')
+      .description(
+        'discover an MCP server from a catalog, base or server card URL, check its card, register it',
+      ),
+  )
+    .argument('<url>', 'https://host/, …/.well-known/ai-catalog.json or …/mcp/server-card')
+    .option('--name <name>', 'server name (default: from the card); its tools become mcp.<name>.<tool>')
+    .option('--entry <identifier>', 'the catalog entry, when the catalog lists several MCP servers')
+    .option('--bearer-env <VAR>', 'environment variable holding the bearer credential for discovery')
+    .option('--connection <name>', 'vault connection sent as the credential once registered')
+    .option('--timeout <ms>', 'per-request timeout in ms for discovery and per-call timeout', parseInteger)
+    .action(
+      async (
+        url: string,
+        options: AuthOptions & {
+          name?: string;
+          entry?: string;
+          bearerEnv?: string;
+          connection?: string;
+          timeout?: number;
+        },
+        command: Command,
+      ) => {
+        const bearer = options.bearerEnv === undefined ? undefined : await readSecret(options.bearerEnv);
+        const found = await discoverMcpServer(url, {
+          ...(bearer === undefined ? {} : { bearer }),
+          ...(options.entry === undefined ? {} : { entry: options.entry }),
+          ...(options.timeout === undefined ? {} : { timeoutMs: options.timeout }),
+        });
+        const name = options.name ?? found.name;
+        const server = (await callAs(command, options, 'tools.mcp.add', {
+          name,
+          transport: 'http',
+          url: found.endpoint,
+          ...(options.connection ? { connection: options.connection } : {}),
+          ...(options.timeout === undefined ? {} : { timeoutMs: options.timeout }),
+        })) as Server;
+        const out = {
+          name,
+          endpoint: found.endpoint,
+          cardUrl: found.cardUrl,
+          ...(found.catalogUrl ? { catalogUrl: found.catalogUrl } : {}),
+          card: { name: found.card.name, version: found.card.version },
+          tools: found.tools.map((t) => t.name),
+          server,
+        };
+        print(
+          command,
+          out,
+          () =>
+            `MCP server ${name} (${out.card.name} ${out.card.version}) at ${out.endpoint}: card matches; ${server.health}, ${server.tools} tools`,
         );
       },
     );

@@ -22,6 +22,12 @@ import {
 import { coerceError, matches, type Kernel, type Principal } from '../../kernel/index.ts';
 import type { ToolsLayer } from '../layer.ts';
 
+/** What Strata's MCP server announces in `initialize`; its server card states the same. */
+export const STRATA_MCP_SERVER_INFO = { name: 'strata', version: '0.1.0' } as const;
+/** No `listChanged`: the endpoint is stateless, so it never pushes notifications. */
+export const STRATA_MCP_CAPABILITIES = { tools: {} } as const;
+export const STRATA_MCP_INSTRUCTIONS = 'Strata syscalls and tools granted to this caller.';
+
 const layers = new WeakMap<Kernel, ToolsLayer>();
 const syscallTools = new WeakMap<Kernel, Map<string, McpTool>>();
 
@@ -126,8 +132,8 @@ export function createStrataMcpServer(options: {
 }): Server {
   const { kernel, principal } = options;
   const server = new Server(
-    { name: 'strata', version: options.version ?? '0.1.0' },
-    { capabilities: { tools: {} }, instructions: 'Strata syscalls and tools granted to this caller.' },
+    { ...STRATA_MCP_SERVER_INFO, ...(options.version === undefined ? {} : { version: options.version }) },
+    { capabilities: { ...STRATA_MCP_CAPABILITIES }, instructions: STRATA_MCP_INSTRUCTIONS },
   );
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
     tools: await mcpToolsFor(kernel, principal),
