@@ -286,6 +286,24 @@ export const ERROR_CODES = {
     true,
     'The relay refused or did not take the message; it stays stored with status failed; data.response.',
   ),
+  E_MAIL_BLOCKED: code(
+    403,
+    EXIT.denied,
+    false,
+    'A mailbox’s allow or block list refuses this sender or recipient (inbound over SMTP: 550 5.7.1); data.address, data.rule.',
+  ),
+  E_MAIL_SEND_CAP: code(
+    429,
+    EXIT.budget,
+    true,
+    'The mailbox reached its send cap for the window; nothing was sent or stored; data.limit, data.windowMs, data.retryAfterMs.',
+  ),
+  E_MAIL_SUPPRESSED: code(
+    409,
+    EXIT.conflict,
+    false,
+    'A recipient is on the suppression list (it hard-bounced or complained); nothing was sent; data.address, data.reason.',
+  ),
   E_DELEGATION_MALFORMED: code(
     401,
     EXIT.denied,

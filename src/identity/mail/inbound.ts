@@ -6,6 +6,7 @@
 import { simpleParser, type AddressObject } from 'mailparser';
 import { StrataError, type Store, type Transaction } from '../../kernel/index.ts';
 import { verifyMessage, type DNSResolver } from './auth.ts';
+import type { InboundFacts } from './extensions.ts';
 import { insertMessage, sha256, type Mailbox, type MailMessage } from './repo.ts';
 import type { ThreadOptions } from './threading.ts';
 import { parseIdList } from './threading.ts';
@@ -36,8 +37,10 @@ export interface InboundContext {
   readonly hostname: string;
   readonly now: () => number;
   readonly resolver?: DNSResolver;
-  /** Runs in each stored message's transaction (the mail service fires waits there). */
-  readonly afterStore?: (tx: Transaction, message: MailMessage) => Promise<void>;
+  /** Before a mailbox's copy is stored; a StrataError refuses that copy (see extensions.ts). */
+  readonly screen?: (mailbox: Mailbox, facts: InboundFacts) => Promise<void>;
+  /** Runs in each stored message's transaction (waits fire there; extensions' onStored). */
+  readonly afterStore?: (tx: Transaction, message: MailMessage, facts: InboundFacts) => Promise<void>;
 }
 
 function tooLarge(what: string, limit: number, size: number): StrataError {
@@ -103,8 +106,16 @@ export async function acceptInbound(
   const messageId = parseIdList(parsed.messageId)[0] ?? `strata-${sha256(raw).slice(0, 32)}@${ctx.hostname}`;
   const sender = parsed.from?.value[0];
   const receivedAt = ctx.now();
+  const facts: InboundFacts = { parsed, mailFrom: envelope.mailFrom.toLowerCase() };
   const stored: MailMessage[] = [];
+  let refusal: Error | undefined;
   for (const mailbox of envelope.mailboxes) {
+    // One recipient's refusal (its block list, say) must not cost the others their copy.
+    const refused = await ctx.screen?.(mailbox, facts).then(
+      () => false,
+      (error: unknown) => ((refusal ??= error instanceof Error ? error : new Error(String(error))), true),
+    );
+    if (refused) continue;
     stored.push(
       await ctx.store.transaction(async (tx) => {
         const message = await insertMessage(
@@ -142,10 +153,11 @@ export async function acceptInbound(
           },
           ctx.threading,
         );
-        await ctx.afterStore?.(tx, message);
+        await ctx.afterStore?.(tx, message, facts);
         return message;
       }),
     );
   }
+  if (stored.length === 0 && refusal !== undefined) throw refusal;
   return stored;
 }

@@ -16,6 +16,7 @@
  */
 export { Mail, MAIL_DEFAULTS, type MailOptions, type SendInput } from './mail.ts';
 export { mailSyscalls } from './syscalls.ts';
+export type { InboundFacts, MailExtension, OutboundDraft } from './extensions.ts';
 export { MAX_BLOCKING_WAIT_MS } from './wait-syscalls.ts';
 export {
   waitForMail,

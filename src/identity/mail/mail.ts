@@ -14,6 +14,7 @@ import { composeSigned, relay, type RelayOptions } from './outbound.ts';
 import * as repo from './repo.ts';
 import { startSmtpServer, type RunningSmtpServer } from './smtp.ts';
 import { MailWaiter } from './waiter.ts';
+import { runHooks, type MailExtension } from './extensions.ts';
 
 export interface MailOptions {
   readonly store: Store;
@@ -79,6 +80,7 @@ export class Mail {
   readonly #options: MailOptions;
   readonly #clock: Clock;
   readonly #limits: InboundLimits & { maxConnections: number };
+  readonly #extensions: MailExtension[] = [];
 
   private constructor(options: MailOptions) {
     this.store = options.store;
@@ -91,6 +93,12 @@ export class Mail {
       clock: this.#clock,
       mailbox: (tenant, idOrAddress) => this.getMailbox(tenant, idOrAddress),
     });
+  }
+
+  /** Plugs in a feature (see extensions.ts); hooks run in the order extensions were added. */
+  use(extension: MailExtension): this {
+    this.#extensions.push(extension);
+    return this;
   }
 
   /** Migrates the `mail` layer and returns the service. */
@@ -186,13 +194,18 @@ export class Mail {
         threading: { windowMs: this.#options.threadWindowMs ?? MAIL_DEFAULTS.threadWindowMs },
         hostname: this.#options.hostname,
         now: () => this.#clock.now(),
-        afterStore: this.waits.fireIn,
+        screen: (mailbox, facts) => runHooks(this.#extensions, 'screenInbound', mailbox, facts),
+        afterStore: async (tx, message, facts) => {
+          await this.waits.fireIn(tx, message);
+          await runHooks(this.#extensions, 'onStored', tx, message, facts);
+        },
         ...(this.#options.resolver ? { resolver: this.#options.resolver } : {}),
       },
       envelope,
       raw,
     );
     await this.waits.afterDelivery();
+    await runHooks(this.#extensions, 'afterDelivery', stored);
     return stored;
   }
 
@@ -228,6 +241,13 @@ export class Mail {
     const relayOptions = this.#options.relay;
     if (!relayOptions)
       throw new StrataError('E_CONFIG', 'no mail relay is configured', { key: 'mail.relay' });
+    await runHooks(this.#extensions, 'screenOutbound', {
+      tenant: input.tenant,
+      mailbox,
+      to,
+      subject,
+      text: input.text,
+    });
     const parent = input.inReplyTo ? await this.get(input.tenant, input.inReplyTo) : undefined;
     if (parent && parent.mailboxId !== mailbox.id) {
       throw new StrataError('E_NOT_FOUND', `no message ${input.inReplyTo} in this mailbox`, {
@@ -253,8 +273,8 @@ export class Mail {
       },
       key,
     );
-    const stored = await this.store.transaction((tx) =>
-      repo.insertMessage(
+    const stored = await this.store.transaction(async (tx) => {
+      const message = await repo.insertMessage(
         tx,
         {
           tenant: input.tenant,
@@ -281,13 +301,16 @@ export class Mail {
           error: null,
         },
         { windowMs: this.#options.threadWindowMs ?? MAIL_DEFAULTS.threadWindowMs },
-      ),
-    );
+      );
+      await runHooks(this.#extensions, 'onStored', tx, message, undefined);
+      return message;
+    });
     try {
       await relay({ ...relayOptions, hostname: this.#options.hostname }, { from: mailbox.address, to }, raw);
     } catch (error) {
       const response = error instanceof Error ? error.message : String(error);
       await repo.setStatus(this.store, stored.id, { status: 'failed', error: response });
+      await runHooks(this.#extensions, 'afterSend', { ...stored, status: 'failed', error: response });
       throw new StrataError('E_MAIL_SEND_FAILED', `the relay did not take the message: ${response}`, {
         id: stored.id,
         response,
@@ -295,7 +318,9 @@ export class Mail {
     }
     const sentAt = this.#clock.now();
     await repo.setStatus(this.store, stored.id, { status: 'sent', sentAt });
-    return { ...stored, status: 'sent', sentAt };
+    const sent: repo.MailMessage = { ...stored, status: 'sent', sentAt };
+    await runHooks(this.#extensions, 'afterSend', sent);
+    return sent;
   }
 
   /** One message of the tenant; E_NOT_FOUND otherwise. */

@@ -37,6 +37,7 @@ function replyFor(error: unknown): Error {
   if (isStrataError(error)) {
     if (error.code === 'E_MAIL_TOO_LARGE') return smtpError(552, `5.3.4 ${error.message}`);
     if (error.code === 'E_MAIL_LOOP') return smtpError(554, `5.4.6 ${error.message}`);
+    if (error.code === 'E_MAIL_BLOCKED') return smtpError(550, `5.7.1 ${error.message}`);
   }
   return smtpError(451, '4.3.0 temporary failure, try again later');
 }
