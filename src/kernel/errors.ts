@@ -304,6 +304,12 @@ export const ERROR_CODES = {
     false,
     'A recipient is on the suppression list (it hard-bounced or complained); nothing was sent; data.address, data.reason.',
   ),
+  E_DID_RESOLUTION: code(
+    502,
+    EXIT.unavailable,
+    false,
+    'A did:web DID could not be resolved: a redirect, a private address, no answer, not JSON, or a document naming another DID; data.did, data.reason.',
+  ),
   E_DELEGATION_MALFORMED: code(
     401,
     EXIT.denied,

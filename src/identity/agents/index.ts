@@ -21,6 +21,17 @@ export {
   verifyIdentityDocument,
   type IdentityDocument,
 } from './document.ts';
+export {
+  agentDidDocument,
+  didWebOf,
+  didWebUrl,
+  nodeDidDocument,
+  resolveDidWeb,
+  verificationKey,
+  type DidDocument,
+  type ResolveDidWebOptions,
+  type VerificationMethod,
+} from './did-web.ts';
 export { linksSchema, parseLinks, type AgentLinks } from './links.ts';
 export { AGENTS_LAYER, agentMigrations } from './migrations.ts';
 export { agentIdentityRoutes, type IdentityRoutesOptions } from './routes.ts';

@@ -4,14 +4,19 @@
  *
  * - `GET /.well-known/jwks.json`: every agent key, retired ones with `status: "retired"`;
  * - `GET /agents/:agent/identity`: the signed identity document (`{ document, jws }`);
- * - `GET /agents/:agent/identity.jws`: the same JWS alone (`application/jose`).
+ * - `GET /agents/:agent/identity.jws`: the same JWS alone (`application/jose`);
+ * - `GET /.well-known/did.json` and `GET /agents/:agent/did.json`: the did:web documents of the node
+ *   and of each agent (see did-web.ts), named after the host the request reached.
  *
  * Mount it at the node's root for its public tenant, or under a prefix per tenant.
  */
 import { Hono } from 'hono';
 import { isStrataError, systemClock, type Clock } from '../../kernel/index.ts';
 import type { AgentIdentities } from './agent-identities.ts';
+import { agentDidDocument, nodeDidDocument } from './did-web.ts';
 import { signedDocument } from './syscalls.ts';
+
+const DID_JSON = { 'Content-Type': 'application/did+json', 'Cache-Control': 'public, max-age=300' };
 
 export interface IdentityRoutesOptions {
   readonly identities: AgentIdentities;
@@ -33,6 +38,13 @@ export function agentIdentityRoutes(options: IdentityRoutesOptions): Hono {
   app.get('/agents/:agent/identity.jws', async (c) => {
     const { jws } = await documentOf(c.req.param('agent'));
     return c.body(jws, 200, { 'Content-Type': 'application/jose' });
+  });
+  app.get('/.well-known/did.json', async (c) =>
+    c.json(nodeDidDocument(await identities.list(tenantId), new URL(c.req.url).origin), 200, DID_JSON),
+  );
+  app.get('/agents/:agent/did.json', async (c) => {
+    const identity = await identities.get(tenantId, c.req.param('agent'));
+    return c.json(agentDidDocument(identity, new URL(c.req.url).origin), 200, DID_JSON);
   });
   app.onError((error, c) =>
     isStrataError(error) && error.code === 'E_NOT_FOUND'
