@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { after, before, it } from 'node:test';
-import { Role, TaskState, verifyAgentCardSignature, type Message } from '@a2a-js/sdk';
+import { TaskState, verifyAgentCardSignature, type Message } from '@a2a-js/sdk';
 import { ClientFactory, type Client } from '@a2a-js/sdk/client';
 import type { JWK } from 'jose';
 import type { Store } from '../../kernel/index.ts';
@@ -10,7 +10,7 @@ import { InProcessExecutor, type A2aHandler } from './executor.ts';
 import type { PushDelivery } from './push.ts';
 import { a2aRoutes } from './routes.ts';
 import { A2aService } from './service.ts';
-import { serveHono, testSigner, webhook, type Listening, type Webhook } from './testing.ts';
+import { serveHono, testSigner, userMessage, webhook, type Listening, type Webhook } from './testing.ts';
 import { verifyCard } from './verify-card.ts';
 
 const echo: A2aHandler = async (turn) => {
@@ -24,19 +24,6 @@ const echo: A2aHandler = async (turn) => {
   return { state: 'completed', text: `echo: ${turn.text}` };
 };
 
-const userMessage = (text: string, extra: Partial<Message> = {}): Message => ({
-  messageId: randomUUID(),
-  contextId: '',
-  taskId: '',
-  role: Role.ROLE_USER,
-  parts: [
-    { content: { $case: 'text', value: text }, mediaType: 'text/plain', filename: '', metadata: undefined },
-  ],
-  metadata: undefined,
-  extensions: [],
-  referenceTaskIds: [],
-  ...extra,
-});
 const send = (text: string, extra: Partial<Message> = {}) => ({
   tenant: '',
   message: userMessage(text, extra),

@@ -70,10 +70,20 @@ export class StorePushStore implements PushNotificationStore {
 
   async load(taskId: string, context: ServerCallContext): Promise<TaskPushNotificationConfig[]> {
     const s = scopeOf(this.#o.agent, context);
-    const rows = await this.#o.store.all<{ id: string; url: string; secret_sealed: string }>(
-      `SELECT id, url, secret_sealed FROM a2a_push_configs
-       WHERE agent = ? AND tenant = ? AND owner = ? AND task_id = ? ORDER BY created_at, id`,
+    // Loaded for every task event, almost always empty: sorted here, because ORDER BY created_at
+    // makes SQLite build a temporary B-tree even for no rows (3× the cost of the lookup).
+    const rows = await this.#o.store.all<{
+      id: string;
+      url: string;
+      secret_sealed: string;
+      created_at: number | string;
+    }>(
+      `SELECT id, url, secret_sealed, created_at FROM a2a_push_configs
+       WHERE agent = ? AND tenant = ? AND owner = ? AND task_id = ?`,
       [s.agent, s.tenant, s.owner, taskId],
+    );
+    rows.sort(
+      (a, b) => Number(a.created_at) - Number(b.created_at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
     );
     return rows.map((r) => {
       const secret = JSON.parse(
@@ -131,10 +141,25 @@ const taskIdOf = (event: StreamResponse): string => {
   return p.$case === 'task' ? p.value.id : p.value.taskId;
 };
 
-/** Sends every task event to the task's push configs; never throws into the request path. */
+/** One task event to deliver, with the task as it stood after the event. */
+interface QueuedEvent {
+  readonly event: StreamResponse;
+  readonly context: ServerCallContext;
+  readonly task?: Task;
+}
+
+/**
+ * Sends every task event to the task's push configs; never throws into the request path. The
+ * events of one task published in the same turn (an echo publishes four) are delivered as one batch
+ * on the next turn, after the response has been written: one config lookup for the batch, and no
+ * serialisation at all when the task has no config, which is almost always.
+ */
 export class SafePushSender implements PushNotificationSender {
   readonly #o: PushSenderOptions;
+  /** Per task, the delivery chain: batches run one after the other, in order. */
   readonly #chains = new Map<string, Promise<void>>();
+  /** Per task, the batch still open to new events (not started yet). */
+  readonly #open = new Map<string, QueuedEvent[]>();
   readonly #serializer = new V1PushNotificationSerializer();
 
   constructor(options: PushSenderOptions) {
@@ -144,8 +169,18 @@ export class SafePushSender implements PushNotificationSender {
   send(event: StreamResponse, context: ServerCallContext, task?: Task): Promise<void> {
     const taskId = taskIdOf(event);
     if (!taskId) return Promise.resolve();
-    const previous = this.#chains.get(taskId) ?? Promise.resolve();
-    const next = previous.then(() => this.#deliverAll({ event, context, task, taskId }));
+    const open = this.#open.get(taskId);
+    const chained = this.#chains.get(taskId);
+    if (open && chained) {
+      open.push({ event, context, task });
+      return chained;
+    }
+    const batch: QueuedEvent[] = [{ event, context, task }];
+    this.#open.set(taskId, batch);
+    const next = (chained ?? Promise.resolve()).then(nextTurn).then(() => {
+      if (this.#open.get(taskId) === batch) this.#open.delete(taskId);
+      return this.#deliverBatch(taskId, batch);
+    });
     this.#chains.set(taskId, next);
     return next.finally(() => {
       if (this.#chains.get(taskId) === next) this.#chains.delete(taskId);
@@ -157,17 +192,22 @@ export class SafePushSender implements PushNotificationSender {
     while (this.#chains.size > 0) await Promise.all([...this.#chains.values()]);
   }
 
-  async #deliverAll(args: {
-    event: StreamResponse;
-    context: ServerCallContext;
-    task?: Task;
-    taskId: string;
-  }) {
-    const configs = await this.#o.store.load(args.taskId, args.context).catch(() => []);
-    const { body, contentType } = this.#serializer.serialize(args.event, args.task);
-    await Promise.all(
-      configs.map((config) => this.#deliver({ config, body, contentType, taskId: args.taskId })),
-    );
+  async #deliverBatch(taskId: string, batch: readonly QueuedEvent[]): Promise<void> {
+    // One lookup per scope in the batch (a task id is only unique within its tenant and owner).
+    const lookups = new Map<string, Promise<TaskPushNotificationConfig[]>>();
+    for (const item of batch) {
+      const s = scopeOf('', item.context);
+      const key = `${s.tenant}\n${s.owner}`;
+      let configs = lookups.get(key);
+      if (!configs) {
+        configs = this.#o.store.load(taskId, item.context).catch(() => []);
+        lookups.set(key, configs);
+      }
+      const targets = await configs;
+      if (targets.length === 0) continue;
+      const { body, contentType } = this.#serializer.serialize(item.event, item.task);
+      await Promise.all(targets.map((config) => this.#deliver({ config, body, contentType, taskId })));
+    }
   }
 
   async #deliver(args: {
@@ -249,3 +289,4 @@ export class SafePushSender implements PushNotificationSender {
 const lookupRefusal = (error: Error): Error => (isStrataError(error.cause) ? error.cause : error);
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -146,6 +146,8 @@ export function a2aRoutes(service: A2aService, options: { bodyLimitBytes?: numbe
     try {
       validateVersion(context.requestedVersion, agent.card, 'JSONRPC');
       result = await transport.handle(body as Record<string, unknown>, context);
+      // Task saves may be held for a turn (task-store.ts): what the answer reports must be durable.
+      if (!(Symbol.asyncIterator in result)) await agent.tasks.flush();
     } catch (error) {
       const mapped = JsonRpcTransportHandler.mapToJSONRPCError(error);
       return c.json(
@@ -153,7 +155,9 @@ export function a2aRoutes(service: A2aService, options: { bodyLimitBytes?: numbe
         mapped.code === A2A_ERROR_CODE.INTERNAL_ERROR ? 500 : 200,
       );
     }
-    return Symbol.asyncIterator in result ? sseResponse(result, { id, context }) : c.json(result);
+    return Symbol.asyncIterator in result
+      ? sseResponse(result, { id, context, flush: () => agent.tasks.flush() })
+      : c.json(result);
   });
   return app;
 }
@@ -161,7 +165,7 @@ export function a2aRoutes(service: A2aService, options: { bodyLimitBytes?: numbe
 /** Streams JSON-RPC responses as SSE; an error before the first event is a plain JSON-RPC answer. */
 async function sseResponse(
   stream: AsyncGenerator<unknown, void, undefined>,
-  args: { id: unknown; context: ServerCallContext },
+  args: { id: unknown; context: ServerCallContext; flush: () => Promise<void> },
 ): Promise<Response> {
   const errorBody = (error: unknown) => ({
     jsonrpc: '2.0',
@@ -171,6 +175,7 @@ async function sseResponse(
   let first: IteratorResult<unknown, void>;
   try {
     first = await stream.next();
+    await args.flush();
   } catch (error) {
     return Response.json(errorBody(error));
   }
@@ -182,6 +187,7 @@ async function sseResponse(
     async pull(controller) {
       try {
         const next = await stream.next();
+        await args.flush();
         if (next.done) controller.close();
         else controller.enqueue(encoder.encode(formatSSEEvent(next.value)));
       } catch (error) {

@@ -54,6 +54,8 @@ export interface A2aExposedAgent {
   readonly cardUrl: string;
   readonly signer: CardSigner;
   readonly handler: DefaultRequestHandler;
+  /** The handler's task store: flushed before a response reports a task (see task-store.ts). */
+  readonly tasks: StoreTaskStore;
 }
 
 export class A2aService {
@@ -102,9 +104,10 @@ export class A2aService {
         ...options.push,
       });
       senders.push(sender);
+      const tasks = new StoreTaskStore(common);
       const handler = new DefaultRequestHandler(
         card,
-        new StoreTaskStore(common),
+        tasks,
         agent.executor,
         undefined,
         pushStore,
@@ -117,6 +120,7 @@ export class A2aService {
         cardUrl: agentCardUrl(options.baseUrl, name),
         signer: agent.signer,
         handler,
+        tasks,
       });
     }
     return new A2aService(options, { agents, senders, jwksUrl });
@@ -129,8 +133,9 @@ export class A2aService {
     return { keys: [...byKid.values()] };
   }
 
-  /** Waits for queued push notifications (for shutdown and tests). */
+  /** Writes held task saves and waits for queued push notifications (for shutdown and tests). */
   async drain(): Promise<void> {
+    await Promise.all([...this.agents.values()].map((a) => a.tasks.flush()));
     await Promise.all(this.#senders.map((s) => s.drain()));
   }
 }

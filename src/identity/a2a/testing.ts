@@ -5,7 +5,7 @@
  * their own URLs), a webhook that records push notifications, and an A2A server built only from
  * the official SDK (its request handler, JSON-RPC transport and card signing) as a remote peer.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
@@ -15,8 +15,10 @@ import {
   formatSSEEvent,
   generateAgentCardSignature,
   SSE_HEADERS,
+  Role,
   TaskState,
   type AgentCard as AgentCardType,
+  type Message,
 } from '@a2a-js/sdk';
 import {
   AgentEvent,
@@ -28,7 +30,11 @@ import {
 } from '@a2a-js/sdk/server';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { Hono } from 'hono';
+import type { Store } from '../../kernel/index.ts';
+import { InProcessExecutor, type A2aHandler } from './executor.ts';
 import { artifactOf, submittedTask, textPart } from './parts.ts';
+import { a2aRoutes } from './routes.ts';
+import { A2aService } from './service.ts';
 import { cardSignerFromKey, type CardSigner } from './signer.ts';
 
 export interface Listening {
@@ -57,6 +63,49 @@ export async function serveHono(mount: (url: string) => Promise<Hono> | Hono): P
   mounted.app = await mount(url);
   return { url, close: closer(server) };
 }
+
+/**
+ * Strata's routes serving one agent named `echo` whose turns `handler` answers, on `store`.
+ * @default handler answers every message COMPLETED with "sdk says: <text>", like the SDK sample
+ */
+export async function serveEchoAgent(
+  store: Store,
+  handler: A2aHandler = (t) => Promise.resolve({ state: 'completed', text: `sdk says: ${t.text}` }),
+): Promise<Listening & { service: A2aService }> {
+  const signer = await testSigner();
+  const opened: { service?: A2aService } = {};
+  const listening = await serveHono(async (url) => {
+    opened.service = await A2aService.open({
+      store,
+      masterKey: randomBytes(32),
+      baseUrl: url,
+      agents: [
+        {
+          card: { name: 'echo', description: 'echo', skills: [] },
+          signer,
+          executor: new InProcessExecutor(handler),
+        },
+      ],
+    });
+    return a2aRoutes(opened.service);
+  });
+  return { ...listening, service: opened.service as A2aService };
+}
+
+/** A user message with one text part, as a client sends it. */
+export const userMessage = (text: string, extra: Partial<Message> = {}): Message => ({
+  messageId: randomUUID(),
+  contextId: '',
+  taskId: '',
+  role: Role.ROLE_USER,
+  parts: [
+    { content: { $case: 'text', value: text }, mediaType: 'text/plain', filename: '', metadata: undefined },
+  ],
+  metadata: undefined,
+  extensions: [],
+  referenceTaskIds: [],
+  ...extra,
+});
 
 /** A fresh Ed25519 card signer, made with jose as a caller would. */
 export async function testSigner(kid = `k-${randomUUID().slice(0, 8)}`): Promise<CardSigner> {
