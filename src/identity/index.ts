@@ -11,3 +11,4 @@ export * from './agents/index.ts';
 export * from './delegation/index.ts';
 export * from './mail/index.ts';
 export * from './a2a/index.ts';
+export * from './directory/index.ts';

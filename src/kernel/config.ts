@@ -72,6 +72,17 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    network: z
+      .object({
+        /**
+         * Let outbound requests made for agents (a2a.call, A2A push, the agent directory, webhooks)
+         * reach loopback and private addresses. Off, they are refused (SSRF). For tests and a
+         * single-machine setup only.
+         */
+        allowPrivate: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
     provisioning: z
       .object({
         /**

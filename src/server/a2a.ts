@@ -40,6 +40,8 @@ export interface A2aEndpointOptions {
   /** @default config.server.bodyLimitBytes of the caller, else the A2A routes' 1 MiB */
   readonly bodyLimitBytes?: number;
   readonly logger?: Logger;
+  /** Push notifications may go to loopback and private addresses (`network.allowPrivate`). */
+  readonly allowPrivate?: boolean;
 }
 
 export interface A2aEndpoint {
@@ -108,6 +110,7 @@ export function a2aEndpoint(options: A2aEndpointOptions): A2aEndpoint {
       mcpServerCardUrl: `${base}/mcp/server-card`,
       clock: kernel.clock,
       logger,
+      allowPrivate: options.allowPrivate ?? false,
     });
     services.add(service);
     logger.debug({ agents: agents.map((a) => a.card.name) }, 'A2A agents exposed');

@@ -12,7 +12,9 @@ import {
   agentSyscalls,
   AgentIdentities,
   a2aSyscalls,
+  AgentDirectory,
   Delegations,
+  directorySyscalls,
   delegationSyscalls,
   Mail,
   mailSyscalls,
@@ -27,6 +29,8 @@ export interface IdentityLayer {
   readonly identities: AgentIdentities;
   readonly delegations: Delegations;
   readonly mail: Mail;
+  /** Remote A2A agents this node knows, with the outcome of calls to them. */
+  readonly directory: AgentDirectory;
   /** The inbound SMTP server, when `mail.smtpPort` is set. */
   readonly smtp: RunningSmtpServer | undefined;
   close(): Promise<void>;
@@ -67,11 +71,16 @@ export async function openIdentity(parts: {
     ...(config.mail.domains.length ? { domains: config.mail.domains } : {}),
     relay: relayOf(config.mail.relayUrl),
   });
+  const directory = await AgentDirectory.open({ store, clock, allowPrivate: config.network.allowPrivate });
   for (const definition of [
     ...agentSyscalls(identities),
     ...delegationSyscalls({ delegations, identities }),
     ...mailSyscalls(mail),
-    ...a2aSyscalls(),
+    ...a2aSyscalls({
+      allowPrivate: config.network.allowPrivate,
+      onCalled: (tenant, url, outcome) => directory.recordCall(tenant, url, outcome),
+    }),
+    ...directorySyscalls(directory),
   ])
     kernel.register(definition);
   mail.waits.onFired((wait) =>
@@ -93,6 +102,7 @@ export async function openIdentity(parts: {
     identities,
     delegations,
     mail,
+    directory,
     smtp,
     close: async () => {
       clearInterval(sweeper);

@@ -76,6 +76,7 @@ export async function startServer(options: StartServerOptions): Promise<ServerHa
         tenantId: published.id,
         masterKey: loadMasterKey(config),
         bodyLimitBytes: config.server.bodyLimitBytes,
+        allowPrivate: config.network.allowPrivate,
       })
     : undefined;
   const publicRoutes =

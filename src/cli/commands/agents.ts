@@ -8,6 +8,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { StrataError } from '../../kernel/index.ts';
 import { table } from '../output.ts';
 import { callAs, print, withAuth, type AuthOptions } from './call-input.ts';
+import { registerDirectory } from './directory.ts';
 
 type Identity = {
   agentId: string;
@@ -120,4 +121,6 @@ export function registerAgents(program: Command): void {
         print(command, out, () => out.jws);
       },
     );
+
+  registerDirectory(agents);
 }

@@ -12,6 +12,12 @@ export interface A2aSyscallOptions {
   /** Allow private and loopback agents: tests only. @default false */
   readonly allowPrivate?: boolean;
   readonly fetch?: typeof fetch;
+  /** Told how each call went (the agent directory records it). Its own failure never fails the call. */
+  readonly onCalled?: (
+    tenantId: string,
+    url: string,
+    outcome: { ok: true } | { ok: false; error: string },
+  ) => Promise<void>;
 }
 
 const output = z.object({
@@ -49,13 +55,23 @@ export function a2aSyscalls(options: A2aSyscallOptions = {}): SyscallDefinition<
           taskId: out.taskId,
           kid: out.verified?.kid ?? null,
         }),
-        handler: (input, ctx) =>
-          a2aCall({
-            ...(input as A2aCallOptions),
-            allowPrivate: options.allowPrivate,
-            fetch: options.fetch,
-            signal: ctx.signal,
-          }),
+        handler: async (input, ctx) => {
+          const told = (outcome: { ok: true } | { ok: false; error: string }): Promise<void> =>
+            options.onCalled?.(ctx.tenantId, input.url, outcome).catch(() => undefined) ?? Promise.resolve();
+          try {
+            const result = await a2aCall({
+              ...(input as A2aCallOptions),
+              allowPrivate: options.allowPrivate,
+              fetch: options.fetch,
+              signal: ctx.signal,
+            });
+            await told({ ok: true });
+            return result;
+          } catch (error) {
+            await told({ ok: false, error: error instanceof Error ? error.message : String(error) });
+            throw error;
+          }
+        },
       }),
     ),
   ];
