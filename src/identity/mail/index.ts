@@ -43,3 +43,22 @@ export type { RelayOptions } from './outbound.ts';
 export type { RunningSmtpServer } from './smtp.ts';
 export type { AttachmentMeta, Direction, Mailbox, MailMessage, MessageStatus, Thread } from './repo.ts';
 export { rawMessage, smtpSink, type RawMessageSpec, type SinkMessage } from './testing.ts';
+export { openMailEvents, type MailEventsLayer } from './events-setup.ts';
+export { mailEventSyscalls } from './events-syscalls.ts';
+export {
+  MAIL_EVENT_TYPES,
+  MailEvents,
+  type MailEvent,
+  type MailEventType,
+  type MessageSummary,
+} from './events.ts';
+export { MAIL_EVENTS_LAYER, mailEventMigrations } from './events-migrations.ts';
+export { WEBHOOK_DEFAULTS, WebhookDispatcher, type WebhookDispatcherOptions } from './webhook-dispatcher.ts';
+export { signWebhook, verifyWebhook, WEBHOOK_TOLERANCE_SECONDS } from './webhook-signature.ts';
+export {
+  MailWebhooks,
+  type Delivery,
+  type DeliveryAttempt,
+  type DeliveryStatus,
+  type Webhook,
+} from './webhooks.ts';
