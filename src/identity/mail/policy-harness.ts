@@ -9,6 +9,7 @@ import type { Clock, Store } from '../../kernel/index.ts';
 import type { StoreHandle } from '../../testkit/stores.ts';
 import { memoryResolver } from './auth.ts';
 import type { LoopOptions } from './auto-reply.ts';
+import type { MailExtension } from './extensions.ts';
 import { Mail } from './mail.ts';
 import { MailPolicy } from './policy.ts';
 import type { Mailbox } from './repo.ts';
@@ -33,7 +34,12 @@ export interface PolicyHarness {
 
 export async function openPolicyHarness(
   handle: StoreHandle,
-  options: { clock?: Clock; loop?: Partial<LoopOptions> } = {},
+  options: {
+    clock?: Clock;
+    loop?: Partial<LoopOptions>;
+    /** Extensions whose hooks run before the policy's (a test barrier, say). */
+    before?: readonly MailExtension[];
+  } = {},
 ): Promise<PolicyHarness> {
   const store = await handle.open();
   const sink = await smtpSink();
@@ -47,6 +53,7 @@ export async function openPolicyHarness(
     ...clock,
   });
   const policy = await MailPolicy.open({ store, ...clock, ...(options.loop ? { loop: options.loop } : {}) });
+  for (const extension of options.before ?? []) mail.use(extension);
   mail.use(policy);
   const smtp = await mail.listen({ port: 0 });
   const transport = createTransport({ host: '127.0.0.1', port: smtp.port, ignoreTLS: true });

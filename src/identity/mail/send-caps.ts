@@ -8,7 +8,8 @@
  * transaction that stores the message, after locking the mailbox row (`SELECT … FOR UPDATE` on
  * PostgreSQL; SQLite write transactions are already exclusive). Two concurrent sends at the cap
  * therefore serialise on that lock and the second one counts the first's row: one passes, the
- * other rolls back with nothing stored.
+ * other rolls back with nothing stored. (Threading already takes the same lock when it stores the
+ * row; taking it here again costs nothing and keeps the cap exact whatever threading does.)
  */
 import { forUpdate, StrataError, type Queryable } from '../../kernel/index.ts';
 import { TENANT_DEFAULT } from './policy-migrations.ts';
