@@ -7,7 +7,9 @@
  * Resources: `mail/mailboxes[/<mailbox>]`, `mail/messages/<id>`.
  */
 import { z } from 'zod';
-import { defineSyscall, erase, type SyscallDefinition } from '../../kernel/index.ts';
+import { defineSyscall, erase, type SyscallContext, type SyscallDefinition } from '../../kernel/index.ts';
+import { draftSchema, type DraftOut } from './draft-schema.ts';
+import type { SendRequest } from './drafts-syscalls.ts';
 import type { Mail } from './mail.ts';
 import type { Mailbox, Thread } from './repo.ts';
 import { messageOut, messageSchema } from './message-schema.ts';
@@ -49,8 +51,16 @@ const threadOut = (t: Thread): z.infer<typeof threadSchema> => ({
   messageCount: t.messageCount,
 });
 
+export interface MailSyscallOptions {
+  /** Asked by `mail.send` first: a draft it returns is the answer and nothing is sent (approvalHold). */
+  readonly holdSend?: (request: SendRequest, ctx: SyscallContext) => Promise<DraftOut | undefined>;
+}
+
 /** The `mail.*` syscall definitions over one mail service. */
-export function mailSyscalls(mail: Mail): SyscallDefinition<unknown, unknown>[] {
+export function mailSyscalls(
+  mail: Mail,
+  options: MailSyscallOptions = {},
+): SyscallDefinition<unknown, unknown>[] {
   return [
     erase(
       defineSyscall({
@@ -91,7 +101,8 @@ export function mailSyscalls(mail: Mail): SyscallDefinition<unknown, unknown>[] 
             inReplyTo: text.optional(),
           })
           .strict(),
-        output: messageSchema,
+        // A draft awaiting approval when the mailbox holds agents' sends (drafts-syscalls.ts).
+        output: z.union([messageSchema, draftSchema]),
         idempotency: 'unsafe',
         retry: { attempts: 1 },
         timeoutMs: 60_000,
@@ -102,6 +113,8 @@ export function mailSyscalls(mail: Mail): SyscallDefinition<unknown, unknown>[] 
           status: output.status,
         }),
         handler: async (input, ctx) => {
+          const held = await options.holdSend?.(input, ctx);
+          if (held) return held;
           const mailbox = await mail.getMailbox(ctx.tenantId, input.mailbox);
           const sent = await mail.send({
             tenant: ctx.tenantId,
