@@ -17,7 +17,9 @@ import {
   directorySyscalls,
   delegationSyscalls,
   Mail,
+  MailPolicy,
   mailSyscalls,
+  policySyscalls,
   type RelayOptions,
   type RunningSmtpServer,
 } from '../identity/index.ts';
@@ -71,11 +73,15 @@ export async function openIdentity(parts: {
     ...(config.mail.domains.length ? { domains: config.mail.domains } : {}),
     relay: relayOf(config.mail.relayUrl),
   });
+  // Allow/block lists, send caps, bounces and suppression, auto-reply loop detection.
+  const policy = await MailPolicy.open({ store, clock });
+  mail.use(policy);
   const directory = await AgentDirectory.open({ store, clock, allowPrivate: config.network.allowPrivate });
   for (const definition of [
     ...agentSyscalls(identities),
     ...delegationSyscalls({ delegations, identities }),
     ...mailSyscalls(mail),
+    ...policySyscalls(mail, policy),
     ...a2aSyscalls({
       allowPrivate: config.network.allowPrivate,
       onCalled: (tenant, url, outcome) => directory.recordCall(tenant, url, outcome),

@@ -36,8 +36,11 @@ function headerText(parsed: ParsedMail, name: string): string | undefined {
 
 /** Why a message counts as automatically generated, or `undefined` when it does not. */
 export function autoSubmittedReason(parsed: ParsedMail, mailFrom: string): string | undefined {
-  const autoSubmitted = headerText(parsed, 'auto-submitted')?.split(';')[0]?.trim().toLowerCase();
-  if (autoSubmitted && autoSubmitted !== 'no') return `auto-submitted: ${autoSubmitted}`;
+  const autoSubmitted = headerText(parsed, 'auto-submitted')?.trim().toLowerCase();
+  // Any value but `no` counts (RFC 3834 §5); the label keeps only its keyword, not arbitrary text.
+  if (autoSubmitted && !/^no\s*(;|$)/.test(autoSubmitted)) {
+    return `auto-submitted: ${/^[a-z][a-z0-9_-]{0,39}(?=\s*(;|$))/.exec(autoSubmitted)?.[0] ?? 'other'}`;
+  }
   if (parsed.headers.has('x-autoreply')) return 'x-autoreply';
   if (parsed.headers.has('x-autorespond')) return 'x-autorespond';
   const precedence = headerText(parsed, 'precedence')?.trim().toLowerCase();

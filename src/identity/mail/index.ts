@@ -62,3 +62,8 @@ export {
   type DeliveryStatus,
   type Webhook,
 } from './webhooks.ts';
+export { MailPolicy, type MailPolicyOptions } from './policy.ts';
+export { policySyscalls } from './policy-syscalls.ts';
+export { MAIL_POLICY_LAYER, policyMigrations } from './policy-migrations.ts';
+export { LOOP_DEFAULTS, type LoopOptions } from './auto-reply.ts';
+export { readDeliveryReport, type DeliveryReport, type DsnRecipient } from './dsn.ts';

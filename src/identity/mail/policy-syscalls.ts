@@ -43,6 +43,9 @@ const capSchema = z
   .object({ limit: z.number(), windowMs: z.number(), source: z.enum(['mailbox', 'tenant']) })
   .nullable();
 const mailboxResource = (input: { mailbox: string }): string => `mail/mailboxes/${input.mailbox}`;
+const addressInput = z.object({ address: text }).strict();
+const suppressionResource = (input: { address: string }): string =>
+  `mail/suppressions/${input.address.toLowerCase()}`;
 
 /** The mail policy syscalls over a mail service and its policy extension. */
 export function policySyscalls(mail: Mail, policy: MailPolicy): SyscallDefinition<unknown, unknown>[] {
@@ -169,10 +172,10 @@ export function policySyscalls(mail: Mail, policy: MailPolicy): SyscallDefinitio
       defineSyscall({
         name: 'mail.suppressions.add',
         description: 'Suppresses an address for every mailbox of the tenant (no mail is sent to it).',
-        input: z.object({ address: text }).strict(),
+        input: addressInput,
         output: z.object({ address: z.string() }),
         idempotency: 'idempotent',
-        resource: (input) => `mail/suppressions/${input.address.toLowerCase()}`,
+        resource: suppressionResource,
         handler: async (input, ctx) => {
           await suppress(store, {
             tenant: ctx.tenantId,
@@ -188,10 +191,10 @@ export function policySyscalls(mail: Mail, policy: MailPolicy): SyscallDefinitio
       defineSyscall({
         name: 'mail.suppressions.remove',
         description: 'Removes an address from the suppression list, so mail may be sent to it again.',
-        input: z.object({ address: text }).strict(),
+        input: addressInput,
         output: z.object({ removed: z.boolean() }),
         idempotency: 'idempotent',
-        resource: (input) => `mail/suppressions/${input.address.toLowerCase()}`,
+        resource: suppressionResource,
         handler: async (input, ctx) => ({ removed: await unsuppress(store, ctx.tenantId, input.address) }),
       }),
     ),
