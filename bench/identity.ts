@@ -50,7 +50,7 @@ const { mail, delegation, a2a } = figures;
 if (mail) {
   rows.push([
     'mail',
-    'msg/s, one SMTP connection',
+    'msg/s, one SMTP connection each',
     mail.strataMsgsPerSec,
     mail.sinkMsgsPerSec,
     mail.ratio,

@@ -72,6 +72,7 @@ interface HeldRow {
   readonly body: string;
 }
 
+// JSON, not a separator: ids are caller-chosen text, and two owners' keys must never meet.
 const keyOf = (s: Scope, taskId: string): string => JSON.stringify([s.tenant, s.owner, taskId]);
 
 /** One agent's tasks in the `a2a_tasks` table. */
