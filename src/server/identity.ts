@@ -19,6 +19,14 @@ import {
   Mail,
   MailPolicy,
   mailSyscalls,
+  approvalHold,
+  Drafts,
+  draftSignal,
+  draftSyscalls,
+  Labels,
+  labelsExtension,
+  labelSyscalls,
+  startDraftSweeper,
   policySyscalls,
   type RelayOptions,
   type RunningSmtpServer,
@@ -77,10 +85,28 @@ export async function openIdentity(parts: {
   const policy = await MailPolicy.open({ store, clock });
   mail.use(policy);
   const directory = await AgentDirectory.open({ store, clock, allowPrivate: config.network.allowPrivate });
+  // Drafts (scheduled sends, approval before send), labels (system labels on inbound), reply text.
+  const drafts = await Drafts.open({ mail, clock });
+  const labels = await Labels.open({ mail, clock });
+  mail.use(labelsExtension());
+  drafts.onSettled((draft) =>
+    draft.runId === null
+      ? Promise.resolve()
+      : engine
+          .signal(draft.tenant, draft.runId, draftSignal(draft.id), { status: draft.status })
+          .catch((error: unknown) =>
+            logger.warn({ err: error, draft: draft.id }, 'signalling a settled draft failed'),
+          ),
+  );
+  const draftSweeper = startDraftSweeper(drafts, {
+    onError: (error) => logger.warn({ err: error }, 'sending scheduled drafts failed; retrying'),
+  });
   for (const definition of [
     ...agentSyscalls(identities),
     ...delegationSyscalls({ delegations, identities }),
-    ...mailSyscalls(mail),
+    ...mailSyscalls(mail, { holdSend: approvalHold(drafts) }),
+    ...draftSyscalls(drafts),
+    ...labelSyscalls({ mail, labels }),
     ...policySyscalls(mail, policy),
     ...a2aSyscalls({
       allowPrivate: config.network.allowPrivate,
@@ -112,6 +138,7 @@ export async function openIdentity(parts: {
     smtp,
     close: async () => {
       clearInterval(sweeper);
+      await draftSweeper.stop();
       await smtp?.close();
     },
   };

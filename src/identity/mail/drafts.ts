@@ -31,6 +31,9 @@ export interface MailboxSettings {
   readonly approvalRequired: boolean;
 }
 
+/** The signal a durable run that asked for approval receives when its draft is settled. */
+export const draftSignal = (draftId: string): string => `draft:${draftId}`;
+
 /** The statuses after which a draft changes no more on its own. */
 const SETTLED: readonly DraftStatus[] = ['sent', 'failed', 'rejected'];
 const EDITABLE: readonly DraftStatus[] = ['draft', 'scheduled'];
