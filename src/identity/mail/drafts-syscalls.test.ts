@@ -141,6 +141,47 @@ onEveryStore('mail approval before send through the kernel', (db) => {
     await call(operator, 'mail.settings.set', { mailbox: BOX, approvalRequired: true });
   });
 
+  it('request_approval works for any caller, never self-approved; drafts schedule through syscalls', async () => {
+    const asked = await call<DraftOut>(operator, 'mail.drafts.request_approval', {
+      mailbox: BOX,
+      to: ['client@remote.example'],
+      subject: 'Operator asks too',
+      text: 'x',
+    });
+    assert.equal(asked.status, 'pending_approval');
+    await assert.rejects(
+      call(operator, 'mail.drafts.approve', { id: asked.id }),
+      withCode('E_CAPABILITY_DENIED'),
+    );
+    await assert.rejects(
+      call(operator, 'mail.drafts.request_approval', {
+        mailbox: BOX,
+        to: ['a@b.example'],
+        subject: 'x\r\ny',
+        text: '',
+      }),
+      withCode('E_MAIL_HEADER_INVALID'),
+    );
+    const draft = await call<DraftOut>(agent, 'mail.drafts.create', {
+      mailbox: BOX,
+      to: ['client@remote.example'],
+      subject: 'Later',
+      text: 'x',
+    });
+    const scheduled = await call<DraftOut & { sendAt: string }>(agent, 'mail.drafts.schedule', {
+      id: draft.id,
+      sendAt: '2030-01-01T00:00:00Z',
+    });
+    assert.deepEqual([scheduled.status, scheduled.sendAt], ['scheduled', '2030-01-01T00:00:00.000Z']);
+    assert.equal((await call<DraftOut>(agent, 'mail.drafts.cancel', { id: draft.id })).status, 'draft');
+    const listed = await call<{ drafts: DraftOut[] }>(agent, 'mail.drafts.list', {
+      mailbox: BOX,
+      status: 'pending_approval',
+    });
+    assert.ok(listed.drafts.some((d) => d.id === asked.id));
+    assert.ok(listed.drafts.every((d) => d.status === 'pending_approval'));
+  });
+
   it('the audit log records who held, approved and rejected', async () => {
     const entries = await kernel.audit.list(operator.tenantId, { limit: 500 });
     const of = (action: string) => entries.filter((e) => e.action === action && e.outcome === 'ok');
