@@ -79,6 +79,18 @@ export const ERROR_CODES = {
   ),
   E_CANCELLED: code(409, EXIT.conflict, false, 'The run was cancelled.'),
   E_LEASE_LOST: code(409, EXIT.conflict, true, 'Another worker took over the run; this worker stops.'),
+  E_STALE_INCARNATION: code(
+    409,
+    EXIT.conflict,
+    false,
+    'A supervised child run that is no longer the current incarnation of its child; data.current.',
+  ),
+  E_SUPERVISOR_INTENSITY: code(
+    500,
+    EXIT.internal,
+    false,
+    'A supervisor exceeded its restart intensity, stopped its children and failed; data.restarts, data.periodMs.',
+  ),
   E_UNKNOWN_MODEL: code(
     404,
     EXIT.notFound,

@@ -13,6 +13,8 @@ import { errorEntry, okEntry, rebuild, type Entry } from './journal-entry.ts';
 import type { JournalKind, JournalRow, Run } from './run-row.ts';
 import { SYSCALL_PREFIXES, syscallNamespace, type SyscallNamespaces } from './syscall-proxy.ts';
 import { abortReason, backoff, sleep, withTimeout } from './timing.ts';
+// Supervision (issue 12): the store side of ctx.nextChildExit / ctx.cancelChild lives in its folder.
+import { EXIT_SKEW_MS, type ChildEvent, type ChildExitQuery } from './supervision/child-exits.ts';
 
 export { serializeError } from './journal-entry.ts';
 export { backoff } from './timing.ts';
@@ -39,6 +41,19 @@ export interface StepOptions {
 export interface ChildOptions {
   readonly idempotencyKey?: string;
   readonly priority?: number;
+  /** Created now, runnable only after this delay (a supervisor's restart backoff). */
+  readonly delayMs?: number;
+}
+
+export type { ChildEvent } from './supervision/child-exits.ts';
+
+export interface NextChildExitOptions {
+  /** Wait for this child only (a supervisor waiting for a child it terminated). */
+  readonly runId?: string;
+  /** Also return when a signal of this name arrives (child exits are taken first). */
+  readonly orSignal?: string;
+  /** Then return `{ type: 'timeout' }`. */
+  readonly timeoutMs?: number;
 }
 
 export interface ChildHandle<TOutput> {
@@ -62,6 +77,10 @@ export interface RunPort {
   syscall(name: string, input: unknown, idempotencyKey: string): Promise<unknown>;
   /** Takes a token: 0 when taken, else ms until one is due. */
   takeToken(key: string): Promise<number>;
+  /** Supervision: takes the next ended child (or signal) not taken yet, journaling it at `seq`. */
+  nextChildExit(seq: number, query: ChildExitQuery): Promise<ChildEvent | undefined>;
+  /** Supervision: cancels a child run and its descendants; `kill` ends the child at once. */
+  cancelChild(runId: string, kill: boolean): Promise<void>;
 }
 
 /** A deadline `ms` after `now`, or none. */
@@ -87,6 +106,9 @@ export interface WorkflowContext extends SyscallNamespaces {}
 export class WorkflowContext {
   readonly #port: RunPort;
   #seq = 0;
+  /** Child exits taken by nextChildExit so far (run id → finished_at), rebuilt by replay. */
+  readonly #taken = new Map<string, number>();
+  #takenSince = 0;
 
   constructor(port: RunPort) {
     this.#port = port;
@@ -257,6 +279,49 @@ export class WorkflowContext {
       ? done.value.runId
       : await this.#port.startChild(seq, def as unknown as WorkflowDefinition, input, options);
     return { runId, result: (opts) => this.#join<TOutput>(runId, opts?.timeoutMs) };
+  }
+
+  /**
+   * Supervision primitive: waits durably for the next child run that ended (completed, failed or
+   * cancelled) and was not taken yet, or for a signal named `orSignal`, or for the timeout. Each
+   * exit is returned once, and the order in which exits are taken is journaled, so replay of a
+   * supervisor sees the same sequence. Children started with `startChild` wake this run when they end.
+   */
+  async nextChildExit(options: NextChildExitOptions = {}): Promise<ChildEvent> {
+    const name = options.runId ?? (options.orSignal === undefined ? '*' : `*|${options.orSignal}`);
+    const seq = this.#next('exit', name);
+    const row = await this.#waiting(seq, 'exit', name, deadlineAfter(options.timeoutMs));
+    if (row.status !== 'pending') return this.#noteTaken(settled<ChildEvent>(row));
+    const horizon = this.#takenSince - EXIT_SKEW_MS;
+    const taken = [...this.#taken].filter(([, finishedAt]) => finishedAt >= horizon).map(([id]) => id);
+    const event = await this.#port.nextChildExit(seq, {
+      runId: options.runId,
+      orSignal: options.orSignal,
+      taken,
+      since: this.#takenSince,
+    });
+    if (event) return this.#noteTaken(event);
+    const now = this.#port.clock.now();
+    if (row.wake_at !== null && now >= row.wake_at) {
+      const timeout: ChildEvent = { type: 'timeout', at: now };
+      await this.#settle(row, timeout);
+      return timeout;
+    }
+    throw new Suspension(row.wake_at);
+  }
+
+  #noteTaken(event: ChildEvent): ChildEvent {
+    if (event.type === 'exit') {
+      this.#taken.set(event.runId, event.finishedAt);
+      this.#takenSince = Math.max(this.#takenSince, event.finishedAt);
+    }
+    return event;
+  }
+
+  /** Supervision primitive: cancels a child (journaled); `kill` ends it at once, running or not. */
+  async cancelChild(runId: string, options: { kill?: boolean } = {}): Promise<void> {
+    const kill = options.kill ?? false;
+    await this.step(`${kill ? 'kill' : 'cancel'}:${runId}`, () => this.#port.cancelChild(runId, kill));
   }
 
   async #join<T>(childId: string, timeoutMs?: number): Promise<T> {

@@ -18,6 +18,8 @@ import { backoff, serializeError, Suspension, WorkflowContext, type RunPort } fr
 import type { WorkflowDefinition } from './define.ts';
 import { dropFailedTail, type Engine } from './engine.ts';
 import { principalOf, toRun, type JournalRow, type RunRow } from './run-row.ts';
+// Supervision (issue 12): the two port operations behind ctx.nextChildExit / ctx.cancelChild.
+import { killChild, takeChildEvent } from './supervision/child-exits.ts';
 
 export class LeaseLost extends Error {
   constructor(runId: string) {
@@ -180,6 +182,23 @@ export async function executeRun(engine: Engine, row: RunRow, options: ExecuteOp
       return toRun(child);
     },
     takeToken: (key) => store.transaction((tx) => takeToken(tx, key, clock.now())),
+    nextChildExit: (seq, query) =>
+      fenced(async (tx) => {
+        const event = await takeChildEvent(tx, { parentId: row.id, seq, query, now: clock.now() });
+        const entry = journal.get(seq);
+        if (event && entry)
+          journal.set(seq, { ...entry, status: 'ok', output: JSON.stringify(event), finished_at: event.at });
+        return event;
+      }),
+    cancelChild: async (childId, kill) => {
+      const child = await port.childRun(childId);
+      if (child.status !== 'completed' && child.status !== 'failed' && child.status !== 'cancelled')
+        await engine.cancel(child.tenantId, childId).catch((error: unknown) => {
+          // It ended between the read and the cancel: nothing left to do.
+          if (!(isStrataError(error) && error.code === 'E_CONFLICT')) throw error;
+        });
+      if (kill) await fenced((tx) => killChild(tx, row.id, childId, clock.now()));
+    },
     syscall: (name, input, idempotencyKey) =>
       engine.kernel.call(name, input, { principal: port.principal, idempotencyKey, runId: row.id, signal }),
   };

@@ -26,6 +26,7 @@ const JOURNAL_KINDS = [
   'join',
   'now',
   'random',
+  'exit',
 ] as const satisfies readonly JournalKind[];
 
 export const runStatusSchema = z.enum(RUN_STATUSES);
