@@ -72,6 +72,13 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    a2a: z
+      .object({
+        /** Agent name → the workflow serving its A2A tasks (loaded with --workflows); else `a2a.echo`. */
+        workflows: z.record(z.string().min(1), z.string().min(1)).default({}),
+      })
+      .strict()
+      .prefault({}),
     network: z
       .object({
         /**

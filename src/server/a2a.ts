@@ -10,8 +10,11 @@
  * keys changed — an agent was created or rotated its key — the service is rebuilt, so new
  * agents appear without a restart. Tasks live in the store, so a rebuild loses none.
  *
- * Executor: until an agent binds a workflow, each agent echoes the text it is sent, in process.
- * Making every task a durable run on the orchestration engine is not done yet.
+ * Callers authenticate like every API caller (`Authorization: Bearer <API key or capability
+ * token>`, declared on the cards as an HTTP Bearer scheme): a principal of the published tenant
+ * holding a grant on syscall `a2a.message`, resource `a2a/agents/<name>`. Tasks are scoped to the
+ * principal that created them (another caller can neither read, list nor cancel them), and each
+ * task is a durable run of the agent's workflow as that principal (see ./a2a-runs.ts).
  *
  * @example
  * const a2a = a2aEndpoint({ kernel, identities, tenantId, masterKey });
@@ -21,7 +24,7 @@
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import type { Kernel, Logger } from '../kernel/index.ts';
+import { findGrant, type Kernel, type Logger } from '../kernel/index.ts';
 import {
   a2aRoutes,
   A2aService,
@@ -29,6 +32,9 @@ import {
   type A2aAgentOptions,
   type AgentIdentities,
 } from '../identity/index.ts';
+import type { Engine } from '../orchestration/index.ts';
+import { a2aEchoWorkflow, durableA2aHandler, PrincipalUser } from './a2a-runs.ts';
+import { credentialsOf, CAPABILITY_HEADER } from './auth.ts';
 
 export interface A2aEndpointOptions {
   readonly kernel: Kernel;
@@ -42,6 +48,10 @@ export interface A2aEndpointOptions {
   readonly logger?: Logger;
   /** Push notifications may go to loopback and private addresses (`network.allowPrivate`). */
   readonly allowPrivate?: boolean;
+  /** Runs every task as a durable run (the engine must know the workflows named below). */
+  readonly engine: Engine;
+  /** Agent name → the workflow serving its tasks. @default `a2a.echo` for every agent */
+  readonly workflows?: Readonly<Record<string, string>>;
 }
 
 export interface A2aEndpoint {
@@ -59,9 +69,26 @@ interface Built {
   readonly routes: Hono;
 }
 
-/** The echo every exposed agent runs until it binds a workflow. */
-const echoExecutor = (): InProcessExecutor =>
-  new InProcessExecutor((turn) => Promise.resolve({ state: 'completed', text: turn.text }));
+/** The card's statement of how to call: an HTTP Bearer credential (a Strata key or token). */
+const BEARER_SECURITY = {
+  securitySchemes: {
+    strata: {
+      scheme: {
+        $case: 'httpAuthSecurityScheme' as const,
+        value: {
+          description: 'A Strata API key or capability token granting a2a.message on a2a/agents/<name>',
+          scheme: 'Bearer',
+          bearerFormat: '',
+        },
+      },
+    },
+  },
+  securityRequirements: [{ schemes: { strata: { list: [] } } }],
+};
+
+/** The agent an A2A request addresses, from its path (`/a2a/<name>[/…]`). */
+const agentOfPath = (request: Request): string =>
+  decodeURIComponent(new URL(request.url).pathname.split('/')[2] ?? '');
 
 export function a2aEndpoint(options: A2aEndpointOptions): A2aEndpoint {
   const { kernel, identities, tenantId } = options;
@@ -82,19 +109,53 @@ export function a2aEndpoint(options: A2aEndpointOptions): A2aEndpoint {
       .join(' ');
   };
 
+  /** The caller, if its credential is good, of this tenant, and granted this agent; else 401. */
+  const authenticate = async (request: Request): Promise<PrincipalUser | null> => {
+    try {
+      const credentials = credentialsOf(
+        request.headers.get('authorization') ?? undefined,
+        request.headers.get(CAPABILITY_HEADER) ?? undefined,
+      );
+      const principal = await kernel.authenticate(credentials);
+      const allowed =
+        principal.tenantId === tenantId &&
+        findGrant(principal.grants, {
+          syscall: 'a2a.message',
+          resource: `a2a/agents/${agentOfPath(request)}`,
+          input: {},
+        }) !== undefined;
+      return allowed ? new PrincipalUser(principal) : null;
+    } catch {
+      return null;
+    }
+  };
+
   const build = async (key: string, base: string): Promise<Built> => {
     const names = new Map((await kernel.principals.listAgents(tenantId)).map((a) => [a.id, a.name]));
     const agents: A2aAgentOptions[] = [];
     for (const identity of await identities.list(tenantId)) {
       const name = names.get(identity.agentId);
       if (name === undefined) continue;
+      const workflow = options.workflows?.[name] ?? a2aEchoWorkflow.name;
       let executor = executors.get(name);
-      if (!executor) executors.set(name, (executor = echoExecutor()));
+      if (!executor) {
+        executor = new InProcessExecutor(
+          durableA2aHandler({ engine: options.engine, agent: name, workflow }),
+        );
+        executors.set(name, executor);
+      }
       agents.push({
         card: {
           name,
-          description: `Strata agent ${name}. Echoes the text it is sent until it binds a workflow.`,
-          skills: [{ id: 'echo', name: 'Echo', description: 'Answers with the text it was sent' }],
+          description:
+            workflow === a2aEchoWorkflow.name
+              ? `Strata agent ${name}. Echoes the text it is sent (no workflow is bound to it).`
+              : `Strata agent ${name}, served by workflow ${workflow}.`,
+          skills:
+            workflow === a2aEchoWorkflow.name
+              ? [{ id: 'echo', name: 'Echo', description: 'Answers with the text it was sent' }]
+              : [{ id: workflow, name: workflow, description: `Runs workflow ${workflow} durably` }],
+          ...BEARER_SECURITY,
         },
         signer: await identities.signer(tenantId, identity.agentId),
         executor,
@@ -111,6 +172,7 @@ export function a2aEndpoint(options: A2aEndpointOptions): A2aEndpoint {
       clock: kernel.clock,
       logger,
       allowPrivate: options.allowPrivate ?? false,
+      authenticate,
     });
     services.add(service);
     logger.debug({ agents: agents.map((a) => a.card.name) }, 'A2A agents exposed');

@@ -43,6 +43,7 @@ import {
   spendTokenSyscalls,
   type ResourceManager,
 } from '../provisioning/index.ts';
+import { a2aEchoWorkflow } from './a2a-runs.ts';
 import { openIdentity, type IdentityLayer } from './identity.ts';
 import { openProvisioning } from './provisioning.ts';
 
@@ -134,6 +135,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
   const store = await openStore(databaseUrl);
   try {
     const engine = await Engine.open({ store, clock: options.clock });
+    engine.register(a2aEchoWorkflow); // what exposed A2A agents run unless bound to a workflow
     for (const workflow of options.workflows ?? []) engine.register(workflow);
     // Budgets admit every syscall by reservation; every metered syscall also emits a meter event.
     const billing = await Billing.open({

@@ -77,6 +77,8 @@ export async function startServer(options: StartServerOptions): Promise<ServerHa
         masterKey: loadMasterKey(config),
         bodyLimitBytes: config.server.bodyLimitBytes,
         allowPrivate: config.network.allowPrivate,
+        engine: runtime.engine,
+        workflows: config.a2a.workflows,
       })
     : undefined;
   const publicRoutes =

@@ -2,9 +2,8 @@
  * @module identity/a2a/executor
  * What runs an A2A task. `A2aExecutor` is the SDK's `AgentExecutor` contract (publish a `task`
  * first, then status and artifact updates, on the task's event bus; `cancelTask` ends it with
- * CANCELED). Strata's durable runs implement it later (each task a run; INPUT_REQUIRED ↔ a waiting
- * step); {@link InProcessExecutor} is the in-process implementation used until then: it calls one
- * async handler per turn and maps its answer onto TASK_STATE_*.
+ * CANCELED). {@link InProcessExecutor} calls one async handler per turn and maps its answer onto
+ * TASK_STATE_*; in `strata up` that handler runs each task as a durable run (server/a2a-runs.ts).
  *
  * States: SUBMITTED (the task event) → WORKING → COMPLETED | INPUT_REQUIRED | FAILED | REJECTED,
  * or CANCELED when cancelled; a reply to an INPUT_REQUIRED task continues the same task.
@@ -15,6 +14,7 @@ import {
   type AgentExecutor,
   type ExecutionEventBus,
   type RequestContext,
+  type User,
 } from '@a2a-js/sdk/server';
 import { artifactOf, dataPart, submittedTask, textMessage, textOf, textPart } from './parts.ts';
 
@@ -34,6 +34,8 @@ export interface A2aTurn {
   readonly task?: Task;
   /** Aborted when the task is cancelled. */
   readonly signal: AbortSignal;
+  /** Who sent the message, as the service's `authenticate` said (absent: unauthenticated). */
+  readonly user?: User;
 }
 
 /** The handler's answer; `input-required` keeps the task open for the caller's next message. */
@@ -102,6 +104,7 @@ export class InProcessExecutor implements A2aExecutor {
           message: ctx.userMessage,
           task: ctx.task,
           signal: controller.signal,
+          ...(ctx.context?.user ? { user: ctx.context.user } : {}),
         });
       } catch (error) {
         reply = { state: 'failed', text: `the agent failed: ${(error as Error).message}` };

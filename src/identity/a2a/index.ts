@@ -14,6 +14,16 @@
  * ```
  * Any new export added here becomes public API.
  */
+export {
+  A2A_ASK_STEP,
+  A2A_INPUT_SIGNAL,
+  a2aTaskInput,
+  a2aTaskOutput,
+  askCaller,
+  type A2aTaskInput,
+  type A2aTaskOutput,
+  type AskingContext,
+} from './ask.ts';
 export { POP_EXTENSION_URI, agentCardUrl, agentUrl, buildAgentCard, signAgentCard } from './card.ts';
 export type { A2aCardSpec, A2aSkillSpec } from './card.ts';
 export { buildAiCatalog, AI_CATALOG_MEDIA_TYPE, type AiCatalog, type AiCatalogEntry } from './catalog.ts';

@@ -1,0 +1,99 @@
+/**
+ * @module server/a2a-runs
+ * Each A2A task of `strata up` is a durable run. The first message of a task starts a run of the
+ * agent's workflow (idempotency key `a2a:<agent>:<task>`, so a retried message never starts a
+ * second one) as the caller's principal, so every syscall it makes is checked against the
+ * caller's grants. The run's states map onto the task's: running → WORKING, completed →
+ * COMPLETED (its text as the artifact), failed → FAILED, and a run waiting in `askCaller` →
+ * INPUT_REQUIRED with the question; the caller's next message on the task is signalled to the
+ * run, which resumes where it waited. Cancelling the task cancels the run.
+ *
+ * Agents run `a2a.echo` (below) unless given another workflow: config `a2a.workflows`, a map
+ * from agent name to workflow name.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { User } from '@a2a-js/sdk/server';
+import {
+  A2A_ASK_STEP,
+  A2A_INPUT_SIGNAL,
+  a2aTaskInput,
+  a2aTaskOutput,
+  type A2aHandler,
+  type A2aReply,
+} from '../identity/index.ts';
+import { StrataError, type Principal } from '../kernel/index.ts';
+import { defineWorkflow, TERMINAL, type Engine, type JournalRow } from '../orchestration/index.ts';
+
+/** The default workflow of an exposed agent: answers with the text it was sent. */
+export const a2aEchoWorkflow = defineWorkflow(
+  { name: 'a2a.echo', version: 1, input: a2aTaskInput, output: a2aTaskOutput },
+  (_ctx, input) => Promise.resolve({ state: 'completed' as const, text: input.text }),
+);
+
+/** An A2A caller authenticated as a Strata principal (see a2a.ts). */
+export class PrincipalUser implements User {
+  readonly principal: Principal;
+  constructor(principal: Principal) {
+    this.principal = principal;
+  }
+  get isAuthenticated(): boolean {
+    return true;
+  }
+  get userName(): string {
+    return this.principal.id;
+  }
+}
+
+const POLL_MS = 10;
+
+const questionsOf = (journal: readonly JournalRow[]): string[] =>
+  journal
+    .filter((e) => e.kind === 'step' && e.name === A2A_ASK_STEP && e.status === 'ok')
+    .map((e) => JSON.parse(e.output ?? '""') as string);
+
+const waitingForInput = (journal: readonly JournalRow[]): boolean =>
+  journal.some((e) => e.kind === 'signal' && e.name === A2A_INPUT_SIGNAL && e.status === 'pending');
+
+/** The A2A handler of one agent: each turn drives (or starts) the task's durable run. */
+export function durableA2aHandler(options: { engine: Engine; agent: string; workflow: string }): A2aHandler {
+  const { engine, agent, workflow } = options;
+  return async (turn): Promise<A2aReply> => {
+    if (!(turn.user instanceof PrincipalUser)) {
+      throw new StrataError('E_UNAUTHENTICATED', 'A2A tasks run as an authenticated principal');
+    }
+    const { principal } = turn.user;
+    const tenant = principal.tenantId;
+    const input = { agent, taskId: turn.taskId, contextId: turn.contextId, text: turn.text };
+    const run = await engine.start(workflow, input, {
+      principal,
+      idempotencyKey: `a2a:${agent}:${turn.taskId}`,
+    });
+    let asked = questionsOf(await engine.journal(tenant, run.id)).length;
+    if (turn.task !== undefined) {
+      // A reply to INPUT_REQUIRED: the run waits in askCaller for exactly this signal.
+      await engine.signal(tenant, run.id, A2A_INPUT_SIGNAL, { text: turn.text });
+    } else asked = 0;
+    for (;;) {
+      if (turn.signal.aborted) {
+        await engine.cancel(tenant, run.id).catch(() => undefined);
+        return { state: 'failed', text: 'cancelled' };
+      }
+      const now = await engine.get(tenant, run.id);
+      if (now.status === 'completed') {
+        const out = a2aTaskOutput.parse(now.output);
+        return { state: out.state, text: out.text, ...(out.data === undefined ? {} : { data: out.data }) };
+      }
+      if (TERMINAL.has(now.status)) {
+        return { state: 'failed', text: now.error?.message ?? `the run ended ${now.status}` };
+      }
+      if (now.status === 'waiting') {
+        const journal = await engine.journal(tenant, run.id);
+        const questions = questionsOf(journal);
+        if (questions.length > asked && waitingForInput(journal)) {
+          return { state: 'input-required', text: questions.at(-1) ?? '' };
+        }
+      }
+      await sleep(POLL_MS);
+    }
+  };
+}
