@@ -12,6 +12,7 @@ import { registerAgents } from './commands/agents.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerBilling } from './commands/billing.ts';
 import { registerBrowser } from './commands/browser.ts';
+import { registerFleet } from './commands/fleet.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerMemory } from './commands/memory.ts';
 import { registerModels } from './commands/models.ts';
@@ -61,6 +62,7 @@ export function buildProgram(): Command {
   registerBilling(program);
   registerTools(program);
   registerMcp(program);
+  registerFleet(program);
   return program;
 }
 

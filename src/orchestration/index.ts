@@ -43,4 +43,12 @@ export { TERMINAL, type JournalRow, type Run, type RunError, type RunStatus } fr
 export { runSyscalls } from './syscalls.ts';
 export { runSchema, timelineEntrySchema, toTimelineEntry, type TimelineEntry } from './timeline.ts';
 export { waitForRun, type WaitForRunOptions } from './wait.ts';
+// Supervision trees (issue 12): the public part (the rest stays in ./supervision/index.ts).
+export {
+  defineSupervisor,
+  fleetSyscalls,
+  fleetTree,
+  type SupervisorSpec,
+  type TreeNode,
+} from './supervision/index.ts';
 export const LAYER = { name: 'orchestration', status: 'built', issue: 3 } as const;

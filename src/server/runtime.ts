@@ -28,7 +28,13 @@ import {
 import { BrowserSessions, browserSyscalls } from '../compute/index.ts';
 import { openSandboxes, sandboxSyscalls, type SandboxManager } from '../compute/index.ts';
 import { MemoryService, memorySyscalls } from '../memory/index.ts';
-import { Engine, runSyscalls, Worker, type WorkflowDefinition } from '../orchestration/index.ts';
+import {
+  Engine,
+  fleetSyscalls,
+  runSyscalls,
+  Worker,
+  type WorkflowDefinition,
+} from '../orchestration/index.ts';
 import { attachTools, ToolsLayer, toolsSyscalls } from '../tools/index.ts';
 import { ModelService, modelSyscalls, parseModelsConfig, type ModelProvider } from '../models/index.ts';
 import {
@@ -160,6 +166,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       kernel.register(definition);
     billing.startReaper(5000, () => spendTokens.expireDue());
     for (const definition of runSyscalls(engine)) kernel.register(definition);
+    for (const definition of fleetSyscalls(engine)) kernel.register(definition); // supervision trees
     const tools = await ToolsLayer.open({ store, masterKey, clock: options.clock, logger });
     for (const definition of toolsSyscalls(tools)) kernel.register(definition);
     attachTools(kernel, tools);
@@ -223,6 +230,8 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       clock: options.clock ?? systemClock,
       engine,
       logger: logger.child({ component: 'identity' }),
+      revealSecret: async (tenantId, name, principalId) =>
+        (await tools.vault.reveal(tenantId, name, principalId)).value,
     });
     const summaries = async (
       tenantId: string,

@@ -55,3 +55,4 @@ export {
 } from './supervisor.ts';
 export { assertCurrentIncarnation, fleetTree, type TreeNode } from './tree.ts';
 export type { ChildEvent } from './child-exits.ts';
+export { fleetSyscalls } from './syscalls.ts';
