@@ -22,7 +22,7 @@ import {
 } from '@a2a-js/sdk/client';
 import { z } from 'zod';
 import type { JWK } from 'jose';
-import { configSchema, type Principal } from '../src/kernel/index.ts';
+import { configSchema, isStrataError, type Principal } from '../src/kernel/index.ts';
 import { a2aTaskInput, a2aTaskOutput, askCaller, verifyCard, type AiCatalog } from '../src/identity/index.ts';
 import { defineWorkflow } from '../src/orchestration/index.ts';
 import { textMessage } from '../src/identity/a2a/parts.ts';
@@ -86,7 +86,11 @@ void describe('A2A in the running server', () => {
     (await (await fetch(`${server.url}/.well-known/ai-catalog.json`)).json()) as AiCatalog;
 
   before(async () => {
-    const config = configSchema.parse({ dataDir, a2a: { workflows: { forecaster: 'test.weather' } } });
+    const config = configSchema.parse({
+      dataDir,
+      a2a: { workflows: { forecaster: 'test.weather' } },
+      network: { allowPrivate: true }, // a2a.call to this node's own loopback address
+    });
     runtime = await openRuntime({ config, worker: true });
     runtime.engine.register(weather);
     const boot = await bootstrapDefaultTenant(runtime);
@@ -163,6 +167,28 @@ void describe('A2A in the running server', () => {
     }
     const card = await verifyCard(`${server.url}/a2a/scout/.well-known/agent-card.json`);
     assert.equal(card.card.securitySchemes['strata']?.scheme?.$case, 'httpAuthSecurityScheme');
+  });
+
+  void it('a2a.call reaches an agent of this node with a bearer from the vault, and is refused without one', async () => {
+    const call = (input: Record<string, unknown>) =>
+      runtime.kernel.call<{ state: string; text: string }>(
+        'a2a.call',
+        { url: `${server.url}/a2a/scout`, ...input },
+        { principal },
+      );
+    await runtime.kernel.call(
+      'tools.vault.put',
+      { name: 'scout-key', kind: 'bearer', secret: otherKey },
+      { principal },
+    );
+    const answer = await call({ text: 'from a Strata agent', credential: 'scout-key', trust: 'possession' });
+    assert.deepEqual([answer.state, answer.text], ['TASK_STATE_COMPLETED', 'from a Strata agent']);
+    await assert.rejects(
+      call({ text: 'no credential' }),
+      (e: unknown) => isStrataError(e) && e.code === 'E_A2A_REMOTE',
+    );
+    const audit = JSON.stringify(await runtime.kernel.audit.list(tenantId, { limit: 50 }));
+    assert.ok(!audit.includes(otherKey), 'the credential is in no audit entry');
   });
 
   void it('a run waiting in askCaller is a task in INPUT_REQUIRED; the caller’s reply resumes it', async () => {

@@ -69,6 +69,8 @@ export async function openIdentity(parts: {
   clock: Clock;
   engine: Engine;
   logger: Logger;
+  /** The vault, for `a2a.call`'s `credential` (a bearer for the remote agent). */
+  revealSecret?: (tenantId: string, name: string, principalId: string) => Promise<string>;
 }): Promise<IdentityLayer> {
   const { store, kernel, config, masterKey, clock, engine, logger } = parts;
   const identities = await AgentIdentities.open({ store, masterKey, clock });
@@ -110,6 +112,7 @@ export async function openIdentity(parts: {
     ...policySyscalls(mail, policy),
     ...a2aSyscalls({
       allowPrivate: config.network.allowPrivate,
+      ...(parts.revealSecret ? { revealSecret: parts.revealSecret } : {}),
       onCalled: (tenant, url, outcome) => directory.recordCall(tenant, url, outcome),
     }),
     ...directorySyscalls(directory),
