@@ -40,6 +40,8 @@ export interface AppOptions {
   lifecycle?: Lifecycle;
   /** Unauthenticated routes mounted at the root (e.g. `/.well-known/jwks.json`, agent documents). */
   publicRoutes?: readonly Hono[];
+  /** Routes mounted under `/v1` behind authentication (e.g. `GET /v1/mail/events`). */
+  apiRoutes?: readonly Hono<AppEnv>[];
 }
 
 /**
@@ -95,6 +97,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.use('/v1/*', authenticate(kernel));
   app.get('/v1/whoami', (c) => c.json(whoamiOf(c.get('principal')) satisfies Whoami));
   app.route('/v1/syscalls', syscallRoutes(kernel, config));
+  for (const routes of options.apiRoutes ?? []) app.route('/v1', routes);
   app.use('/mcp', refuseWhileDraining(lifecycle));
   app.route('/mcp', mcpRoutes(kernel, { bodyLimitBytes: config.server.bodyLimitBytes }));
   return app;

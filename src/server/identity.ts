@@ -18,6 +18,7 @@ import {
   delegationSyscalls,
   Mail,
   MailPolicy,
+  mailEventSyscalls,
   mailSyscalls,
   approvalHold,
   Drafts,
@@ -28,6 +29,8 @@ import {
   labelSyscalls,
   startDraftSweeper,
   policySyscalls,
+  openMailEvents,
+  type MailEventsLayer,
   type RelayOptions,
   type RunningSmtpServer,
 } from '../identity/index.ts';
@@ -39,6 +42,8 @@ export interface IdentityLayer {
   readonly identities: AgentIdentities;
   readonly delegations: Delegations;
   readonly mail: Mail;
+  /** Mail events (outbox, SSE source) and webhooks with their dispatcher. */
+  readonly mailEvents: MailEventsLayer;
   /** Remote A2A agents this node knows, with the outcome of calls to them. */
   readonly directory: AgentDirectory;
   /** The inbound SMTP server, when `mail.smtpPort` is set. */
@@ -118,6 +123,9 @@ export async function openIdentity(parts: {
     ...directorySyscalls(directory),
   ])
     kernel.register(definition);
+  const mailEvents = await openMailEvents({ mail, masterKey, clock, logger });
+  for (const definition of mailEventSyscalls(mailEvents)) kernel.register(definition);
+  mailEvents.dispatcher.start();
   mail.waits.onFired((wait) =>
     engine.signal(wait.tenant, wait.runId ?? '', wait.signal, { messageId: wait.messageId }),
   );
@@ -137,9 +145,11 @@ export async function openIdentity(parts: {
     identities,
     delegations,
     mail,
+    mailEvents,
     directory,
     smtp,
     close: async () => {
+      await mailEvents.dispatcher.stop();
       clearInterval(sweeper);
       await draftSweeper.stop();
       await smtp?.close();

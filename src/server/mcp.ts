@@ -43,7 +43,8 @@ export function mcpRoutes(kernel: Kernel, options: { bodyLimitBytes: number }): 
 /** The server card routes; mount at the root, before `/mcp` (whose routes all authenticate). */
 export function mcpCardRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.use('*', etag());
+  // Scoped to the card: mounted at the root, '*' would hash (and buffer) every response, streams too.
+  for (const path of ['/mcp/server-card', '/.well-known/mcp/server-card.json']) app.use(path, etag());
   const card = (c: Context<AppEnv>): Response => {
     const body = JSON.stringify(strataServerCard(new URL('/mcp', c.req.url).href));
     // The draft asks for its media type when the client asks for it; older clients expect JSON.

@@ -23,6 +23,7 @@ import { agentIdentityRoutes } from '../identity/index.ts';
 import { a2aEndpoint } from './a2a.ts';
 import { createApp } from './app.ts';
 import { Lifecycle } from './lifecycle.ts';
+import { mailEventRoutes } from './mail-events.ts';
 import { loadMasterKey, type Runtime } from './runtime.ts';
 
 /** After the drain, how long responses still being written get before their sockets are cut. */
@@ -92,7 +93,15 @@ export async function startServer(options: StartServerOptions): Promise<ServerHa
           a2a.routes,
         ]
       : [];
-  const app = createApp({ kernel, config, logger: options.logger ?? kernel.logger, lifecycle, publicRoutes });
+  const apiRoutes = [mailEventRoutes({ kernel, events: runtime.identity.mailEvents.events })];
+  const app = createApp({
+    kernel,
+    config,
+    logger: options.logger ?? kernel.logger,
+    lifecycle,
+    publicRoutes,
+    apiRoutes,
+  });
   // createAdaptorServer builds a plain `http.Server` unless told to use http2/https.
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   const address = await listen(

@@ -44,7 +44,7 @@ export type { RunningSmtpServer } from './smtp.ts';
 export type { AttachmentMeta, Direction, Mailbox, MailMessage, MessageStatus, Thread } from './repo.ts';
 export { rawMessage, smtpSink, type RawMessageSpec, type SinkMessage } from './testing.ts';
 export { openMailEvents, type MailEventsLayer } from './events-setup.ts';
-export { mailEventSyscalls } from './events-syscalls.ts';
+export { eventOut, mailEventSyscalls } from './events-syscalls.ts';
 export {
   MAIL_EVENT_TYPES,
   MailEvents,
