@@ -14,6 +14,7 @@ import { registerBilling } from './commands/billing.ts';
 import { registerBrowser } from './commands/browser.ts';
 import { registerFleet } from './commands/fleet.ts';
 import { registerKeys } from './commands/keys.ts';
+import { registerMail } from './commands/mail.ts';
 import { registerMemory } from './commands/memory.ts';
 import { registerModels } from './commands/models.ts';
 import { registerMcp } from './commands/mcp.ts';
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
   registerSyscalls(program);
   registerRuns(program);
   registerBrowser(program);
+  registerMail(program);
   registerMemory(program);
   registerModels(program);
   registerSandbox(program);
