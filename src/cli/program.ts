@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { EXIT } from '../kernel/index.ts';
 import { registerAgents } from './commands/agents.ts';
+import { registerApprovals } from './commands/approvals.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerBilling } from './commands/billing.ts';
 import { registerBrowser } from './commands/browser.ts';
@@ -65,6 +66,7 @@ export function buildProgram(): Command {
   registerTools(program);
   registerMcp(program);
   registerFleet(program);
+  registerApprovals(program); // and escalations
   return program;
 }
 

@@ -15,6 +15,8 @@ import { SYSCALL_PREFIXES, syscallNamespace, type SyscallNamespaces } from './sy
 import { abortReason, backoff, sleep, withTimeout } from './timing.ts';
 // Supervision (issue 12): the store side of ctx.nextChildExit / ctx.cancelChild lives in its folder.
 import { EXIT_SKEW_MS, type ChildEvent, type ChildExitQuery } from './supervision/child-exits.ts';
+// Approvals (issue 12): ctx.approve is built from the operations below, in its own folder.
+import { approve, type ApprovalDecision, type ApproveOptions } from './approvals/approve.ts';
 
 export { serializeError } from './journal-entry.ts';
 export { backoff } from './timing.ts';
@@ -265,6 +267,11 @@ export class WorkflowContext {
       return this.#fail(row, new StrataError('E_WAIT_TIMEOUT', `signal "${signal}" did not arrive in time`));
     }
     throw new Suspension(row.wake_at);
+  }
+
+  /** A durable approval: asked once, survives restarts, decided once (see approvals/approve.ts). */
+  approve<TValue = unknown>(options: ApproveOptions<TValue>): Promise<ApprovalDecision<TValue>> {
+    return approve(this, options);
   }
 
   /** Starts a child run (recorded, so replay never starts it twice); await `handle.result()`. */

@@ -51,4 +51,21 @@ export {
   type SupervisorSpec,
   type TreeNode,
 } from './supervision/index.ts';
+// Approvals and escalations (issue 12).
+export {
+  approvalSyscalls,
+  openFleetAlerts,
+  type Approval,
+  type ApprovalDecision,
+  type ApproveOptions,
+  type FleetAlerts,
+} from './approvals/index.ts';
+export {
+  escalationSyscalls,
+  Escalations,
+  raiseEscalation,
+  type Escalation,
+  type RaiseInput,
+  type Severity,
+} from './escalations/index.ts';
 export const LAYER = { name: 'orchestration', status: 'built', issue: 3 } as const;

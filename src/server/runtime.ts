@@ -31,6 +31,7 @@ import { MemoryService, memorySyscalls } from '../memory/index.ts';
 import {
   Engine,
   fleetSyscalls,
+  openFleetAlerts,
   runSyscalls,
   Worker,
   type WorkflowDefinition,
@@ -233,6 +234,17 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       revealSecret: async (tenantId, name, principalId) =>
         (await tools.vault.reveal(tenantId, name, principalId)).value,
     });
+    // Approvals (email replies decide them) and escalations (mailed through the identity layer).
+    const alerts = await openFleetAlerts({
+      store,
+      kernel,
+      engine,
+      masterKey,
+      clock: options.clock ?? systemClock,
+      logger: logger.child({ component: 'alerts' }),
+      mail: identity.mail,
+      identities: identity.identities,
+    });
     const summaries = async (
       tenantId: string,
     ): Promise<{ id: string; kind: string; name: string; state: string }[]> =>
@@ -259,6 +271,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       const steps: (() => Promise<unknown>)[] = [
         () => kernel.drain(timeoutMs),
         () => identity.close(),
+        () => alerts.close(),
         () => sweeper.stop(),
         () => resources.close(),
         () => browsers.close(),
