@@ -268,6 +268,19 @@ export class Worker {
   }
 
   #execute(row: RunRow, journal: readonly JournalRow[] | undefined): void {
+    // Found by the supervision tests: an execution that kept the event loop busy past its lease
+    // (no heartbeat ran) is claimed back as an orphan by this same worker. Its lease is renewed by
+    // that claim, but a second execution under the same worker id would pass the same fence and
+    // write the journal twice: keep the one already running. The claim cleared wake_pending, so
+    // set it again (a spare wake-up costs a replay; a lost one would strand the run).
+    if (this.#active.has(row.id)) {
+      void this.#engine.store
+        .run('UPDATE orch_runs SET wake_pending = 1 WHERE id = ?', [row.id])
+        .catch((error: unknown) =>
+          this.#logger.warn({ err: error, run: row.id }, 'restoring a wake-up failed'),
+        );
+      return;
+    }
     const controller = new AbortController();
     const now = this.#engine.clock.now();
     let timer: NodeJS.Timeout | undefined;
