@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { z } from 'zod';
-import { defineWorkflow } from '../src/orchestration/index.ts';
+import { Suspension, WorkflowContext, type RunPort } from '../src/orchestration/context.ts';
+import { defineWorkflow, type JournalRow } from '../src/orchestration/index.ts';
 import {
   defineSupervisor,
   fleetSyscalls,
@@ -44,8 +45,44 @@ async function treeUntil(h: Harness, runId: string, ready: (t: TreeNode) => bool
     const tree = await fleetTree(h.engine, h.principal.tenantId, runId);
     if (ready(tree)) return tree;
     if (Date.now() > deadline) throw new Error(`tree not ready: ${tree.children.length} children`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/**
+ * Replays a run's journal in process, as a worker does after a wake-up, without the store: every
+ * operation is answered from the journal until the pending wait at its end suspends the run.
+ */
+async function timeReplay(
+  journal: readonly JournalRow[],
+  input: unknown,
+  runId: string,
+  h: Harness,
+): Promise<number> {
+  const unreachable = (): never => {
+    throw new Error('replay reached past the journal');
+  };
+  const port: RunPort = {
+    runId,
+    principal: h.principal,
+    clock: h.engine.clock,
+    signal: new AbortController().signal,
+    journal: new Map(journal.map((row) => [row.seq, row])),
+    record: unreachable,
+    fenced: unreachable,
+    consumeSignal: unreachable,
+    startChild: unreachable,
+    childRun: unreachable,
+    syscall: unreachable,
+    takeToken: unreachable,
+    nextChildExit: () => Promise.resolve(undefined),
+    cancelChild: unreachable,
+  };
+  const t0 = performance.now();
+  await pool.run(new WorkflowContext(port), pool.input.parse(input)).catch((error: unknown) => {
+    if (!(error instanceof Suspension)) throw error;
+  });
+  return performance.now() - t0;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -87,9 +124,11 @@ onEveryStore('supervision at scale', (db) => {
       );
       const upMs = Date.now() - started;
       const rows = await h.engine.journal(h.principal.tenantId, sup.id);
+      const replays: number[] = [];
+      for (let i = 0; i < 5; i++) replays.push(await timeReplay(rows, { children: initial }, sup.id, h));
 
       // Each failure wakes the supervisor, which replays its whole journal before restarting the child.
-      const replayMs: number[] = [];
+      const restartMs: number[] = [];
       for (const index of [10, 500, 990]) {
         const victim = full.children[index];
         assert.ok(victim);
@@ -100,7 +139,7 @@ onEveryStore('supervision at scale', (db) => {
             (c) => c.childId === victim.childId && c.incarnation === 2 && c.status === 'waiting',
           ),
         );
-        replayMs.push(Date.now() - t0);
+        restartMs.push(Date.now() - t0);
         assert.equal(after.children.length, CHILDREN);
         await assert.rejects(
           h.kernel.call('fleet.fence', { runId: victim.runId }, { principal: h.principal }),
@@ -115,8 +154,9 @@ onEveryStore('supervision at scale', (db) => {
       assert.equal(tree.trees[0]?.children.length, CHILDREN);
       assert.equal(tree.trees[0]?.children.filter((c) => c.restarts === 1).length, 3);
       process.stdout.write(
-        `# supervision scale (${db().dialect}): ${CHILDREN} children up in ${upMs} ms; journal ${rows.length} rows; ` +
-          `failure → replay of the journal → restart: median ${median(replayMs)} ms (${replayMs.join(', ')})\n`,
+        `# supervision scale (${db().dialect}): ${CHILDREN} children up in ${upMs} ms; journal ${rows.length} rows, ` +
+          `replayed in process in ${median(replays).toFixed(1)} ms (median of 5); ` +
+          `failure → replay of the journal → restart: median ${median(restartMs)} ms (${restartMs.join(', ')})\n`,
       );
     },
   );
