@@ -205,6 +205,16 @@ void describe('A2A in the running server', () => {
     assert.equal(answered.id, asked.id, 'the same task continues');
     assert.equal(answered.status?.state, TaskState.TASK_STATE_COMPLETED);
     assert.equal(answered.artifacts[0]?.parts[0]?.content?.value, 'Weather in Paris: sunny');
+
+    // Cancelling a task that waits for input cancels its run too.
+    const second = await client.sendMessage(send('weather again'));
+    assert.ok(!('messageId' in second));
+    assert.equal(second.status?.state, TaskState.TASK_STATE_INPUT_REQUIRED);
+    const cancelled = await client.cancelTask({ tenant: '', id: second.id, metadata: undefined });
+    assert.equal(cancelled.status?.state, TaskState.TASK_STATE_CANCELED);
+    const runs = await runtime.engine.list(tenantId, { workflow: 'test.weather' });
+    const secondRun = runs.find((r) => (r.input as { taskId: string }).taskId === second.id);
+    assert.equal(secondRun?.status, 'cancelled', 'the waiting run is cancelled with its task');
   });
 
   void it('exposes an agent given an identity after start, without a restart', async () => {

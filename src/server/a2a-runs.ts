@@ -6,7 +6,8 @@
  * caller's grants. The run's states map onto the task's: running → WORKING, completed →
  * COMPLETED (its text as the artifact), failed → FAILED, and a run waiting in `askCaller` →
  * INPUT_REQUIRED with the question; the caller's next message on the task is signalled to the
- * run, which resumes where it waited. Cancelling the task cancels the run.
+ * run, which resumes where it waited. Cancelling the task cancels the run, whether it is working
+ * (the handler's signal) or waiting for input (`cancelA2aRun`, told by the routes).
  *
  * Agents run `a2a.echo` (below) unless given another workflow: config `a2a.workflows`, a map
  * from agent name to workflow name.
@@ -46,6 +47,22 @@ export class PrincipalUser implements User {
 
 const POLL_MS = 10;
 
+const runKey = (agent: string, taskId: string): string => `a2a:${agent}:${taskId}`;
+
+/** Cancels the durable run behind a task a caller cancelled (a no-op when it already ended). */
+export async function cancelA2aRun(
+  engine: Engine,
+  tenantId: string,
+  agent: string,
+  taskId: string,
+): Promise<void> {
+  const row = await engine.store.get<{ id: string }>(
+    'SELECT id FROM orch_runs WHERE tenant_id = ? AND idempotency_key = ?',
+    [tenantId, runKey(agent, taskId)],
+  );
+  if (row) await engine.cancel(tenantId, row.id).catch(() => undefined);
+}
+
 const questionsOf = (journal: readonly JournalRow[]): string[] =>
   journal
     .filter((e) => e.kind === 'step' && e.name === A2A_ASK_STEP && e.status === 'ok')
@@ -66,7 +83,7 @@ export function durableA2aHandler(options: { engine: Engine; agent: string; work
     const input = { agent, taskId: turn.taskId, contextId: turn.contextId, text: turn.text };
     const run = await engine.start(workflow, input, {
       principal,
-      idempotencyKey: `a2a:${agent}:${turn.taskId}`,
+      idempotencyKey: runKey(agent, turn.taskId),
     });
     let asked = questionsOf(await engine.journal(tenant, run.id)).length;
     if (turn.task !== undefined) {

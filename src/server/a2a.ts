@@ -33,7 +33,7 @@ import {
   type AgentIdentities,
 } from '../identity/index.ts';
 import type { Engine } from '../orchestration/index.ts';
-import { a2aEchoWorkflow, durableA2aHandler, PrincipalUser } from './a2a-runs.ts';
+import { a2aEchoWorkflow, cancelA2aRun, durableA2aHandler, PrincipalUser } from './a2a-runs.ts';
 import { credentialsOf, CAPABILITY_HEADER } from './auth.ts';
 
 export interface A2aEndpointOptions {
@@ -173,6 +173,7 @@ export function a2aEndpoint(options: A2aEndpointOptions): A2aEndpoint {
       logger,
       allowPrivate: options.allowPrivate ?? false,
       authenticate,
+      onCancelled: (agent, taskId) => cancelA2aRun(options.engine, tenantId, agent, taskId),
     });
     services.add(service);
     logger.debug({ agents: agents.map((a) => a.card.name) }, 'A2A agents exposed');

@@ -59,6 +59,8 @@ const FINAL: Record<A2aReply['state'], TaskState> = {
 export class InProcessExecutor implements A2aExecutor {
   readonly #handler: A2aHandler;
   readonly #running = new Map<string, { controller: AbortController; contextId: string }>();
+  /** Tasks whose last turn ended in INPUT_REQUIRED, with their context: cancellable while idle. */
+  readonly #waiting = new Map<string, string>();
   readonly #now: () => Date;
 
   constructor(handler: A2aHandler, options: { now?: () => Date } = {}) {
@@ -69,6 +71,7 @@ export class InProcessExecutor implements A2aExecutor {
   execute = async (ctx: RequestContext, bus: ExecutionEventBus): Promise<void> => {
     const { taskId, contextId } = ctx;
     const controller = new AbortController();
+    this.#waiting.delete(taskId);
     this.#running.set(taskId, { controller, contextId });
     const status = (state: TaskState, message?: Message) => ({
       state,
@@ -126,6 +129,8 @@ export class InProcessExecutor implements A2aExecutor {
           }),
         );
       }
+      if (reply.state === 'input-required') this.#waiting.set(taskId, contextId);
+      else this.#waiting.delete(taskId);
       const message = textMessage({ role: 'agent', taskId, contextId, text: reply.text });
       bus.publish(
         AgentEvent.statusUpdate({
@@ -143,12 +148,16 @@ export class InProcessExecutor implements A2aExecutor {
 
   cancelTask = (taskId: string, bus: ExecutionEventBus): Promise<void> => {
     const running = this.#running.get(taskId);
-    if (running && !running.controller.signal.aborted) {
-      running.controller.abort();
+    // A task idle in INPUT_REQUIRED has no turn to abort, but the SDK still waits for CANCELED.
+    const waiting = this.#waiting.get(taskId);
+    this.#waiting.delete(taskId);
+    const contextId = running && !running.controller.signal.aborted ? running.contextId : waiting;
+    if (contextId !== undefined) {
+      running?.controller.abort();
       bus.publish(
         AgentEvent.statusUpdate({
           taskId,
-          contextId: running.contextId,
+          contextId,
           status: {
             state: TaskState.TASK_STATE_CANCELED,
             message: undefined,

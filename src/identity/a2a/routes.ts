@@ -148,6 +148,7 @@ export function a2aRoutes(service: A2aService, options: { bodyLimitBytes?: numbe
       result = await transport.handle(body as Record<string, unknown>, context);
       // Task saves may be held for a turn (task-store.ts): what the answer reports must be durable.
       if (!(Symbol.asyncIterator in result)) await agent.tasks.flush();
+      await tellCancelled(service, agent.name, body, result);
     } catch (error) {
       const mapped = JsonRpcTransportHandler.mapToJSONRPCError(error);
       return c.json(
@@ -160,6 +161,24 @@ export function a2aRoutes(service: A2aService, options: { bodyLimitBytes?: numbe
       : c.json(result);
   });
   return app;
+}
+
+/**
+ * A task cancelled while nothing executes it (e.g. waiting in INPUT_REQUIRED) is marked CANCELED
+ * by the SDK without the executor hearing of it: tell the service's `onCancelled`, so whatever
+ * backs the task (a durable run) stops too.
+ */
+async function tellCancelled(
+  service: A2aService,
+  agent: string,
+  body: unknown,
+  result: unknown,
+): Promise<void> {
+  const request = body as { method?: unknown; params?: { id?: unknown } } | null;
+  const ok = typeof result === 'object' && result !== null && !('error' in result);
+  if (ok && request?.method === 'CancelTask' && typeof request.params?.id === 'string') {
+    await service.options.onCancelled?.(agent, request.params.id);
+  }
 }
 
 /** Streams JSON-RPC responses as SSE; an error before the first event is a plain JSON-RPC answer. */

@@ -39,6 +39,8 @@ export interface A2aServiceOptions {
    * configs. @default everyone is one unauthenticated caller
    */
   readonly authenticate?: (request: Request) => Promise<User | null>;
+  /** Told when a caller cancelled a task (after it is CANCELED), e.g. to cancel its durable run. */
+  readonly onCancelled?: (agent: string, taskId: string) => Promise<void>;
   /** Allow push notifications toward private/loopback addresses: tests only. @default false */
   readonly allowPrivate?: boolean;
   readonly clock?: Clock;
