@@ -91,6 +91,12 @@ export const ERROR_CODES = {
     false,
     'A supervisor exceeded its restart intensity, stopped its children and failed; data.restarts, data.periodMs.',
   ),
+  E_AGENT_MAX_TURNS: code(
+    500,
+    EXIT.internal,
+    false,
+    'An agent made maxTurns model calls without a final answer; data.maxTurns.',
+  ),
   E_UNKNOWN_MODEL: code(
     404,
     EXIT.notFound,

@@ -219,6 +219,9 @@ export class WorkflowContext {
       );
       return value;
     } catch (error) {
+      // Aborted by this worker (stopping, lease lost, cancelled): the call's outcome is unknown, so
+      // journal nothing and let the next worker make the call again on replay.
+      if (this.#port.signal.aborted) throw error;
       await this.#port.record(
         errorEntry({
           seq,
