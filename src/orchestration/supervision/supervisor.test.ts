@@ -73,9 +73,20 @@ const taskGroup = defineSupervisor({
   ],
 });
 
+const fragile = defineSupervisor({
+  name: 'sup-test.fragile',
+  version: 1,
+  strategy: 'one_for_one',
+  intensity: 10,
+  backoff: { baseMs: 400, maxMs: 400 },
+  breaker: { deaths: 3, windowMs: 10_000, cooldownMs: 700 },
+  onEvent,
+  children: [{ id: 'w', workflow: agent, input: { tag: 'w' } }],
+});
+
 async function setup(h: Harness): Promise<void> {
   h.engine.register(agent);
-  for (const def of [allForOne, inner, root, taskGroup]) h.engine.register(def);
+  for (const def of [allForOne, inner, root, taskGroup, fragile]) h.engine.register(def);
   await h.worker({ concurrency: 20 });
 }
 
@@ -105,8 +116,9 @@ const journalOf = (h: Harness, runId: string): Promise<JournalRow[]> =>
   h.engine.journal(h.principal.tenantId, runId);
 
 onEveryStore('supervision trees', (db) => {
-  it('one_for_all: a failing child takes its siblings down last-first and all restart first-first', async () => {
+  it('one_for_all: a failing child takes its siblings down last-first and all restart first-first', async (t) => {
     const h = await harness(db());
+    t.after(() => h.close());
     await setup(h);
     const sup = await h.engine.start('sup-test.all', {}, { principal: h.principal });
     const before = await treeUntil(h, sup.id, allWaiting(1));
@@ -136,11 +148,11 @@ onEveryStore('supervision trees', (db) => {
       'restarted in start order',
     );
     assert.equal((await h.engine.get(h.principal.tenantId, old['a'] ?? '')).status, 'cancelled');
-    await h.close();
   });
 
-  it('a late completion of a replaced incarnation changes nothing, and the fence refuses it', async () => {
+  it('a late completion of a replaced incarnation changes nothing, and the fence refuses it', async (t) => {
     const h = await harness(db());
+    t.after(() => h.close());
     await setup(h);
     const sup = await h.engine.start('sup-test.all', {}, { principal: h.principal });
     const first = await treeUntil(h, sup.id, allWaiting(1));
@@ -179,11 +191,11 @@ onEveryStore('supervision trees', (db) => {
       journalAfter.filter((j) => j.kind === 'child').length,
       journalBefore.filter((j) => j.kind === 'child').length,
     );
-    await h.close();
   });
 
-  it('a nested supervisor exceeding its intensity stops its child and fails to the root', async () => {
+  it('a nested supervisor exceeding its intensity stops its child and fails to the root', async (t) => {
     const h = await harness(db());
+    t.after(() => h.close());
     await setup(h);
     const top = await h.engine.start('sup-test.root', {}, { principal: h.principal });
     const ready = (inc: number) => (t: TreeNode) =>
@@ -216,21 +228,53 @@ onEveryStore('supervision trees', (db) => {
       [innerRun, top.id],
       'the hook saw each supervisor give up once',
     );
-    await h.close();
   });
 
-  it('auto_shutdown all_significant: the task group ends when its last significant child is done', async () => {
+  it('auto_shutdown all_significant: the task group ends when its last significant child is done', async (t) => {
     const h = await harness(db());
+    t.after(() => h.close());
     await setup(h);
     const group = await h.engine.start('sup-test.group', {}, { principal: h.principal });
-    const t = await treeUntil(h, group.id, allWaiting(1));
-    await h.engine.signal(h.principal.tenantId, child(t, 'job1').runId, 'finish', { mode: 'normal' });
+    const tree = await treeUntil(h, group.id, allWaiting(1));
+    await h.engine.signal(h.principal.tenantId, child(tree, 'job1').runId, 'finish', { mode: 'normal' });
     await new Promise((r) => setTimeout(r, 150));
     assert.equal((await h.engine.get(h.principal.tenantId, group.id)).status, 'waiting', 'job2 still runs');
-    await h.engine.signal(h.principal.tenantId, child(t, 'job2').runId, 'finish', { mode: 'normal' });
+    await h.engine.signal(h.principal.tenantId, child(tree, 'job2').runId, 'finish', { mode: 'normal' });
     const done = await h.waitFor(group.id, ['completed', 'failed']);
     assert.deepEqual(done.output, { reason: 'auto_shutdown', childId: 'job2' });
-    assert.equal((await h.engine.get(h.principal.tenantId, child(t, 'watcher').runId)).status, 'cancelled');
-    await h.close();
+    assert.equal(
+      (await h.engine.get(h.principal.tenantId, child(tree, 'watcher').runId)).status,
+      'cancelled',
+    );
+  });
+
+  it('backs restarts off from the second one, and the breaker holds the third death for its cooldown', async (t) => {
+    const h = await harness(db());
+    t.after(() => h.close());
+    await setup(h);
+    const sup = await h.engine.start('sup-test.fragile', {}, { principal: h.principal });
+    const fail = async (incarnation: number): Promise<TreeNode> => {
+      const tree = await treeUntil(h, sup.id, allWaiting(incarnation));
+      await h.engine.signal(h.principal.tenantId, child(tree, 'w').runId, 'finish', { mode: 'fail' });
+      return tree;
+    };
+    await fail(1);
+    await fail(2);
+    const third = await treeUntil(h, sup.id, allWaiting(3));
+    const thirdRun = child(third, 'w').runId;
+    const created = (await h.engine.get(h.principal.tenantId, thirdRun)).createdAt;
+    const [firstStep] = await journalOf(h, thirdRun);
+    assert.ok((firstStep?.started_at ?? 0) - created >= 400, 'the second restart waited its backoff');
+    await fail(3);
+    const deadline = Date.now() + 5_000;
+    while (!events.some((e) => e.supervisorRunId === sup.id && e.type === 'breaker_open')) {
+      assert.ok(Date.now() < deadline, 'the breaker never opened');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const openedAt = Date.now();
+    const held = await fleetTree(h.engine, h.principal.tenantId, sup.id);
+    assert.deepEqual([child(held, 'w').incarnation, child(held, 'w').status], [3, 'failed'], 'restart held');
+    await treeUntil(h, sup.id, allWaiting(4));
+    assert.ok(Date.now() - openedAt >= 500, 'released after the cooldown, not before');
   });
 });
