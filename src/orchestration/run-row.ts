@@ -116,6 +116,14 @@ export type JournalRow = {
 };
 
 export type JournalKind =
-  'step' | 'tx' | 'syscall' | 'sleep' | 'signal' | 'child' | 'join' | 'now' | 'random'
+  | 'step'
+  | 'tx'
+  | 'syscall'
+  | 'sleep'
+  | 'signal'
+  | 'child'
+  | 'join'
+  | 'now'
+  | 'random'
   // A child exit (or signal) taken by ctx.nextChildExit (supervision).
   | 'exit';
