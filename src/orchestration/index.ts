@@ -13,7 +13,6 @@
  * const run = await engine.start('greet', 'ada', { principal });
  */
 export {
-  defineAgent,
   defineWorkflow,
   type RetryOptions,
   type WorkflowDefinition,
@@ -68,4 +67,16 @@ export {
   type RaiseInput,
   type Severity,
 } from './escalations/index.ts';
+// The durable agent loop (issue 12): defineAgent with a spec builds it; with a function it is
+// defineWorkflow, as before.
+export {
+  AGENT_LAYER,
+  agentMigrations,
+  defineAgent,
+  defineAgentLoop,
+  loadPrompt,
+  type AgentLoopSpec,
+  type AgentOutput,
+  type AgentTurn,
+} from './agent/index.ts';
 export const LAYER = { name: 'orchestration', status: 'built', issue: 3 } as const;

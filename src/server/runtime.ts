@@ -29,6 +29,8 @@ import { BrowserSessions, browserSyscalls } from '../compute/index.ts';
 import { openSandboxes, sandboxSyscalls, type SandboxManager } from '../compute/index.ts';
 import { MemoryService, memorySyscalls } from '../memory/index.ts';
 import {
+  AGENT_LAYER,
+  agentMigrations,
   Engine,
   fleetSyscalls,
   openFleetAlerts,
@@ -142,6 +144,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
   const store = await openStore(databaseUrl);
   try {
     const engine = await Engine.open({ store, clock: options.clock });
+    await store.migrate(AGENT_LAYER, agentMigrations); // the agent loop's prompt blobs
     engine.register(a2aEchoWorkflow); // what exposed A2A agents run unless bound to a workflow
     for (const workflow of options.workflows ?? []) engine.register(workflow);
     // Budgets admit every syscall by reservation; every metered syscall also emits a meter event.
