@@ -91,12 +91,24 @@ test(
 
     // A child fails; the worker dies while the supervisor is terminating and restarting the group.
     await engine.signal(principal.tenantId, t1.children[1]?.runId ?? '', 'finish', { mode: 'fail' });
-    await new Promise((r) => setTimeout(r, 30));
+    // Kill as soon as the first sibling is terminated, while the rest of the restart is to do.
+    const until = Date.now() + 5_000;
+    while (Date.now() < until) {
+      const cancelled = await store.get<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM orch_runs WHERE parent_id = ? AND status = 'cancelled'",
+        [sup.id],
+      );
+      if (Number(cancelled?.n) > 0) break;
+    }
     await kill(first);
     const killedAt = Date.now();
     const atKill = await store.all<{ status: string; n: number }>(
       'SELECT status, COUNT(*) AS n FROM orch_runs WHERE parent_id = ? OR id = ? GROUP BY status',
       [sup.id, sup.id],
+    );
+    assert.ok(
+      atKill.some((r) => r.status === 'cancelled'),
+      'the worker died mid-restart',
     );
     const second = await startWorker('wrk_sup_b');
     const t2 = await treeUntil(sup.id, settled(2));
