@@ -84,9 +84,16 @@ const fragile = defineSupervisor({
   children: [{ id: 'w', workflow: agent, input: { tag: 'w' } }],
 });
 
+const pool = defineSupervisor({
+  name: 'sup-test.pool',
+  version: 1,
+  strategy: 'simple_one_for_one',
+  childSpec: { workflow: agent, restart: 'temporary' },
+});
+
 async function setup(h: Harness): Promise<void> {
   h.engine.register(agent);
-  for (const def of [allForOne, inner, root, taskGroup, fragile]) h.engine.register(def);
+  for (const def of [allForOne, inner, root, taskGroup, fragile, pool]) h.engine.register(def);
   await h.worker({ concurrency: 20 });
 }
 
@@ -276,5 +283,31 @@ onEveryStore('supervision trees', (db) => {
     assert.deepEqual([child(held, 'w').incarnation, child(held, 'w').status], [3, 'failed'], 'restart held');
     await treeUntil(h, sup.id, allWaiting(4));
     assert.ok(Date.now() - openedAt >= 500, 'released after the cooldown, not before');
+  });
+
+  it('simple_one_for_one: a temporary child that ended is dropped, and its id added again is a new incarnation', async (t) => {
+    const h = await harness(db());
+    t.after(() => h.close());
+    await setup(h);
+    const sup = await h.engine.start(
+      'sup-test.pool',
+      { children: [{ id: 'x', input: { tag: 'x' } }] },
+      { principal: h.principal },
+    );
+    const first = await treeUntil(h, sup.id, allWaiting(1));
+    await h.engine.signal(h.principal.tenantId, child(first, 'x').runId, 'finish', { mode: 'fail' });
+    await treeUntil(h, sup.id, (tree) => child(tree, 'x').status === 'failed');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(
+      child(await fleetTree(h.engine, h.principal.tenantId, sup.id), 'x').incarnation,
+      1,
+      'temporary: not restarted',
+    );
+    await h.engine.signal(h.principal.tenantId, sup.id, 'fleet.supervisor.start_child', {
+      id: 'x',
+      input: { tag: 'x' },
+    });
+    const again = await treeUntil(h, sup.id, allWaiting(2));
+    assert.notEqual(child(again, 'x').runId, child(first, 'x').runId);
   });
 });

@@ -49,7 +49,9 @@ import {
 /** Every supervisor defined in this process, by workflow name (for the tree and the syscalls). */
 const SUPERVISORS = new Map<string, SupervisorSpec>();
 
-export const supervisorSpec = (workflow: string): SupervisorSpec | undefined => SUPERVISORS.get(workflow);
+/** The supervisor spec of a workflow version (without a version: the latest defined). */
+export const supervisorSpec = (workflow: string, version?: number): SupervisorSpec | undefined =>
+  SUPERVISORS.get(version === undefined ? workflow : `${workflow}@${version}`);
 
 const dynamicChild = z.object({
   id: z.string().refine(isChildId, 'invalid child id').optional(),
@@ -68,6 +70,7 @@ export function defineSupervisor(
 ): WorkflowDefinition<SupervisorInput, SupervisorOutput> {
   validateSpec(spec, supervisorSpec);
   SUPERVISORS.set(spec.name, spec);
+  SUPERVISORS.set(`${spec.name}@${spec.version}`, spec);
   return defineWorkflow(
     {
       name: spec.name,
@@ -99,6 +102,8 @@ class SupervisorLoop {
   readonly #current = new Map<string, string>();
   readonly #childOf = new Map<string, string>();
   #dynamicCount = 0;
+  /** Latest incarnation per child id, kept when a child leaves the list: an id added again continues it. */
+  readonly #incarnations = new Map<string, number>();
 
   constructor(ctx: WorkflowContext, spec: SupervisorSpec) {
     this.#ctx = ctx;
@@ -150,7 +155,7 @@ class SupervisorLoop {
       id,
       restart: template.restart ?? 'permanent',
       significant: template.significant ?? false,
-      incarnation: 0,
+      incarnation: this.#incarnations.get(id) ?? 0,
       running: false,
     };
   }
@@ -225,6 +230,7 @@ class SupervisorLoop {
       idempotencyKey: incarnationKey(this.#ctx.runId, incarnation, childId),
       ...(delayMs > 0 ? { delayMs } : {}),
     });
+    this.#incarnations.set(childId, incarnation);
     this.#current.set(childId, handle.runId);
     this.#childOf.set(handle.runId, childId);
   }

@@ -32,12 +32,12 @@ const treeNodeSchema: z.ZodType<TreeNode> = z.lazy(() =>
 
 /** Root supervisors of a tenant that are not finished, newest first. */
 async function rootTrees(engine: Engine, tenantId: string): Promise<TreeNode[]> {
-  const rows = await engine.store.all<{ id: string; workflow: string }>(
-    `SELECT id, workflow FROM orch_runs WHERE tenant_id = ? AND parent_id IS NULL
+  const rows = await engine.store.all<{ id: string; workflow: string; version: number }>(
+    `SELECT id, workflow, version FROM orch_runs WHERE tenant_id = ? AND parent_id IS NULL
        AND status NOT IN ('completed', 'failed', 'cancelled') ORDER BY id DESC LIMIT 1000`,
     [tenantId],
   );
-  const roots = rows.filter((r) => supervisorSpec(r.workflow)).slice(0, 50);
+  const roots = rows.filter((r) => supervisorSpec(r.workflow, r.version)).slice(0, 50);
   return Promise.all(roots.map((r) => fleetTree(engine, tenantId, r.id)));
 }
 
@@ -77,7 +77,7 @@ export function fleetSyscalls(engine: Engine): SyscallDefinition<unknown, unknow
         resource: (input) => `runs/${input.runId}`,
         handler: async (input, ctx) => {
           const run = await engine.get(ctx.tenantId, input.runId);
-          const spec = supervisorSpec(run.workflow);
+          const spec = supervisorSpec(run.workflow, run.version);
           if (spec?.strategy !== 'simple_one_for_one' || !spec.childSpec)
             throw new StrataError(
               'E_INVALID_INPUT',

@@ -30,6 +30,7 @@ export interface TreeNode {
 type ChildRow = {
   id: string;
   workflow: string;
+  version: number;
   status: RunStatus;
   idempotency_key: string | null;
   error: string | null;
@@ -45,7 +46,7 @@ export async function fleetTree(
   depth = MAX_DEPTH,
 ): Promise<TreeNode> {
   const run = await engine.get(tenantId, runId);
-  const spec = supervisorSpec(run.workflow);
+  const spec = supervisorSpec(run.workflow, run.version);
   const node = {
     runId: run.id,
     workflow: run.workflow,
@@ -65,7 +66,7 @@ async function currentChildren(
   depth: number,
 ): Promise<TreeNode[]> {
   const rows = await engine.store.all<ChildRow>(
-    'SELECT id, workflow, status, idempotency_key, error FROM orch_runs WHERE parent_id = ? AND tenant_id = ? ORDER BY id',
+    'SELECT id, workflow, version, status, idempotency_key, error FROM orch_runs WHERE parent_id = ? AND tenant_id = ? ORDER BY id',
     [runId, tenantId],
   );
   const latest = new Map<string, { row: ChildRow; incarnation: number }>();
@@ -78,7 +79,7 @@ async function currentChildren(
   }
   const nodes: TreeNode[] = [];
   for (const [childId, { row, incarnation }] of latest) {
-    const spec = supervisorSpec(row.workflow);
+    const spec = supervisorSpec(row.workflow, row.version);
     const below = spec && depth > 1 ? await currentChildren(engine, tenantId, row.id, depth - 1) : [];
     nodes.push({
       runId: row.id,
