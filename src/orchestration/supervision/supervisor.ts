@@ -26,6 +26,7 @@ import {
   type BreakerPolicy,
   type BreakerState,
 } from './breaker.ts';
+import { escalateSupervisorEvent } from './escalate.ts';
 import {
   decide,
   initialStart,
@@ -192,11 +193,17 @@ class SupervisorLoop {
     const guarded = guard(this.#policy, this.#breaker, decision, { reason, at: event.at });
     this.#state = guarded.state;
     this.#breaker = guarded.breaker;
-    if (guarded.opened) await this.#emit({ type: 'breaker_open', ...guarded.opened });
+    if (guarded.opened) {
+      const opened = { type: 'breaker_open', ...guarded.opened } as const;
+      await this.#emit(opened);
+      await escalateSupervisorEvent(this.#ctx, this.#spec.name, opened);
+    }
     const stop = await this.#apply(guarded.actions, guarded.delayMs);
     if (stop === 'intensity') {
       const restarts = decision.state.restarts.length + 1;
-      await this.#emit({ type: 'intensity_exceeded', restarts, periodMs: this.#flags.periodMs });
+      const exceeded = { type: 'intensity_exceeded', restarts, periodMs: this.#flags.periodMs } as const;
+      await this.#emit(exceeded);
+      await escalateSupervisorEvent(this.#ctx, this.#spec.name, exceeded); // P0 at the root only
       throw new StrataError(
         'E_SUPERVISOR_INTENSITY',
         `supervisor ${this.#spec.name} exceeded ${this.#flags.intensity} restarts in ${this.#flags.periodMs} ms; its children were stopped`,
