@@ -34,6 +34,8 @@ export interface WorkflowOptions {
   readonly retry?: RetryOptions;
   /** Wall-clock limit of a run from its start; exceeded → failed with E_RUN_TIMEOUT. */
   readonly timeoutMs?: number;
+  /** Stall detection for this workflow's runs (supervision/stalls.ts); unset parts use the global policy. */
+  readonly stall?: { readonly afterMs?: number; readonly policy?: 'escalate' | 'restart' };
 }
 
 export interface WorkflowDefinition<TInput = unknown, TOutput = unknown> {
