@@ -47,6 +47,10 @@ export {
   defineSupervisor,
   fleetSyscalls,
   fleetTree,
+  reportProgress,
+  StallWatch,
+  type Stall,
+  type StallPolicy,
   type SupervisorSpec,
   type TreeNode,
 } from './supervision/index.ts';

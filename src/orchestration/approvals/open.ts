@@ -11,6 +11,7 @@ import type { Engine } from '../engine.ts';
 import { escalationSyscalls } from '../escalations/syscalls.ts';
 import { Escalations, type Notifier } from '../escalations/escalations.ts';
 import { startEscalationSweeper } from '../escalations/sweeper.ts';
+import { StallWatch, type StallPolicy } from '../supervision/stalls.ts';
 import { Approvals } from './approvals.ts';
 import { approvalReplies } from './mail-replies.ts';
 import { approvalSyscalls } from './syscalls.ts';
@@ -18,6 +19,7 @@ import { approvalSyscalls } from './syscalls.ts';
 export interface FleetAlerts {
   readonly approvals: Approvals;
   readonly escalations: Escalations;
+  readonly stalls: StallWatch;
   close(): Promise<void>;
 }
 
@@ -32,6 +34,8 @@ export interface FleetAlertsParts {
   readonly identities?: AgentIdentities;
   /** @default 5 s */
   readonly sweepIntervalMs?: number;
+  /** Global stall policy (a workflow's `stall` option overrides it). @default 10 min, escalate, swept every 30 s */
+  readonly stalls?: { readonly afterMs?: number; readonly policy?: StallPolicy; readonly sweepMs?: number };
 }
 
 const unlessNotFound = <T>(error: unknown): T | undefined => {
@@ -85,5 +89,14 @@ export async function openFleetAlerts(parts: FleetAlertsParts): Promise<FleetAle
     escalations.setNotifier(mailNotifier(mail));
   }
   const sweeper = startEscalationSweeper(escalations, { intervalMs: parts.sweepIntervalMs, logger });
-  return { approvals, escalations, close: () => sweeper.stop() };
+  const stalls = await StallWatch.open({ engine, ...parts.stalls });
+  const stallSweeper = stalls.start({ intervalMs: parts.stalls?.sweepMs, logger });
+  return {
+    approvals,
+    escalations,
+    stalls,
+    close: async () => {
+      await Promise.all([sweeper.stop(), stallSweeper.stop()]);
+    },
+  };
 }

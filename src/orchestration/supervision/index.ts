@@ -56,3 +56,14 @@ export {
 export { assertCurrentIncarnation, fleetTree, type TreeNode } from './tree.ts';
 export type { ChildEvent } from './child-exits.ts';
 export { fleetSyscalls } from './syscalls.ts';
+export { supervisorEscalation } from './escalate.ts';
+export {
+  STALL_DEFAULTS,
+  STALLS_LAYER,
+  StallWatch,
+  reportProgress,
+  stallMigrations,
+  type Stall,
+  type StallPolicy,
+  type StallWatchOptions,
+} from './stalls.ts';
