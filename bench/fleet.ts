@@ -7,8 +7,9 @@
 //       run they held is leased elsewhere, and duplicate effects (must be 0);
 //   (d) supervisor restart latency: a child fails → its replacement running;
 //   (e) N agents holding leases renewed every 10 s: renewals/s, database CPU, unexpected expiries.
-// Not measured here yet: the agent loop's overhead per turn against the same loop without
-// durability. Sizes: --starts, --workflows, --kill-runs, --restarts, --agents, --hold-s.
+//   (f) agent-loop overhead per turn: the durable loop vs the same loop in process, no durability
+//       (scripted model provider in process, one tool call per turn).
+// Sizes: --starts, --workflows, --kill-runs, --restarts, --agents, --hold-s, --agent-runs, --turns.
 import { parseArgs } from 'node:util';
 import { createPostgresStore } from '../src/kernel/store/drivers/postgres/index.ts';
 import type { Store } from '../src/kernel/index.ts';
@@ -17,6 +18,7 @@ import { round, table } from './_util.ts';
 import type { WorkflowsResult } from './peers/_db.ts';
 import { runDbosWorkflows } from './peers/dbos.ts';
 import { leaseHold, runStarts, supervisorRestarts } from './strata/fleet.ts';
+import { agentLoopOverhead } from './strata/agent-overhead.ts';
 import { killToResume } from './strata/kill-resume.ts';
 import { strataWorkflows } from './strata/runs.ts';
 
@@ -28,6 +30,8 @@ const { values: args } = parseArgs({
     restarts: { type: 'string', default: '40' },
     agents: { type: 'string', default: '1000' },
     'hold-s': { type: 'string', default: '30' },
+    'agent-runs': { type: 'string', default: '10' },
+    turns: { type: 'string', default: '20' },
   },
 });
 const STARTS = Number(args.starts);
@@ -36,6 +40,8 @@ const KILL_RUNS = Number(args['kill-runs']);
 const RESTARTS = Number(args.restarts);
 const AGENTS = Number(args.agents);
 const HOLD_MS = Number(args['hold-s']) * 1000;
+const AGENT_RUNS = Number(args['agent-runs']);
+const TURNS = Number(args.turns);
 const CONCURRENCY = 50;
 const LEASE_MS = 1_500;
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -76,6 +82,8 @@ const leases = await onPostgres(
   (s) => leaseHold(s, { agents: AGENTS, holdMs: HOLD_MS, leaseMs: 30_000, heartbeatMs: 10_000 }),
   20,
 );
+log(`(f) agent loop: ${AGENT_RUNS} runs of ${TURNS} turns, durable and plain`);
+const agent = await agentLoopOverhead(AGENT_RUNS, TURNS);
 
 const ms = (n: number): string => `${round(n, 1)} ms`;
 const ratio = strataWf.workflowsPerS / dbosBest.workflowsPerS;
@@ -126,7 +134,12 @@ process.stdout.write(
         String(leases.unexpectedLeaseExpiries),
       ],
     ]) +
-    `\n\nStrata ÷ DBOS best: ${round(ratio, 2)}× (target ≥ 3×). Not measured: agent-loop overhead per turn.\n\n`,
+    `\n\n(f) agent loop, ${agent.runs} runs of ${agent.turns} turns (a model call and a tool call each), p50 per turn\n\n` +
+    table([
+      ['durable (PostgreSQL)', 'plain loop, no durability', 'overhead per turn'],
+      [ms(agent.durableMsPerTurn), ms(agent.plainMsPerTurn), ms(agent.overheadMsPerTurn)],
+    ]) +
+    `\n\nStrata ÷ DBOS best: ${round(ratio, 2)}× (target ≥ 3×).\n\n`,
 );
 process.stdout.write(
   JSON.stringify({
@@ -152,6 +165,8 @@ process.stdout.write(
     renewals_per_s: round(leases.renewalsPerS, 1),
     db_cpu_cores: round(leases.dbCpuCores, 2),
     unexpected_lease_expiries: leases.unexpectedLeaseExpiries,
-    agent_loop_overhead_ms: null,
+    agent_turn_durable_ms: round(agent.durableMsPerTurn, 2),
+    agent_turn_plain_ms: round(agent.plainMsPerTurn, 3),
+    agent_loop_overhead_ms: round(agent.overheadMsPerTurn, 2),
   }) + '\n',
 );
