@@ -28,7 +28,7 @@ const { values: args } = parseArgs({
     workflows: { type: 'string', default: '1000' },
     'kill-runs': { type: 'string', default: '600' },
     restarts: { type: 'string', default: '40' },
-    agents: { type: 'string', default: '1000' },
+    agents: { type: 'string', default: '10000' },
     'hold-s': { type: 'string', default: '30' },
     'agent-runs': { type: 'string', default: '10' },
     turns: { type: 'string', default: '20' },
@@ -85,7 +85,7 @@ const leases = await onPostgres(
 log(`(f) agent loop: ${AGENT_RUNS} runs of ${TURNS} turns, durable and plain`);
 const agent = await agentLoopOverhead(AGENT_RUNS, TURNS);
 
-const ms = (n: number): string => `${round(n, 1)} ms`;
+const ms = (n: number): string => `${round(n, n < 1 ? 3 : 1)} ms`;
 const ratio = strataWf.workflowsPerS / dbosBest.workflowsPerS;
 process.stdout.write(
   `\nFleet benchmark, PostgreSQL at 127.0.0.1 (each part in a fresh database)\n\n` +
@@ -125,11 +125,12 @@ process.stdout.write(
     ]) +
     `\n\n(e) ${leases.agents} agents holding leases (30 s lease, 10 s heartbeat) for ${leases.holdMs / 1000} s\n\n` +
     table([
-      ['agents', 'claimed in', 'renewals/s', 'database CPU (cores)', 'unexpected expiries'],
+      ['agents', 'claimed in', 'renewals/s', 'expected', 'database CPU (cores)', 'unexpected expiries'],
       [
         String(leases.agents),
         ms(leases.claimMs),
         leases.renewalsPerS,
+        leases.expectedRenewalsPerS,
         round(leases.dbCpuCores, 2),
         String(leases.unexpectedLeaseExpiries),
       ],
@@ -163,6 +164,7 @@ process.stdout.write(
     lease_agents: leases.agents,
     lease_hold_s: leases.holdMs / 1000,
     renewals_per_s: round(leases.renewalsPerS, 1),
+    expected_renewals_per_s: leases.expectedRenewalsPerS,
     db_cpu_cores: round(leases.dbCpuCores, 2),
     unexpected_lease_expiries: leases.unexpectedLeaseExpiries,
     agent_turn_durable_ms: round(agent.durableMsPerTurn, 2),

@@ -139,6 +139,8 @@ const holder = defineWorkflow(
 
 export interface LeaseFigures {
   readonly agents: number;
+  /** agents ÷ heartbeat period: what the window should see, give or take one heartbeat per worker. */
+  readonly expectedRenewalsPerS: number;
   readonly holdMs: number;
   readonly renewalsPerS: number;
   /** Rows renewed over the hold window (orch_runs updates seen by pg_stat). */
@@ -189,8 +191,9 @@ export async function leaseHold(
   const u0 = await updates();
   const cpu0 = postgresCpuSeconds();
   const w0 = performance.now();
-  // Until the first run finishes its hold (the window where only renewals update the table).
-  const windowEnd = t0 + holdMs - 500;
+  // Only renewals update the table until the first run finishes its hold (≥ t0 + holdMs); the
+  // last counter read (after the flush wait) stays before that.
+  const windowEnd = t0 + holdMs - 2_500;
   while (performance.now() < windowEnd) {
     const rows = await store.all<{ id: string }>(
       "SELECT id FROM orch_runs WHERE status = 'running' AND lease_expires_at < ?",
@@ -213,6 +216,7 @@ export async function leaseHold(
   const reExecuted = [...executions.values()].filter((n) => n > 1).length;
   return {
     agents,
+    expectedRenewalsPerS: agents / (heartbeatMs / 1000),
     holdMs,
     renewals,
     renewalsPerS: renewals / windowS,
