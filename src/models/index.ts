@@ -37,7 +37,8 @@ export {
   type ModelResult,
   type ModelServiceOptions,
 } from './service.ts';
-export { modelSyscalls, generateResultSchema } from './syscalls.ts';
+export { modelSyscalls, generateResultSchema, type ModelSyscallsOptions } from './syscalls.ts';
+export { generateStreamed, type DeltaPublisher, type DeltaSinkLike } from './streamed.ts';
 export {
   createOpenAICompatibleProvider,
   type OpenAICompatibleOptions,

@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { defineSyscall, erase, secret, type SyscallDefinition } from '../kernel/index.ts';
 import type { ModelService } from './service.ts';
+import { generateStreamed, type DeltaPublisher } from './streamed.ts';
 import {
   finishReasonSchema,
   generateRequestSchema,
@@ -37,7 +38,15 @@ const generateInput = generateRequestSchema.extend({
   messages: secret(z.array(messageSchema).min(1).max(10_000)),
 });
 
-export function modelSyscalls(service: ModelService): SyscallDefinition<unknown, unknown>[] {
+export interface ModelSyscallsOptions {
+  /** When set, `model.generate` calls made by durable runs stream their text deltas to it. */
+  readonly deltas?: DeltaPublisher;
+}
+
+export function modelSyscalls(
+  service: ModelService,
+  options: ModelSyscallsOptions = {},
+): SyscallDefinition<unknown, unknown>[] {
   const estimate = (input: z.infer<typeof generateInput>): number => {
     try {
       return service.estimate(input).costMicros;
@@ -83,11 +92,12 @@ export function modelSyscalls(service: ModelService): SyscallDefinition<unknown,
             : {}),
         }),
         handler: async (input, ctx) => {
-          const result = await service.generate(input, {
-            tenantId: ctx.tenantId,
-            principalId: ctx.principal.id,
-            signal: ctx.signal,
-          });
+          const call = { tenantId: ctx.tenantId, principalId: ctx.principal.id, signal: ctx.signal };
+          const { runId, idempotencyKey } = ctx;
+          const sink = runId && idempotencyKey ? options.deltas?.open({ runId, idempotencyKey }) : undefined;
+          const result = sink
+            ? await generateStreamed(service, input, call, sink)
+            : await service.generate(input, call);
           return { ...result, toolCalls: [...result.toolCalls], attempts: [...result.attempts] };
         },
       }),

@@ -83,4 +83,14 @@ export {
   type AgentOutput,
   type AgentTurn,
 } from './agent/index.ts';
+// Token streaming of runs' model calls (issue 12): the live side channel, kept apart from the journal.
+export {
+  eventId,
+  parseCursor,
+  RunStreams,
+  STREAM_LAYER,
+  streamMigrations,
+  type StreamCursor,
+  type StreamEvent,
+} from './streaming/run-streams.ts';
 export const LAYER = { name: 'orchestration', status: 'built', issue: 3 } as const;

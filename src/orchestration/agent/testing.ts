@@ -7,11 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { ModelService, modelSyscalls, parseModelsConfig, type ModelProvider } from '../../models/index.ts';
 import type { StoreHandle } from '../../testkit/stores.ts';
 import { ToolsLayer, toolsSyscalls, type Tool } from '../../tools/index.ts';
+import { RunStreams } from '../streaming/run-streams.ts';
 import { harness, type Harness } from '../testing.ts';
 import { AGENT_LAYER, agentMigrations } from './blobs.ts';
 
 export interface AgentHarness extends Harness {
   readonly tools: ToolsLayer;
+  /** The token side channel, when opened with `streams: true` (model calls then stream). */
+  readonly streams: RunStreams | undefined;
 }
 
 const masterKey = randomBytes(32);
@@ -19,7 +22,13 @@ const masterKey = randomBytes(32);
 /** Opens a harness on `db` whose models are served by `provider` (as provider `scripted`, model `m`). */
 export async function agentHarness(
   db: StoreHandle,
-  options: { provider: ModelProvider; tools?: readonly Tool[]; tenant?: string; models?: readonly string[] },
+  options: {
+    provider: ModelProvider;
+    tools?: readonly Tool[];
+    tenant?: string;
+    models?: readonly string[];
+    streams?: boolean;
+  },
 ): Promise<AgentHarness> {
   const h = await harness(db, options.tenant);
   await h.store.migrate(AGENT_LAYER, agentMigrations);
@@ -33,10 +42,12 @@ export async function agentHarness(
     maxPromptTokens: 1_000_000,
   });
   const models = new ModelService({ config, providers: { scripted: options.provider } });
-  for (const definition of modelSyscalls(models)) h.kernel.register(definition);
+  const streams = options.streams ? await RunStreams.open({ store: h.store }) : undefined;
+  for (const definition of modelSyscalls(models, { deltas: streams })) h.kernel.register(definition);
   return {
     ...h,
     tools,
+    streams,
     async close() {
       await tools.close();
       await h.close();
