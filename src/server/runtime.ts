@@ -35,6 +35,7 @@ import {
   fleetSyscalls,
   openFleetAlerts,
   runSyscalls,
+  RunStreams,
   Worker,
   type WorkflowDefinition,
 } from '../orchestration/index.ts';
@@ -65,6 +66,8 @@ export interface Runtime {
   readonly tools: ToolsLayer;
   /** The models layer: providers, routes with fallbacks, price book (`model.*` syscalls). */
   readonly models: ModelService;
+  /** The token side channel: deltas of runs' model calls (`GET /v1/runs/:id/stream`). */
+  readonly runStreams: RunStreams;
   /** The memory layer (its `memory.*` syscalls are on the kernel). */
   readonly memory: MemoryService;
   /** Browser sessions (Chromium starts on the first `browser.open`; closed on `close()`). */
@@ -188,7 +191,9 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
           },
         ),
     });
-    for (const definition of modelSyscalls(models)) kernel.register(definition);
+    // Model calls made by runs stream their deltas to the side channel; only results are journaled.
+    const runStreams = await RunStreams.open({ store, clock: options.clock });
+    for (const definition of modelSyscalls(models, { deltas: runStreams })) kernel.register(definition);
     const memory = await MemoryService.open({ store, clock: options.clock });
     for (const definition of memorySyscalls(memory, { kernel })) kernel.register(definition);
     const profilesDir = join(resolve(config.dataDir), 'browser', 'profiles');
@@ -293,6 +298,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       worker,
       tools,
       models,
+      runStreams,
       memory,
       browsers,
       sandboxes,

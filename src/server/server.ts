@@ -24,6 +24,7 @@ import { a2aEndpoint } from './a2a.ts';
 import { createApp } from './app.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { mailEventRoutes } from './mail-events.ts';
+import { runStreamRoutes } from './run-stream.ts';
 import { loadMasterKey, type Runtime } from './runtime.ts';
 
 /** After the drain, how long responses still being written get before their sockets are cut. */
@@ -93,7 +94,10 @@ export async function startServer(options: StartServerOptions): Promise<ServerHa
           a2a.routes,
         ]
       : [];
-  const apiRoutes = [mailEventRoutes({ kernel, events: runtime.identity.mailEvents.events })];
+  const apiRoutes = [
+    mailEventRoutes({ kernel, events: runtime.identity.mailEvents.events }),
+    runStreamRoutes({ kernel, engine: runtime.engine, streams: runtime.runStreams }),
+  ];
   const app = createApp({
     kernel,
     config,
