@@ -70,6 +70,12 @@ export const ERROR_CODES = {
     false,
     'A replay asked for a different step than the journal holds.',
   ),
+  E_VERSION_UNAVAILABLE: code(
+    503,
+    EXIT.unavailable,
+    true,
+    'The workflow version a run started on is deployed nowhere; the run is parked until it is.',
+  ),
   E_RUN_TIMEOUT: code(504, EXIT.timeout, false, 'The run exceeded its timeout.'),
   E_WAIT_TIMEOUT: code(
     504,

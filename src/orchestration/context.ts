@@ -111,6 +111,8 @@ export class WorkflowContext {
   /** Child exits taken by nextChildExit so far (run id → finished_at), rebuilt by replay. */
   readonly #taken = new Map<string, number>();
   #takenSince = 0;
+  /** ctx.patched answers so far: one run asks the same question with the same answer. */
+  readonly #patches = new Map<string, boolean>();
 
   constructor(port: RunPort) {
     this.#port = port;
@@ -235,6 +237,36 @@ export class WorkflowContext {
       );
       throw error;
     }
+  }
+
+  /**
+   * Whether this run takes the branch added by patch `id` (Temporal's `patched`): change the code
+   * of a deployed version without breaking its runs in flight, as in
+   * `if (await ctx.patched('tax')) await ctx.step('tax', …)`. A run reaching this point for the
+   * first time records a marker and takes the new branch (true). A run replaying a journal that
+   * went past this point without the marker, i.e. started on the old code, gets false and keeps
+   * the old branch, so its journal still matches. The answer is fixed for the rest of the run.
+   * Remove a `patched` call (keeping the new branch only) once no run that started before it is
+   * left; a journal holding the marker then fails replay with `E_NONDETERMINISM`.
+   */
+  async patched(id: string): Promise<boolean> {
+    const known = this.#patches.get(id);
+    if (known !== undefined) return known;
+    if (this.#port.signal.aborted) throw abortReason(this.#port.signal);
+    const seq = this.#seq + 1;
+    const row = this.#port.journal.get(seq);
+    // Something else was journaled here: this run went past this point on the old code.
+    const taken = !row || (row.kind === 'patch' && row.name === id);
+    this.#patches.set(id, taken);
+    if (!taken) return false;
+    this.#seq = seq;
+    if (!row) {
+      const now = this.#port.clock.now();
+      await this.#port.record(
+        okEntry({ seq, kind: 'patch', name: id, value: true, attempts: 1, started: now, finished: now }),
+      );
+    }
+    return true;
   }
 
   /** The time, recorded once: replay sees the same value. */

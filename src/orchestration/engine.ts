@@ -18,6 +18,7 @@ import {
 } from '../kernel/index.ts';
 import type { WorkflowDefinition } from './define.ts';
 import { ORCHESTRATION_LAYER, orchestrationMigrations } from './migrations.ts';
+import { DEPLOYMENTS_LAYER, deploymentMigrations } from './deployments.ts';
 import { setConcurrencyLimit, type ConcurrencyLimit } from './limits.ts';
 import { setRateLimit, type RateLimit } from './rate-limits.ts';
 import { WorkflowRegistry } from './registry.ts';
@@ -69,6 +70,7 @@ export class Engine {
 
   static async open(options: { store: Store; clock?: Clock }): Promise<Engine> {
     await options.store.migrate(ORCHESTRATION_LAYER, orchestrationMigrations);
+    await options.store.migrate(DEPLOYMENTS_LAYER, deploymentMigrations);
     return new Engine(options.store, options.clock ?? systemClock);
   }
 
@@ -277,7 +279,7 @@ export class Engine {
     const now = this.clock.now();
     const ended = await tx.get<{ parent_id: string | null }>(
       `UPDATE orch_runs SET status = 'cancelled', cancel_requested = 1, finished_at = ?, updated_at = ?, lease_owner = NULL,
-         error = ? WHERE id = ? AND status IN ('queued', 'waiting') RETURNING parent_id`,
+         error = ? WHERE id = ? AND status IN ('queued', 'waiting', 'version_unavailable') RETURNING parent_id`,
       [now, now, JSON.stringify({ code: 'E_CANCELLED', message: 'cancelled' }), id],
     );
     if (ended) {

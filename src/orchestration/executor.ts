@@ -77,10 +77,12 @@ export async function executeRun(engine: Engine, row: RunRow, options: ExecuteOp
   try {
     def = engine.workflows.get(row.workflow, row.version);
   } catch (error) {
+    // Never replay against other code: park until a worker with this version claims it again.
+    const message = `no code for ${row.workflow} version ${row.version} here: ${serializeError(error).message}`;
     await finish(
-      "status = 'failed', error = ?, finished_at = ?",
-      [JSON.stringify(serializeError(error)), clock.now()],
-      true,
+      "status = 'version_unavailable', error = ?",
+      [JSON.stringify({ code: 'E_VERSION_UNAVAILABLE', message })],
+      false,
     );
     return;
   }

@@ -3,11 +3,13 @@
  * Runs as stored and as returned by the run API. Status values:
  * `queued` (ready or delayed), `running` (leased by a worker), `waiting` (suspended on a timer, a
  * signal or a child; holds no worker), `completed`, `failed` (terminal: the dead-letter state, with
- * the last error), `cancelled`.
+ * the last error), `cancelled`, `version_unavailable` (parked: no live worker has the code of the
+ * version it started on; queued again when one registers it, see `deployments.ts`).
  */
 import type { Principal } from '../kernel/index.ts';
 
-export type RunStatus = 'queued' | 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled';
+export type RunStatus =
+  'queued' | 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled' | 'version_unavailable';
 
 export const TERMINAL: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'cancelled']);
 
@@ -125,5 +127,7 @@ export type JournalKind =
   | 'join'
   | 'now'
   | 'random'
+  // A ctx.patched(id) marker: this run took the patched branch.
+  | 'patch'
   // A child exit (or signal) taken by ctx.nextChildExit (supervision).
   | 'exit';

@@ -15,6 +15,7 @@ const RUN_STATUSES = [
   'completed',
   'failed',
   'cancelled',
+  'version_unavailable',
 ] as const satisfies readonly RunStatus[];
 const JOURNAL_KINDS = [
   'step',
@@ -27,6 +28,7 @@ const JOURNAL_KINDS = [
   'now',
   'random',
   'exit',
+  'patch',
 ] as const satisfies readonly JournalKind[];
 
 export const runStatusSchema = z.enum(RUN_STATUSES);

@@ -11,6 +11,7 @@ import { newId, silentLogger, StrataError, type Logger, type Queryable } from '.
 import { CompletionBatcher } from './completions.ts';
 import { admit, listLimits, lockLimits, MATCHES_A_LIMIT, type LimitRow } from './limits.ts';
 import { fireDueSchedules } from './schedules.ts';
+import { parkUndeployedRuns, publishDeployments, retireDeployments, unparkRuns } from './deployments.ts';
 
 /** How often a worker looks for due cron schedules (cron's finest grain is a second). */
 const SCHEDULE_CHECK_MS = 250;
@@ -33,6 +34,12 @@ export interface WorkerOptions {
   readonly pollMs?: number;
   /** @default silent */
   readonly logger?: Logger;
+  /**
+   * A workflow version counts as deployed while a worker that has it refreshed its row within this
+   * time (refreshed every third of it); runs of versions no longer deployed park as
+   * `version_unavailable` (see deployments.ts). @default 30_000
+   */
+  readonly deploymentTtlMs?: number;
 }
 
 interface Active {
@@ -56,6 +63,8 @@ export class Worker {
   #limitsReadAt = -Infinity;
   #orphansCheckedAt = -Infinity;
   readonly #orphanCheckMs: number;
+  readonly #deploymentTtlMs: number;
+  #deploymentsAt = -Infinity;
   #running = false;
   #loop: Promise<void> | undefined;
   #kick: (() => void) | undefined;
@@ -75,6 +84,7 @@ export class Worker {
     // so they resume soon after their lease expires instead of after the backlog drains.
     this.#orphanCheckMs = Math.min(1_000, Math.max(50, Math.floor(this.#leaseMs / 4)));
     this.#logger = options.logger ?? silentLogger();
+    this.#deploymentTtlMs = options.deploymentTtlMs ?? 30_000;
     this.#completions = new CompletionBatcher(engine.store, this.id);
   }
 
@@ -100,6 +110,9 @@ export class Worker {
     if (options.abandon)
       for (const a of this.#active.values()) a.controller.abort(new LeaseLost('worker stopping'));
     await Promise.allSettled([...this.#active.values()].map((a) => a.done));
+    await retireDeployments(this.#engine.store, this.id).catch((error: unknown) =>
+      this.#logger.warn({ err: error, worker: this.id }, 'withdrawing deployed versions failed'),
+    );
     clearInterval(this.#heartbeat);
     this.#engine.wakes.off('wake', this.#onWake);
     await this.#unlisten?.();
@@ -108,6 +121,12 @@ export class Worker {
   async #run(): Promise<void> {
     let lastScheduleCheck = 0;
     while (this.#running) {
+      if (Date.now() - this.#deploymentsAt >= this.#deploymentTtlMs / 3) {
+        this.#deploymentsAt = Date.now();
+        await this.#refreshDeployments().catch((error: unknown) =>
+          this.#logger.warn({ err: error, worker: this.id }, 'refreshing deployed versions failed'),
+        );
+      }
       if (Date.now() - lastScheduleCheck >= SCHEDULE_CHECK_MS) {
         lastScheduleCheck = Date.now();
         await fireDueSchedules(this.#engine).catch((error: unknown) =>
@@ -132,6 +151,18 @@ export class Worker {
       if (claimed.length === 0 || this.#active.size >= this.#concurrency)
         await this.#idle(claimed.length === 0 ? await this.#nextDueIn() : this.#pollMs);
     }
+  }
+
+  /** Announces this worker's versions, resumes their parked runs, parks runs of undeployed ones. */
+  async #refreshDeployments(): Promise<void> {
+    const { store, clock, workflows } = this.#engine;
+    const keys = workflows.keys();
+    const now = clock.now();
+    await publishDeployments(store, this.id, keys, now);
+    const resumed = await unparkRuns(store, keys, now);
+    const parked = await parkUndeployedRuns(store, now, this.#deploymentTtlMs);
+    if (resumed > 0) await this.#engine.notify(store);
+    if (resumed + parked > 0) this.#logger.info({ worker: this.id, resumed, parked }, 'run versions');
   }
 
   /** Milliseconds until the next timer or delayed run is due, capped by the poll interval. */

@@ -15,7 +15,7 @@ import { remoteOf, type Remote } from '../remote.ts';
 import { readInput } from './call-input.ts';
 import { followLogs, printLogs } from './runs-logs.ts';
 
-const STATUSES = ['queued', 'running', 'waiting', 'completed', 'failed', 'cancelled'];
+const STATUSES = ['queued', 'running', 'waiting', 'completed', 'failed', 'cancelled', 'version_unavailable'];
 
 function parseJson(text: string, flag: string): unknown {
   try {
