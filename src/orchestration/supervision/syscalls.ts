@@ -2,13 +2,15 @@
  * @module orchestration/supervision/syscalls
  * Fleets as syscalls: `fleet.tree` (one supervision tree, or the tenant's root supervisors),
  * `fleet.supervisor.start_child` (a dynamic child for a simple_one_for_one supervisor) and
- * `fleet.fence` (is this run still its child's current incarnation? else E_STALE_INCARNATION).
+ * `fleet.fence` (is this run still its child's current incarnation? else E_STALE_INCARNATION) and
+ * `fleet.report` (the fleet counters, see fleet-report.ts).
  * Tenant-scoped like `runs.*`: the tenant comes from the caller's principal.
  */
 import { z } from 'zod';
 import { StrataError } from '../../kernel/index.ts';
 import { defineSyscall, erase, type SyscallDefinition } from '../../kernel/syscalls/define.ts';
 import type { Engine } from '../engine.ts';
+import { fleetReportSyscall } from '../fleet-report-syscall.ts';
 import { runStatusSchema } from '../timeline.ts';
 import { isChildId, START_CHILD_SIGNAL } from './spec.ts';
 import { supervisorSpec } from './supervisor.ts';
@@ -111,5 +113,6 @@ export function fleetSyscalls(engine: Engine): SyscallDefinition<unknown, unknow
         handler: (input, ctx) => assertCurrentIncarnation(engine, ctx.tenantId, input.runId),
       }),
     ),
+    fleetReportSyscall(engine),
   ];
 }
