@@ -42,6 +42,9 @@ export { TERMINAL, type JournalRow, type Run, type RunError, type RunStatus } fr
 export { runSyscalls } from './syscalls.ts';
 export { runSchema, timelineEntrySchema, toTimelineEntry, type TimelineEntry } from './timeline.ts';
 export { waitForRun, type WaitForRunOptions } from './wait.ts';
+// Fleet counters (issue 12): on /metrics and `fleet.report`.
+export { registerFleetMetrics, type FleetMetricsOptions } from './fleet-metrics.ts';
+export { fleetReport, type FleetReport, type FleetReportOptions } from './fleet-report.ts';
 // Supervision trees (issue 12): the public part (the rest stays in ./supervision/index.ts).
 export {
   defineSupervisor,

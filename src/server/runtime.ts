@@ -33,6 +33,7 @@ import {
   agentMigrations,
   Engine,
   fleetSyscalls,
+  registerFleetMetrics,
   openFleetAlerts,
   runSyscalls,
   RunStreams,
@@ -174,6 +175,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
     billing.startReaper(5000, () => spendTokens.expireDue());
     for (const definition of runSyscalls(engine)) kernel.register(definition);
     for (const definition of fleetSyscalls(engine)) kernel.register(definition); // supervision trees
+    registerFleetMetrics(kernel.metrics.registry, store); // fleet counters on /metrics
     const tools = await ToolsLayer.open({ store, masterKey, clock: options.clock, logger });
     for (const definition of toolsSyscalls(tools)) kernel.register(definition);
     attachTools(kernel, tools);
