@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { it } from 'node:test';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
+import { printTokens } from '../src/cli/commands/runs-tokens.ts';
+import { sseMessages } from '../src/cli/sse.ts';
 import type { ModelProvider, ProviderRequest, StreamDelta } from '../src/models/index.ts';
 import { defineAgent } from '../src/orchestration/agent/define-agent.ts';
 import { agentHarness, type AgentHarness } from '../src/orchestration/agent/testing.ts';
@@ -80,28 +82,8 @@ async function readEvents(
   assert.equal(response.status, 200, await (response.status === 200 ? '' : response.text()));
   assert.ok(response.body);
   const events: SseEvent[] = [];
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of response.body) {
-    buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const field = (name: string): string | undefined =>
-        block
-          .split('\n')
-          .find((line) => line.startsWith(`${name}:`))
-          ?.slice(name.length + 1)
-          .trim();
-      const data = field('data');
-      if (data === undefined) continue; // a comment
-      events.push({
-        id: field('id'),
-        event: field('event') ?? 'message',
-        data: JSON.parse(data) as SseEvent['data'],
-      });
-    }
+  for await (const m of sseMessages(response.body)) {
+    events.push({ id: m.id, event: m.event, data: JSON.parse(m.data) as SseEvent['data'] });
     if (enough(events)) break; // leaving the loop cancels the body: the client goes away
   }
   abort.abort();
@@ -145,8 +127,18 @@ onEveryStore('run token stream', (db) => {
       });
       assert.equal(denied.status, 403, 'no runs.get grant: no stream');
       const client = readEvents(`${url}/v1/runs/${run.id}/stream`, { authorization: `Bearer ${reader}` });
+      // What `strata runs logs --follow` prints of the model output, through the same route.
+      let printed = '';
+      const remote = {
+        url,
+        call: () => Promise.reject(new Error('not used')),
+        get: (path: string, headers: Record<string, string>, signal: AbortSignal) =>
+          fetch(`${url}${path}`, { headers: { ...headers, authorization: `Bearer ${reader}` }, signal }),
+      };
+      const cli = printTokens(remote, run.id, (text) => (printed += text), AbortSignal.timeout(30_000));
       await h.worker();
       const events = await client;
+      await cli;
       const done = events.at(-1);
       assert.equal(done?.event, 'done');
       const deltas = events.filter((e) => e.event === 'delta');
@@ -167,6 +159,7 @@ onEveryStore('run token stream', (db) => {
         'only the final result is journaled',
       );
       assert.equal(texts(deltas), done.data['text']);
+      assert.equal(printed, done.data['text'], 'the CLI prints the tokens');
     } finally {
       server.close();
       await h.close();

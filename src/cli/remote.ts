@@ -21,6 +21,8 @@ export interface RemoteOptions {
 export interface Remote {
   readonly url: string;
   call<T>(name: string, input: unknown): Promise<T>;
+  /** An authenticated GET of a streaming route (`/v1/runs/:id/stream`); the caller reads the body. */
+  get?(path: string, headers: Record<string, string>, signal: AbortSignal): Promise<Response>;
 }
 
 /** Per request; a follow loop makes many short ones. */
@@ -74,6 +76,8 @@ export function remoteOf(options: RemoteOptions, config: StrataConfig): Remote {
   const key = keyOf(options, config);
   return {
     url,
+    get: (path, headers, signal) =>
+      fetch(`${url}${path}`, { headers: { ...headers, authorization: `Bearer ${key}` }, signal }),
     async call<T>(name: string, input: unknown): Promise<T> {
       let response: Response;
       try {

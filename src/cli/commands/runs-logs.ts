@@ -11,10 +11,13 @@ import { isStrataErrorCode, StrataError } from '../../kernel/index.ts';
 import { TERMINAL, type Run, type TimelineEntry } from '../../orchestration/index.ts';
 import { when, type Output } from '../output.ts';
 import type { Remote } from '../remote.ts';
+import { printTokens } from './runs-tokens.ts';
 
 export const FOLLOW_INTERVAL_MS = 500;
 /** How long --follow rides out a server that is restarting or unreachable. */
 const TOLERATE_UNAVAILABLE_MS = 30_000;
+/** How long --follow waits, once the run is terminal, for the last streamed tokens. */
+const TOKENS_GRACE_MS = 2_000;
 
 interface Journal {
   readonly run: Run;
@@ -76,35 +79,70 @@ export async function followLogs(
   const printed = new Map<number, string>();
   let unreachableSince: number | undefined;
   if (!out.json) process.stdout.write(`${TIMELINE_HEADER}\n`);
-  for (;;) {
-    let journal: Journal;
-    try {
-      journal = await remote.call<Journal>('runs.journal', { runId });
-      unreachableSince = undefined;
-    } catch (error) {
-      // A restart of the server must not end a follow; anything else (not found, denied) does.
-      const transient = error instanceof StrataError && error.retryable;
-      unreachableSince ??= Date.now();
-      if (!transient || Date.now() - unreachableSince > TOLERATE_UNAVAILABLE_MS) throw error;
-      out.note(`(${error.message}; retrying)`);
-      await sleep(intervalMs);
-      continue;
-    }
-    for (const entry of journal.entries) {
-      const line = timelineLine(entry);
-      if (printed.get(entry.seq) === line) continue;
-      printed.set(entry.seq, line);
-      if (!out.json) process.stdout.write(`${line}\n`);
-    }
-    const { run } = journal;
-    if (TERMINAL.has(run.status)) {
-      if (run.status !== 'completed') {
-        if (!out.json) process.stdout.write(`${outcomeLine(run)}\n`);
-        throw runFailure(run);
+  // Model output streams between timeline lines; a line starts on a fresh line.
+  let midLine = false;
+  const tokens = new AbortController();
+  const streaming = out.json
+    ? Promise.resolve()
+    : printTokens(
+        remote,
+        runId,
+        (text) => {
+          process.stdout.write(text);
+          midLine = !text.endsWith('\n');
+        },
+        tokens.signal,
+      );
+  const line = (text: string): void => {
+    process.stdout.write(`${midLine ? '\n' : ''}${text}\n`);
+    midLine = false;
+  };
+  // The stream ends by itself with `done`; wait briefly for its last deltas, then stop it.
+  const settleTokens = async (): Promise<void> => {
+    await Promise.race([streaming, sleep(TOKENS_GRACE_MS, undefined, { ref: false })]);
+    tokens.abort();
+    await streaming;
+    if (midLine) process.stdout.write('\n');
+    midLine = false;
+  };
+  try {
+    await followJournal();
+  } finally {
+    await settleTokens();
+  }
+
+  async function followJournal(): Promise<void> {
+    for (;;) {
+      let journal: Journal;
+      try {
+        journal = await remote.call<Journal>('runs.journal', { runId });
+        unreachableSince = undefined;
+      } catch (error) {
+        // A restart of the server must not end a follow; anything else (not found, denied) does.
+        const transient = error instanceof StrataError && error.retryable;
+        unreachableSince ??= Date.now();
+        if (!transient || Date.now() - unreachableSince > TOLERATE_UNAVAILABLE_MS) throw error;
+        out.note(`(${error.message}; retrying)`);
+        await sleep(intervalMs);
+        continue;
       }
-      out.result(journal, () => outcomeLine(run));
-      return;
+      for (const entry of journal.entries) {
+        const entryLine = timelineLine(entry);
+        if (printed.get(entry.seq) === entryLine) continue;
+        printed.set(entry.seq, entryLine);
+        if (!out.json) line(entryLine);
+      }
+      const { run } = journal;
+      if (TERMINAL.has(run.status)) {
+        await settleTokens();
+        if (run.status !== 'completed') {
+          if (!out.json) line(outcomeLine(run));
+          throw runFailure(run);
+        }
+        out.result(journal, () => outcomeLine(run));
+        return;
+      }
+      await sleep(intervalMs);
     }
-    await sleep(intervalMs);
   }
 }
