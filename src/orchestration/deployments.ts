@@ -55,6 +55,11 @@ export async function retireDeployments(q: Queryable, workerId: string): Promise
   await q.run('DELETE FROM orch_deployments WHERE worker_id = ?', [workerId]);
 }
 
+/** Deletes rows of workers gone for long (killed ones never retire theirs), so the table stays small. */
+export async function pruneDeployments(q: Queryable, staleBefore: number): Promise<void> {
+  await q.run('DELETE FROM orch_deployments WHERE seen_at < ?', [staleBefore]);
+}
+
 /** Queues again the parked runs of the given versions (a worker that has their code is live). */
 export async function unparkRuns(q: Queryable, keys: readonly string[], now: number): Promise<number> {
   if (keys.length === 0) return 0;

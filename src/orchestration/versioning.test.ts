@@ -115,6 +115,31 @@ onEveryStore('versioning', (db) => {
     await back.close();
   });
 
+  it('an orphan of a dead v1 worker parks once its lease expires, and a v2 worker never claims it', async () => {
+    const tenant = `o-${randomBytes(3).toString('hex')}`;
+    const tag = `${db().dialect}-orphan`;
+    const h = await harness(db(), tenant);
+    h.engine.register(orderV1); // registered here to start the run; this engine runs no worker
+    const run = await h.engine.start('order', { key: tag }, { principal: h.principal });
+    // What a v1 worker killed mid-run leaves behind: running, under a lease about to expire.
+    const expiresAt = Date.now() + 300;
+    await h.store.run(
+      "UPDATE orch_runs SET status = 'running', lease_owner = 'wrk_dead', lease_expires_at = ? WHERE id = ?",
+      [expiresAt, run.id],
+    );
+    const v2 = await harness(db(), tenant);
+    v2.engine.register(orderV2);
+    await v2.worker(FAST);
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal((await v2.engine.get(v2.principal.tenantId, run.id)).status, 'running'); // lease still live
+    const parked = await v2.waitFor(run.id, ['version_unavailable']);
+    assert.ok(Date.now() >= expiresAt);
+    assert.equal(parked.leaseOwner, null);
+    assert.deepEqual(ran(tag), []);
+    await h.close();
+    await v2.close();
+  });
+
   it('ctx.patched: a run started before the patch keeps the old branch across replays', async () => {
     const tenant = `p-${randomBytes(3).toString('hex')}`;
     const tag = `${db().dialect}-patch`;

@@ -11,7 +11,13 @@ import { newId, silentLogger, StrataError, type Logger, type Queryable } from '.
 import { CompletionBatcher } from './completions.ts';
 import { admit, listLimits, lockLimits, MATCHES_A_LIMIT, type LimitRow } from './limits.ts';
 import { fireDueSchedules } from './schedules.ts';
-import { parkUndeployedRuns, publishDeployments, retireDeployments, unparkRuns } from './deployments.ts';
+import {
+  parkUndeployedRuns,
+  pruneDeployments,
+  publishDeployments,
+  retireDeployments,
+  unparkRuns,
+} from './deployments.ts';
 
 /** How often a worker looks for due cron schedules (cron's finest grain is a second). */
 const SCHEDULE_CHECK_MS = 250;
@@ -161,6 +167,7 @@ export class Worker {
     await publishDeployments(store, this.id, keys, now);
     const resumed = await unparkRuns(store, keys, now);
     const parked = await parkUndeployedRuns(store, now, this.#deploymentTtlMs);
+    await pruneDeployments(store, now - 10 * this.#deploymentTtlMs);
     if (resumed > 0) await this.#engine.notify(store);
     if (resumed + parked > 0) this.#logger.info({ worker: this.id, resumed, parked }, 'run versions');
   }
