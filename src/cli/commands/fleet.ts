@@ -3,10 +3,12 @@
  * `strata fleet tree [runId]`: a supervision tree (supervisor, children, status, incarnation,
  * restarts) from a running server through the `fleet.tree` syscall; without a run id, every
  * running root supervisor of the caller's tenant. `--json` prints `{ trees: [...] }`.
+ * `strata fleet report [--since 1h]`: the fleet counters of the tenant (`fleet.report`).
  */
 import type { Command } from 'commander';
-import type { TreeNode } from '../../orchestration/index.ts';
+import type { FleetReport, TreeNode } from '../../orchestration/index.ts';
 import { configOf, outputOf } from '../context.ts';
+import { parseTtl } from '../parse.ts';
 import { remoteOf } from '../remote.ts';
 
 /** One line per node, indented by depth: child id, run, workflow, status, incarnation, restarts. */
@@ -23,6 +25,28 @@ export function renderTree(node: TreeNode, depth = 0): string[] {
   ];
   const line = `${'  '.repeat(depth)}${depth > 0 ? '└ ' : ''}${parts.join('  ')}`;
   return [line, ...node.children.flatMap((c) => renderTree(c, depth + 1))];
+}
+
+const ms = (value: number | null): string => (value === null ? '-' : `${Math.round(value)} ms`);
+
+/** The report as lines: syscalls per layer, then one line per counter. */
+export function renderReport(r: FleetReport): string {
+  const layers = r.syscalls.map(
+    (s) => `  ${s.layer.padEnd(14)} ok ${s.ok}  failed ${s.failed}  denied ${s.denied}`,
+  );
+  const cost = r.tasks.costPerCompletedTaskMicros;
+  return [
+    'syscalls by layer',
+    ...(layers.length ? layers : ['  (none)']),
+    `restarts             ${r.restarts.total}`,
+    `stalls               ${r.stalls}`,
+    `deaths detected      not recorded (${r.deaths.reason})`,
+    `duplicate work       ${r.duplicateWork.total}`,
+    `escalations          ${r.escalations.total} (open ${r.escalations.open}, acked ${r.escalations.acked}, median to ack ${ms(r.escalations.medianTimeToAckMs)})`,
+    `approvals            ${r.approvals.total} (pending ${r.approvals.pending}, decided ${r.approvals.decided}, timed out ${r.approvals.timedOut}, median to decision ${ms(r.approvals.medianTimeToDecisionMs)})`,
+    `completed tasks      ${r.tasks.completed}`,
+    `cost per task        ${cost === null ? `- (${r.tasks.reason ?? 'unknown'})` : `${cost} micros`}`,
+  ].join('\n');
 }
 
 export function registerFleet(program: Command): void {
@@ -51,5 +75,21 @@ export function registerFleet(program: Command): void {
           ? 'no running supervisors'
           : result.trees.flatMap((t) => renderTree(t)).join('\n'),
       );
+    });
+
+  fleet
+    .command('report')
+    .description(
+      'fleet counters: syscalls per layer, restarts, stalls, duplicate work, escalations, approvals, cost per task',
+    )
+    .option('--since <duration>', 'only the last 45s, 30m, 1h, 7d (default: all history)', parseTtl)
+    .action(async (options: { since?: number }, command: Command) => {
+      const opts = command.optsWithGlobals<{ url?: string; key?: string }>();
+      const remote = remoteOf(opts, configOf(command));
+      const report = await remote.call<FleetReport>(
+        'fleet.report',
+        options.since === undefined ? {} : { sinceMs: options.since * 1000 },
+      );
+      outputOf(command).result(report, () => renderReport(report));
     });
 }
