@@ -136,6 +136,8 @@ onEveryStore('versioning', (db) => {
     assert.ok(Date.now() >= expiresAt);
     assert.equal(parked.leaseOwner, null);
     assert.deepEqual(ran(tag), []);
+    // A parked run can still be cancelled; it then stays cancelled whatever is deployed.
+    assert.equal((await v2.engine.cancel(v2.principal.tenantId, run.id)).status, 'cancelled');
     await h.close();
     await v2.close();
   });
