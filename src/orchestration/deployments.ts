@@ -73,7 +73,9 @@ export async function unparkRuns(q: Queryable, keys: readonly string[], now: num
 
 /**
  * Parks runs whose version no live worker has while another version of their workflow is live.
- * Orphans count (a run whose worker died holding it); a run held under a live lease does not.
+ * Orphans count (a run whose worker died holding it); a run held under a live lease does not. A run
+ * touched within the TTL is left for now: in a rolling deploy, a run just started on a new version
+ * gets a TTL for a worker with that version to announce itself before it is parked.
  */
 export async function parkUndeployedRuns(q: Queryable, now: number, ttlMs: number): Promise<number> {
   const liveSince = now - ttlMs;
@@ -87,11 +89,12 @@ export async function parkUndeployedRuns(q: Queryable, now: number, ttlMs: numbe
     `UPDATE orch_runs SET status = 'version_unavailable', error = ?, lease_owner = NULL,
        lease_expires_at = NULL, updated_at = ?
      WHERE (status IN ('queued', 'waiting') OR (status = 'running' AND lease_expires_at < ?))
+       AND updated_at < ?
        AND NOT EXISTS (SELECT 1 FROM orch_deployments d WHERE d.workflow = orch_runs.workflow
          AND d.version = orch_runs.version AND d.seen_at >= ?)
        AND EXISTS (SELECT 1 FROM orch_deployments d WHERE d.workflow = orch_runs.workflow
          AND d.version <> orch_runs.version AND d.seen_at >= ?)`,
-    [error, now, now, liveSince, liveSince],
+    [error, now, now, liveSince, liveSince, liveSince],
   );
   return done.changes;
 }

@@ -2,7 +2,7 @@
 // on a timer or a signal. With v1 still deployed they finish on v1 code; with v1 removed they park
 // as version_unavailable without running a step of v2, and resume on v1 when it is registered again.
 // ctx.patched: a run started before the patch keeps the old branch across replays, a new run takes
-// the new one.
+// the new one. Orphans of a dead v1 worker park after their lease; a fresh run gets a grace period.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { it } from 'node:test';
@@ -139,6 +139,29 @@ onEveryStore('versioning', (db) => {
     // A parked run can still be cancelled; it then stays cancelled whatever is deployed.
     assert.equal((await v2.engine.cancel(v2.principal.tenantId, run.id)).status, 'cancelled');
     await h.close();
+    await v2.close();
+  });
+
+  it('a fresh run gets a grace period; registering its version on a running worker resumes it', async () => {
+    const tenant = `g-${randomBytes(3).toString('hex')}`;
+    const tag = `${db().dialect}-grace`;
+    const starter = await harness(db(), tenant); // an API process: it has v1, runs no worker
+    starter.engine.register(orderV1);
+    const v2 = await harness(db(), tenant);
+    v2.engine.register(orderV2);
+    await v2.worker(FAST);
+    const run = await starter.engine.start(
+      'order',
+      { key: tag, sleepMs: 1 },
+      { principal: starter.principal },
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await v2.engine.get(v2.principal.tenantId, run.id)).status, 'queued'); // within the TTL
+    await v2.waitFor(run.id, ['version_unavailable']);
+    v2.engine.register(orderV1); // the running worker gets v1 and announces it
+    assert.equal((await v2.waitFor(run.id, ['completed'], 2_000)).output, 'v1');
+    assert.deepEqual(ran(tag), [`${tag}:v1:reserve`, `${tag}:v1:charge`]);
+    await starter.close();
     await v2.close();
   });
 

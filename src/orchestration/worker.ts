@@ -71,6 +71,8 @@ export class Worker {
   readonly #orphanCheckMs: number;
   readonly #deploymentTtlMs: number;
   #deploymentsAt = -Infinity;
+  /** How many versions this worker announced last: a workflow registered since is announced at once. */
+  #deployedKeys = 0;
   #running = false;
   #loop: Promise<void> | undefined;
   #kick: (() => void) | undefined;
@@ -127,7 +129,8 @@ export class Worker {
   async #run(): Promise<void> {
     let lastScheduleCheck = 0;
     while (this.#running) {
-      if (Date.now() - this.#deploymentsAt >= this.#deploymentTtlMs / 3) {
+      const keysChanged = this.#engine.workflows.keys().length !== this.#deployedKeys;
+      if (keysChanged || Date.now() - this.#deploymentsAt >= this.#deploymentTtlMs / 3) {
         this.#deploymentsAt = Date.now();
         await this.#refreshDeployments().catch((error: unknown) =>
           this.#logger.warn({ err: error, worker: this.id }, 'refreshing deployed versions failed'),
@@ -165,6 +168,7 @@ export class Worker {
     const keys = workflows.keys();
     const now = clock.now();
     await publishDeployments(store, this.id, keys, now);
+    this.#deployedKeys = keys.length;
     const resumed = await unparkRuns(store, keys, now);
     const parked = await parkUndeployedRuns(store, now, this.#deploymentTtlMs);
     await pruneDeployments(store, now - 10 * this.#deploymentTtlMs);
