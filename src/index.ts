@@ -15,10 +15,10 @@ export * from './kernel/index.ts';
 export const LAYERS = [
   { name: 'kernel', status: 'built' },
   { name: 'compute', status: 'built', issue: 4 },
-  { name: 'identity', status: 'in progress', issue: 10 },
+  { name: 'identity', status: 'built', issue: 10 },
   { name: 'memory', status: 'built', issue: 5 },
   { name: 'tools', status: 'built', issue: 6 },
   { name: 'provisioning', status: 'built', issue: 9 },
-  { name: 'orchestration', status: 'durable runs built; fleets planned', issue: 3 },
+  { name: 'orchestration', status: 'durable runs built; fleets in progress', issue: 12 },
   { name: 'models', status: 'built', issue: 7 },
 ] as const;
