@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import { Kernel, type Principal, type Store } from '../../kernel/index.ts';
+import { principalInNewTenant } from '../../testkit/principals.ts';
 import { onEveryStore, withCode } from '../../testkit/stores.ts';
 import { InProcessExecutor } from '../a2a/executor.ts';
 import { a2aRoutes } from '../a2a/routes.ts';
@@ -40,11 +41,8 @@ onEveryStore('agent directory', (db) => {
   const call = <T>(who: Principal, name: string, input: unknown): Promise<T> =>
     kernel.call<T>(name, input, { principal: who });
 
-  const principal = async (grants: { syscall: string; resource: string }[]): Promise<Principal> => {
-    const tenant = await kernel.principals.createTenant(`dir-${randomBytes(3).toString('hex')}`);
-    const { key } = await kernel.principals.createApiKey({ tenantId: tenant.id, name: 'agent', grants });
-    return kernel.authenticate({ apiKey: key });
-  };
+  const principal = (grants: { syscall: string; resource: string }[]): Promise<Principal> =>
+    principalInNewTenant(kernel, `dir-${randomBytes(3).toString('hex')}`, grants);
 
   before(async () => {
     store = await db().open();

@@ -14,6 +14,7 @@ import { Labels, labelsExtension } from './labels.ts';
 import { labelSyscalls } from './labels-syscalls.ts';
 import { Mail } from './mail.ts';
 import { rawMessage } from './testing.ts';
+import { principalInNewTenant } from '../../testkit/principals.ts';
 
 const BOX = 'inbox@strata.example';
 // remote.example sends from 127.0.0.1 with an aligned SPF pass, so DMARC passes.
@@ -65,15 +66,8 @@ onEveryStore('mail labels and reply text through the kernel', (db) => {
     assert.ok(stored);
     return stored;
   };
-  const principalIn = async (name: string): Promise<Principal> => {
-    const tenant = await kernel.principals.createTenant(name);
-    const { key } = await kernel.principals.createApiKey({
-      tenantId: tenant.id,
-      name: 'agent',
-      grants: [{ syscall: 'mail.*', resource: '*' }],
-    });
-    return kernel.authenticate({ apiKey: key });
-  };
+  const principalIn = (name: string): Promise<Principal> =>
+    principalInNewTenant(kernel, name, [{ syscall: 'mail.*', resource: '*' }]);
 
   before(async () => {
     store = await db().open();

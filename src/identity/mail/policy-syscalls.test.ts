@@ -11,21 +11,15 @@ import { openPolicyHarness, type PolicyHarness } from './policy-harness.ts';
 import { policySyscalls } from './policy-syscalls.ts';
 import { mailSyscalls } from './syscalls.ts';
 import { randomBytes } from 'node:crypto';
+import { principalInNewTenant } from '../../testkit/principals.ts';
 
 onEveryStore('mail policy syscalls through the kernel pipeline', (db) => {
   let h: PolicyHarness;
   let kernel: Kernel;
   let acme: Principal;
   let globex: Principal;
-  const principalIn = async (name: string): Promise<Principal> => {
-    const tenant = await kernel.principals.createTenant(name);
-    const { key } = await kernel.principals.createApiKey({
-      tenantId: tenant.id,
-      name: 'operator',
-      grants: [{ syscall: 'mail.*', resource: '*' }],
-    });
-    return kernel.authenticate({ apiKey: key });
-  };
+  const principalIn = (name: string): Promise<Principal> =>
+    principalInNewTenant(kernel, name, [{ syscall: 'mail.*', resource: '*' }]);
   const call = <T>(name: string, input: unknown, principal = acme): Promise<T> =>
     kernel.call<T>(name, input, { principal });
 

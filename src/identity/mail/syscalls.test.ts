@@ -7,6 +7,7 @@ import { memoryResolver } from './auth.ts';
 import { Mail } from './mail.ts';
 import { mailSyscalls } from './syscalls.ts';
 import { rawMessage, smtpSink } from './testing.ts';
+import { principalInNewTenant } from '../../testkit/principals.ts';
 
 type MessageOut = { id: string; threadId: string; flags: string[]; status: string; subject: string };
 
@@ -18,15 +19,8 @@ onEveryStore('mail.* syscalls through the kernel pipeline', (db) => {
   let acme: Principal;
   let globex: Principal;
 
-  const principalIn = async (name: string): Promise<Principal> => {
-    const tenant = await kernel.principals.createTenant(name);
-    const { key } = await kernel.principals.createApiKey({
-      tenantId: tenant.id,
-      name: 'agent',
-      grants: [{ syscall: 'mail.*', resource: '*' }],
-    });
-    return kernel.authenticate({ apiKey: key });
-  };
+  const principalIn = (name: string): Promise<Principal> =>
+    principalInNewTenant(kernel, name, [{ syscall: 'mail.*', resource: '*' }]);
   const call = <T>(name: string, input: unknown, principal = acme): Promise<T> =>
     kernel.call<T>(name, input, { principal });
 

@@ -10,9 +10,13 @@ import { randomBytes } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import nodemailer from 'nodemailer';
 import { z } from 'zod';
-import { memoryResolver } from '../../identity/mail/auth.ts';
-import { Mail, mailSyscalls, type RunningSmtpServer } from '../../identity/index.ts';
-import { smtpSink } from '../../identity/mail/testing.ts';
+import {
+  Mail,
+  mailSyscalls,
+  memoryResolver,
+  smtpSink,
+  type RunningSmtpServer,
+} from '../../identity/index.ts';
 import { silentLogger, systemClock, type Principal } from '../../kernel/index.ts';
 import { onEveryStore, withCode } from '../../testkit/stores.ts';
 import { defineWorkflow } from '../define.ts';
