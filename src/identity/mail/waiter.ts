@@ -23,6 +23,8 @@ export class MailWaiter {
   #deliver: WaitDeliverer | undefined;
   #sweeping: Promise<number> | undefined;
   #sweepAgain = false;
+  /** A wait fired since the last sweep (possibly in a transaction that rolled back: sweeping is then a no-op). */
+  #fired = false;
 
   constructor(parts: {
     store: Store;
@@ -67,11 +69,18 @@ export class MailWaiter {
 
   /** Called in each inbound message's transaction. */
   readonly fireIn = async (tx: Transaction, message: MailMessage): Promise<void> => {
-    if (message.direction === 'in') await waits.fireWaits(tx, message, this.#clock.now());
+    if (message.direction !== 'in') return;
+    const fired = await waits.fireWaits(tx, message, this.#clock.now());
+    if (fired.length > 0) this.#fired = true;
   };
 
-  /** After inbound messages were committed: wakes blocking waiters and hands fired waits to runs. */
+  /**
+   * After inbound messages were committed: wakes blocking waiters and, when a wait fired, hands it
+   * to its run now (most deliveries fire none, and they cost no query here).
+   */
   async afterDelivery(): Promise<void> {
+    if (!this.#fired) return;
+    this.#fired = false;
     this.#wakes.emit('wake');
     await this.sweep().catch(() => undefined); // the periodic sweep retries
   }
