@@ -5,7 +5,7 @@ import type { Store } from '../../kernel/index.ts';
 import { onEveryStore, withCode } from '../../testkit/stores.ts';
 import { answerChallenge, verifyPopAnswer } from './pop.ts';
 import { InProcessExecutor } from './executor.ts';
-import { isPrivateAddress } from './net-guard.ts';
+import { isPrivateAddress } from '../net-guard.ts';
 import { a2aRoutes } from './routes.ts';
 import { A2aService } from './service.ts';
 import { serveHono, testSigner, type Listening } from './testing.ts';

@@ -15,7 +15,7 @@ import {
 } from '@a2a-js/sdk/client';
 import { StrataError, isStrataError } from '../../kernel/errors.ts';
 import { textMessage, textOf, textOfParts } from './parts.ts';
-import { assertPublicHost } from './net-guard.ts';
+import { assertPublicHost } from '../net-guard.ts';
 import { verifyCard } from './verify-card.ts';
 
 export type A2aTrust = 'none' | 'signed' | 'possession';

@@ -21,7 +21,7 @@ import {
 } from '@a2a-js/sdk/server';
 import { isStrataError } from '../../kernel/errors.ts';
 import { openSealed, seal, type Clock, type Logger, type Store } from '../../kernel/index.ts';
-import { assertOutboundUrl, guardedLookup } from './net-guard.ts';
+import { assertOutboundUrl, guardedLookup } from '../net-guard.ts';
 import { scopeOf } from './task-store.ts';
 
 interface Secret {

@@ -18,7 +18,7 @@ import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { JWK } from 'jose';
 import { StrataError } from '../../kernel/index.ts';
-import { assertOutboundUrl, guardedLookup } from '../a2a/net-guard.ts';
+import { assertOutboundUrl, guardedLookup } from '../net-guard.ts';
 import type { AgentIdentity } from './agent-identities.ts';
 
 const MAX_DOCUMENT_BYTES = 64 * 1024;

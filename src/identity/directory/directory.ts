@@ -8,7 +8,7 @@
 import { AgentCard } from '@a2a-js/sdk';
 import { newId, StrataError, systemClock, type Clock, type Store } from '../../kernel/index.ts';
 import { cardUrlOf } from '../a2a/client.ts';
-import { assertPublicHost } from '../a2a/net-guard.ts';
+import { assertPublicHost } from '../net-guard.ts';
 import { verifyCard } from '../a2a/verify-card.ts';
 import { DIRECTORY_LAYER, directoryMigrations } from './migrations.ts';
 

@@ -7,7 +7,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isStrataError } from '../../kernel/index.ts';
-import { assertOutboundUrl, guardedLookup } from '../a2a/net-guard.ts';
+import { assertOutboundUrl, guardedLookup } from '../net-guard.ts';
 
 export function postWebhook(args: {
   url: string;

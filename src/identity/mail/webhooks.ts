@@ -14,7 +14,7 @@ import {
   type Queryable,
   type Store,
 } from '../../kernel/index.ts';
-import { assertOutboundUrl } from '../a2a/net-guard.ts';
+import { assertOutboundUrl } from '../net-guard.ts';
 import type { MailEvent, MailEventType } from './events.ts';
 import { newWebhookSecret } from './webhook-signature.ts';
 

@@ -1,14 +1,14 @@
 /**
- * @module identity/a2a/net-guard
- * Refuses outbound requests (push notifications, remote agents) toward private, loopback,
- * link-local, CGNAT, multicast and unspecified addresses, so a caller cannot aim Strata at its own
- * network (SSRF). The check runs inside the socket's DNS lookup (`guardedLookup`), so the address
+ * @module identity/net-guard
+ * Refuses outbound requests made for agents (A2A push and calls, mail webhooks, did:web, the agent
+ * directory) toward private, loopback, link-local, CGNAT, multicast and unspecified addresses, so a
+ * caller cannot aim Strata at its own network (SSRF). The check runs inside the socket's DNS lookup (`guardedLookup`), so the address
  * checked is the address connected to: a name that resolves to a public address at check time and a
  * private one at connect time (DNS rebinding) is still refused.
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
-import { StrataError } from '../../kernel/errors.ts';
+import { StrataError } from '../kernel/errors.ts';
 
 const BLOCKED = new BlockList();
 for (const [net, prefix] of [
