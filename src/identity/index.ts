@@ -10,5 +10,6 @@ export const LAYER = { name: 'identity', status: 'available', issue: 10 } as con
 export * from './agents/index.ts';
 export * from './delegation/index.ts';
 export * from './mail/index.ts';
+export { assertOutboundUrl } from './net-guard.ts';
 export * from './a2a/index.ts';
 export * from './directory/index.ts';

@@ -254,6 +254,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       logger: logger.child({ component: 'alerts' }),
       mail: identity.mail,
       identities: identity.identities,
+      allowPrivate: config.network.allowPrivate,
     });
     const summaries = async (
       tenantId: string,

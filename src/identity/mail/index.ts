@@ -54,7 +54,13 @@ export {
 } from './events.ts';
 export { MAIL_EVENTS_LAYER, mailEventMigrations } from './events-migrations.ts';
 export { WEBHOOK_DEFAULTS, WebhookDispatcher, type WebhookDispatcherOptions } from './webhook-dispatcher.ts';
-export { signWebhook, verifyWebhook, WEBHOOK_TOLERANCE_SECONDS } from './webhook-signature.ts';
+export { postWebhook } from './webhook-post.ts';
+export {
+  newWebhookSecret,
+  signWebhook,
+  verifyWebhook,
+  WEBHOOK_TOLERANCE_SECONDS,
+} from './webhook-signature.ts';
 export {
   MailWebhooks,
   type Delivery,

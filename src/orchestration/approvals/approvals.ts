@@ -20,6 +20,7 @@ import { isApprover, type AgentNameOf } from './approvers.ts';
 import { APPROVALS_LAYER, approvalMigrations } from './migrations.ts';
 import { signDecision, type AgentSign, type CanonicalDecision } from './signing.ts';
 import { assertValue, checkSchema } from './value-schema.ts';
+import { enqueueApprovalEvent } from './webhooks.ts';
 
 export interface RequestInput {
   readonly question: string;
@@ -65,6 +66,7 @@ const TIMEOUT_PRINCIPAL = (tenantId: string): Principal => ({
 
 export class Approvals {
   readonly #o: ApprovalsOptions;
+  readonly #listeners = new Set<() => void>();
 
   private constructor(options: ApprovalsOptions) {
     this.#o = options;
@@ -73,6 +75,16 @@ export class Approvals {
   static async open(options: ApprovalsOptions): Promise<Approvals> {
     await options.store.migrate(APPROVALS_LAYER, approvalMigrations);
     return new Approvals(options);
+  }
+
+  /** Calls `fn` after an approval event (webhooks) committed in this process; returns an unsubscribe. */
+  onEvent(fn: () => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  #emitted(): void {
+    for (const fn of this.#listeners) fn();
   }
 
   /** Creates the approval of a run (once per `requestKey`: a repeated request returns the first). */
@@ -89,31 +101,39 @@ export class Approvals {
     );
     if (!run) throw new StrataError('E_NOT_FOUND', `no run ${asker.runId} in this tenant`);
     const now = clock.now();
-    await store.run(
-      `INSERT INTO orch_approvals (id, tenant_id, request_key, run_id, workflow, question, schema, approvers, mailbox,
+    const created = await store.transaction(async (tx) => {
+      const inserted = await tx.run(
+        `INSERT INTO orch_approvals (id, tenant_id, request_key, run_id, workflow, question, schema, approvers, mailbox,
          on_timeout, timeout_at, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)
        ON CONFLICT (tenant_id, request_key) DO NOTHING`,
-      [
-        newId('apr', now),
-        tenant,
-        asker.requestKey,
-        asker.runId,
-        run.workflow,
-        input.question,
-        input.schema ? JSON.stringify(input.schema) : null,
-        JSON.stringify(input.approvers),
-        input.mailbox ?? null,
-        input.onTimeout,
-        input.timeoutMs === undefined ? null : now + input.timeoutMs,
-        now,
-      ],
-    );
-    const row = await store.get<ApprovalRow>(
-      'SELECT * FROM orch_approvals WHERE tenant_id = ? AND request_key = ?',
-      [tenant, asker.requestKey],
-    );
-    if (!row) throw new StrataError('E_INTERNAL', 'an approval request stored no row');
-    return toApproval(row);
+        [
+          newId('apr', now),
+          tenant,
+          asker.requestKey,
+          asker.runId,
+          run.workflow,
+          input.question,
+          input.schema ? JSON.stringify(input.schema) : null,
+          JSON.stringify(input.approvers),
+          input.mailbox ?? null,
+          input.onTimeout,
+          input.timeoutMs === undefined ? null : now + input.timeoutMs,
+          now,
+        ],
+      );
+      const row = await tx.get<ApprovalRow>(
+        'SELECT * FROM orch_approvals WHERE tenant_id = ? AND request_key = ?',
+        [tenant, asker.requestKey],
+      );
+      if (!row) throw new StrataError('E_INTERNAL', 'an approval request stored no row');
+      const approval = toApproval(row);
+      // Only the first request announces it; a repeated one (after a crash) finds it.
+      if (inserted.changes === 1)
+        await enqueueApprovalEvent(tx, 'approval.requested', approval, { tenant, now });
+      return { approval, fresh: inserted.changes === 1 };
+    });
+    if (created.fresh) this.#emitted();
+    return created.approval;
   }
 
   async get(tenant: string, id: string): Promise<Approval> {
@@ -200,9 +220,14 @@ export class Approvals {
         [newId('sig', at), approval.runId, approvalSignal(id), JSON.stringify(approval), at],
       );
       await this.#o.engine.wake(tx, approval.runId);
+      const type = input.via === 'timeout' ? 'approval.expired' : 'approval.decided';
+      await enqueueApprovalEvent(tx, type, approval, { tenant, now: at });
       return approval;
     });
-    if (decided) return decided;
+    if (decided) {
+      this.#emitted();
+      return decided;
+    }
     throw alreadyDecided(await this.get(tenant, id)); // another decision committed first
   }
 
@@ -221,12 +246,12 @@ export class Approvals {
         timeoutAt: current.timeoutAt,
       });
     if (current.onTimeout === 'escalate') {
-      await this.#o.store.transaction(async (tx) => {
+      const escalated = await this.#o.store.transaction(async (tx) => {
         const marked = await tx.run(
           'UPDATE orch_approvals SET escalated_at = ? WHERE id = ? AND escalated_at IS NULL',
           [now, id],
         );
-        if (marked.changes !== 1) return;
+        if (marked.changes !== 1) return false;
         await raiseEscalation(
           tx,
           tenant,
@@ -239,7 +264,10 @@ export class Approvals {
           },
           now,
         );
+        await enqueueApprovalEvent(tx, 'approval.expired', { ...current, escalatedAt: now }, { tenant, now });
+        return true;
       });
+      if (escalated) this.#emitted();
       return this.get(tenant, id);
     }
     const decision = current.onTimeout === 'approve' ? 'approve' : 'reject';

@@ -19,3 +19,12 @@ export { APPROVALS_LAYER, approvalMigrations } from './migrations.ts';
 export { openFleetAlerts, type FleetAlerts, type FleetAlertsParts } from './open.ts';
 export { canonicalBytes, verifyNodeSignature, type CanonicalDecision } from './signing.ts';
 export { approvalSyscalls } from './syscalls.ts';
+export { ApprovalWebhookDispatcher, type ApprovalWebhookDeliveryOptions } from './webhook-dispatcher.ts';
+export { approvalWebhookSyscalls } from './webhook-syscalls.ts';
+export {
+  APPROVAL_EVENT_TYPES,
+  ApprovalWebhooks,
+  type ApprovalDelivery,
+  type ApprovalEventType,
+  type ApprovalWebhook,
+} from './webhooks.ts';

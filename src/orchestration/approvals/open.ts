@@ -2,7 +2,8 @@
  * @module orchestration/approvals/open
  * Wires approvals and escalations into a runtime: their syscalls on the kernel, email decisions
  * as a mail extension, escalation notifications sent by mail through the identity layer, and the
- * escalation sweeper (dead-lettered runs, stale bumps, deliveries). `close()` stops the sweeper.
+ * escalation sweeper (dead-lettered runs, stale bumps, deliveries), and approval webhooks with
+ * their outbox dispatcher. `close()` stops the sweepers and the dispatcher.
  */
 import type { Clock, Kernel, Logger, Principal, Store } from '../../kernel/index.ts';
 import { isStrataError } from '../../kernel/index.ts';
@@ -15,11 +16,16 @@ import { StallWatch, type StallPolicy } from '../supervision/stalls.ts';
 import { Approvals } from './approvals.ts';
 import { approvalReplies } from './mail-replies.ts';
 import { approvalSyscalls } from './syscalls.ts';
+import { ApprovalWebhookDispatcher, type ApprovalWebhookDeliveryOptions } from './webhook-dispatcher.ts';
+import { approvalWebhookSyscalls } from './webhook-syscalls.ts';
+import { ApprovalWebhooks } from './webhooks.ts';
 
 export interface FleetAlerts {
   readonly approvals: Approvals;
   readonly escalations: Escalations;
   readonly stalls: StallWatch;
+  readonly webhooks: ApprovalWebhooks;
+  readonly webhookDispatcher: ApprovalWebhookDispatcher;
   close(): Promise<void>;
 }
 
@@ -32,6 +38,10 @@ export interface FleetAlertsParts {
   readonly logger: Logger;
   readonly mail?: Mail;
   readonly identities?: AgentIdentities;
+  /** Approval webhooks may target private and loopback addresses (`network.allowPrivate`): tests only. @default false */
+  readonly allowPrivate?: boolean;
+  /** Retry settings of approval webhook deliveries. */
+  readonly webhookDelivery?: ApprovalWebhookDeliveryOptions;
   /** @default 5 s */
   readonly sweepIntervalMs?: number;
   /** Global stall policy (a workflow's `stall` option overrides it). @default 10 min, escalate, swept every 30 s */
@@ -82,7 +92,26 @@ export async function openFleetAlerts(parts: FleetAlertsParts): Promise<FleetAle
       : undefined,
   });
   const escalations = await Escalations.open({ store, clock });
-  for (const definition of [...approvalSyscalls(approvals), ...escalationSyscalls(escalations)])
+  const webhooks = new ApprovalWebhooks({
+    store,
+    masterKey: parts.masterKey,
+    clock,
+    allowPrivate: parts.allowPrivate,
+  });
+  const webhookDispatcher = new ApprovalWebhookDispatcher({
+    store,
+    webhooks,
+    clock,
+    logger: logger.child({ component: 'approval-webhooks' }),
+    options: parts.webhookDelivery,
+  });
+  const unsubscribe = approvals.onEvent(() => webhookDispatcher.kick());
+  webhookDispatcher.start();
+  for (const definition of [
+    ...approvalSyscalls(approvals),
+    ...approvalWebhookSyscalls(webhooks),
+    ...escalationSyscalls(escalations),
+  ])
     kernel.register(definition);
   if (mail) {
     mail.use(approvalReplies({ kernel, mail, approvals, logger }));
@@ -95,8 +124,11 @@ export async function openFleetAlerts(parts: FleetAlertsParts): Promise<FleetAle
     approvals,
     escalations,
     stalls,
+    webhooks,
+    webhookDispatcher,
     close: async () => {
-      await Promise.all([sweeper.stop(), stallSweeper.stop()]);
+      unsubscribe();
+      await Promise.all([sweeper.stop(), stallSweeper.stop(), webhookDispatcher.stop()]);
     },
   };
 }
