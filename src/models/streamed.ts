@@ -1,7 +1,7 @@
 /**
  * @module models/streamed
  * `model.generate` made by a durable run while a delta publisher is attached: the call streams, each
- * text delta goes to the publisher, and the result is assembled into exactly what `generate` returns
+ * text delta and tool-call delta (id, name, arguments as they stream) goes to the publisher, and the result is assembled into exactly what `generate` returns
  * (text, tool calls, finish reason, usage, target, cost), so the journaled result is the same either
  * way. A stream that fails before its first delta with an error `generate` would retry or fall back
  * on is made again as a plain `generate` call, so streaming never loses the service's retries.
@@ -16,8 +16,13 @@ export interface DeltaPublisher {
   open(call: { runId: string; idempotencyKey: string }): DeltaSinkLike | undefined;
 }
 
+/** A piece of a tool call as it streams (see `StreamDelta`). */
+export type ToolCallDeltaLike = Omit<Extract<StreamDelta, { type: 'tool_call_delta' }>, 'type'>;
+
 export interface DeltaSinkLike {
   text(delta: string): void;
+  /** A tool call's id, name or arguments text as it streams; sinks without it see text only. */
+  toolCall?(delta: ToolCallDeltaLike): void;
   /** Resolves when every delta given so far is published. */
   close(): Promise<void>;
 }
@@ -39,6 +44,9 @@ export async function generateStreamed(
       if (delta.type === 'text') {
         text += delta.text;
         sink.text(delta.text);
+      } else if (delta.type === 'tool_call_delta') {
+        const { type: _type, ...piece } = delta;
+        sink.toolCall?.(piece);
       } else if (delta.type === 'tool_call') toolCalls.push(delta.toolCall);
       else finish = delta;
     }

@@ -86,9 +86,21 @@ export interface Generation {
   readonly model: string;
 }
 
-/** A piece of a streamed answer. The last one is always `finish`. */
+/**
+ * A piece of a streamed answer. The last one is always `finish`. `tool_call_delta` shows a tool
+ * call as it streams: the first piece of call `index` (0, 1, … in answer order) carries its `id`
+ * and `name`, later ones only more `arguments` text (concatenated, they are the call's JSON
+ * arguments); the complete, parsed call follows as `tool_call` before `finish`.
+ */
 export type StreamDelta =
   | { readonly type: 'text'; readonly text: string }
+  | {
+      readonly type: 'tool_call_delta';
+      readonly index: number;
+      readonly id?: string;
+      readonly name?: string;
+      readonly arguments: string;
+    }
   | { readonly type: 'tool_call'; readonly toolCall: ToolCall }
   | {
       readonly type: 'finish';

@@ -1,8 +1,10 @@
 /**
  * @module server/run-stream
  * `GET /v1/runs/:id/stream`: a run's model output as Server-Sent Events while it runs. Events:
- * `delta` (`{seq, attempt, delta, text}`), `reset` (`{seq, attempt}`: a new attempt at that journal
- * position; discard the partial text of earlier ones) and, when the run is terminal, one `done`
+ * `delta` (`{seq, attempt, delta, text}`), `tool_call_delta` (`{seq, attempt, delta, toolCall: {index,
+ * id?, name?, arguments}}`: a tool call as it streams, id and name on its first piece, then more
+ * arguments text), `reset` (`{seq, attempt}`: a new attempt at that journal position; discard the
+ * partial text and tool calls of earlier ones) and, when the run is terminal, one `done`
  * (`{status, text, output, error}`: `text` is the journaled final answer) after which the stream
  * ends. Event ids are `<seq>.<attempt>.<delta>`; a client resumes with `Last-Event-ID` (or
  * `?after=`) and gets exactly the retained events after it (see orchestration/streaming).
@@ -62,7 +64,12 @@ export function runStreamRoutes(options: RunStreamRoutesOptions): Hono<AppEnv> {
       const drain = async (): Promise<number> => {
         const events = await streams.list(runId, after, PAGE);
         for (const e of events) {
-          const data = e.type === 'reset' ? { seq: e.seq, attempt: e.attempt } : e;
+          const data =
+            e.type === 'reset'
+              ? { seq: e.seq, attempt: e.attempt }
+              : e.type === 'tool_call_delta'
+                ? { seq: e.seq, attempt: e.attempt, delta: e.delta, toolCall: e.toolCall }
+                : e;
           await stream.writeSSE({ id: eventId(e), event: e.type, data: JSON.stringify(data) });
           after = e;
           lastWrite = Date.now();

@@ -1,8 +1,9 @@
 /**
  * @module orchestration/streaming/run-streams
  * The live side channel of a run's model calls (issue 12, item 1, token streaming). While a run's
- * `model.generate` streams, its text deltas are published here; the journal keeps only the final
- * result, so a replay never streams again.
+ * `model.generate` streams, its text deltas and tool-call deltas (`tool_call_delta`: the call's
+ * index, id and name on its first piece, then its arguments text as it streams) are published
+ * here; the journal keeps only the final result, so a replay never streams again.
  *
  * Events are keyed by (run, step seq, attempt, delta): `attempt` counts the executions of one
  * journal position (a worker that died mid-stream, then the one that resumed the run), and each new
@@ -18,7 +19,10 @@
  */
 import { EventEmitter } from 'node:events';
 import { StrataError, systemClock, type Clock, type Migration, type Store } from '../../kernel/index.ts';
-import type { DeltaPublisher, DeltaSinkLike } from '../../models/index.ts';
+import type { DeltaPublisher, DeltaSinkLike, StreamDelta } from '../../models/index.ts';
+
+/** A tool call as it streams: `id` and `name` on its first piece, then more `arguments` text. */
+export type ToolCallPiece = Omit<Extract<StreamDelta, { type: 'tool_call_delta' }>, 'type'>;
 
 export const STREAM_LAYER = 'orchestration_stream';
 
@@ -32,6 +36,12 @@ export const streamMigrations: readonly Migration[] = [
       PRIMARY KEY (run_id, seq, attempt, delta));
     CREATE INDEX orch_stream_events_created ON orch_stream_events (created_at);`,
   },
+  {
+    version: 2,
+    name: 'tool-call deltas on the run stream',
+    // The piece as JSON; `text` holds '' for these rows.
+    up: 'ALTER TABLE orch_stream_events ADD COLUMN tool_call TEXT',
+  },
 ];
 
 /** Where a reader is in a run's stream: the key of the last event it has. */
@@ -42,11 +52,27 @@ export interface StreamCursor {
 }
 
 export interface StreamEvent extends StreamCursor {
-  /** `reset`: discard the partial output of earlier attempts at this seq. */
-  readonly type: 'delta' | 'reset';
-  /** The delta's text ('' for `reset`). */
+  /**
+   * `delta`: text; `tool_call_delta`: a piece of a tool call (`toolCall`); `reset`: discard the
+   * partial output (text and tool calls) of earlier attempts at this seq.
+   */
+  readonly type: 'delta' | 'reset' | 'tool_call_delta';
+  /** The delta's text ('' for `reset` and `tool_call_delta`). */
   readonly text: string;
+  /** Present on `tool_call_delta` only. */
+  readonly toolCall?: ToolCallPiece;
 }
+
+type EventRow = StreamCursor & { type: StreamEvent['type']; text: string; tool_call: string | null };
+
+const eventOf = (r: EventRow): StreamEvent => ({
+  seq: Number(r.seq),
+  attempt: Number(r.attempt),
+  delta: Number(r.delta),
+  type: r.type,
+  text: r.text,
+  ...(r.tool_call === null ? {} : { toolCall: JSON.parse(r.tool_call) as ToolCallPiece }),
+});
 
 export interface RunStreamsOptions {
   readonly store: Store;
@@ -114,15 +140,16 @@ export class RunStreams implements DeltaPublisher {
       },
       () => undefined,
     );
+    // Events keep their call order: each is stored after the one before it.
+    const publish = (event: Pick<StreamEvent, 'type' | 'text' | 'toolCall'>): void => {
+      tail = tail.then(async () => {
+        if (attempt === 0) return; // could not begin: this call is not streamed
+        await this.#insert(runId, { seq, attempt, delta: ++delta, ...event }).catch(() => undefined);
+      });
+    };
     return {
-      text: (text) => {
-        tail = tail.then(async () => {
-          if (attempt === 0) return; // could not begin: this call is not streamed
-          await this.#insert(runId, { seq, attempt, delta: ++delta, type: 'delta', text }).catch(
-            () => undefined,
-          );
-        });
-      },
+      text: (text) => publish({ type: 'delta', text }),
+      toolCall: (piece) => publish({ type: 'tool_call_delta', text: '', toolCall: piece }),
       close: () => tail,
     };
   }
@@ -130,12 +157,13 @@ export class RunStreams implements DeltaPublisher {
   /** Events of a run after `after` (all retained ones without it), in stream order. */
   async list(runId: string, after: StreamCursor | undefined, limit: number): Promise<StreamEvent[]> {
     const c = after ?? { seq: 0, attempt: 0, delta: 0 };
-    return this.#store.all<StreamEvent & Record<string, string | number>>(
-      `SELECT seq, attempt, delta, type, text FROM orch_stream_events
+    const rows = await this.#store.all<EventRow & Record<string, string | number | null>>(
+      `SELECT seq, attempt, delta, type, text, tool_call FROM orch_stream_events
        WHERE run_id = ? AND (seq > ? OR (seq = ? AND attempt > ?) OR (seq = ? AND attempt = ? AND delta > ?))
        ORDER BY seq, attempt, delta LIMIT ?`,
       [runId, c.seq, c.seq, c.attempt, c.seq, c.attempt, c.delta, limit],
     );
+    return rows.map(eventOf);
   }
 
   /** Calls `listener(runId)` after events of a run are stored by this process; returns the unsubscribe. */
@@ -158,8 +186,18 @@ export class RunStreams implements DeltaPublisher {
 
   async #insert(runId: string, e: StreamEvent): Promise<void> {
     await this.#store.run(
-      `INSERT INTO orch_stream_events (run_id, seq, attempt, delta, type, text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      [runId, e.seq, e.attempt, e.delta, e.type, e.text, this.#clock.now()],
+      `INSERT INTO orch_stream_events (run_id, seq, attempt, delta, type, text, tool_call, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        runId,
+        e.seq,
+        e.attempt,
+        e.delta,
+        e.type,
+        e.text,
+        e.toolCall ? JSON.stringify(e.toolCall) : null,
+        this.#clock.now(),
+      ],
     );
     this.#appended.emit('appended', runId);
   }

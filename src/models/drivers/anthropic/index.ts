@@ -227,7 +227,8 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
 
   async function* stream(request: ProviderRequest): AsyncIterable<StreamDelta> {
     const format = request.responseFormat?.name;
-    const blocks = new Map<number, { id: string; name: string; json: string }>();
+    // Tool-use blocks by content index; `call` numbers them 0, 1, … like OpenAI's tool call index.
+    const blocks = new Map<number, { id: string; name: string; json: string; call: number }>();
     let usage: Usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 };
     let startUsage: z.infer<typeof usageWire> = {};
     let reason: string | null | undefined;
@@ -247,19 +248,35 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
             usage = usageOf(startUsage);
             break;
           case 'content_block_start':
-            if (event.content_block.type === 'tool_use')
-              blocks.set(event.index, {
+            if (event.content_block.type === 'tool_use') {
+              const block = {
                 id: event.content_block.id ?? '',
                 name: event.content_block.name ?? '',
                 json: '',
-              });
+                call: [...blocks.values()].filter((b) => b.name !== format).length,
+              };
+              blocks.set(event.index, block);
+              // The response-format tool is the answer's text, not a call: it streams no call deltas.
+              if (block.name !== format)
+                yield {
+                  type: 'tool_call_delta',
+                  index: block.call,
+                  id: block.id,
+                  name: block.name,
+                  arguments: '',
+                };
+            }
             break;
           case 'content_block_delta': {
             const block = blocks.get(event.index);
             if (event.delta.type === 'text_delta' && event.delta.text)
               yield { type: 'text', text: event.delta.text };
-            else if (event.delta.type === 'input_json_delta' && block)
-              block.json += event.delta.partial_json ?? '';
+            else if (event.delta.type === 'input_json_delta' && block) {
+              const piece = event.delta.partial_json ?? '';
+              block.json += piece;
+              if (piece && block.name !== format)
+                yield { type: 'tool_call_delta', index: block.call, arguments: piece };
+            }
             break;
           }
           case 'content_block_stop': {

@@ -234,6 +234,15 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
           if (choice.delta?.content) yield { type: 'text', text: choice.delta.content };
           for (const call of choice.delta?.tool_calls ?? []) {
             const seen = partial.get(call.index) ?? { id: '', name: '', args: '' };
+            const piece = call.function?.arguments ?? '';
+            if (call.id || call.function?.name || piece)
+              yield {
+                type: 'tool_call_delta',
+                index: call.index,
+                ...(call.id ? { id: call.id } : {}),
+                ...(call.function?.name ? { name: call.function.name } : {}),
+                arguments: piece,
+              };
             seen.id ||= call.id ?? '';
             seen.name += call.function?.name ?? '';
             seen.args += call.function?.arguments ?? '';

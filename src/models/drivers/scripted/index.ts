@@ -79,6 +79,10 @@ export function createScriptedProvider(options: ScriptedOptions): ScriptedProvid
     const answer = reply(request);
     await Promise.resolve();
     for (const piece of answer.text.match(/\S+\s*|\s+/g) ?? []) yield { type: 'text', text: piece };
+    for (const [index, toolCall] of answer.toolCalls.entries()) {
+      const { id, name } = toolCall;
+      yield { type: 'tool_call_delta', index, id, name, arguments: JSON.stringify(toolCall.arguments ?? {}) };
+    }
     for (const toolCall of answer.toolCalls) yield { type: 'tool_call', toolCall };
     yield { type: 'finish', finishReason: answer.finishReason, usage: answer.usage, model: answer.model };
   }
