@@ -1,4 +1,4 @@
-// `strata models ls` and `strata models try` as a user runs them: a config file naming a provider
+// `strata models ls`, `models capacity` and `models try` as a user runs them: a config file naming a provider
 // that speaks the OpenAI wire format on 127.0.0.1, its key from an environment variable, and the
 // exit codes of an unknown model and a missing key.
 import assert from 'node:assert/strict';
@@ -92,4 +92,17 @@ test('an unknown model and a missing key exit with their codes', async () => {
   const error = jsonOf<{ error: { code: string; message: string } }>(missing).error;
   assert.equal(error.code, 'E_MODEL_KEY_MISSING');
   assert.match(error.message, /LOCAL_LLM_KEY/);
+});
+
+test('models capacity shows each configured bucket with its limits, as a table and as JSON', async () => {
+  const out = await cli.json<{
+    buckets: { provider: string; model: string; concurrency: { limit: number } }[];
+  }>(['--config', configFile, 'models', 'capacity']);
+  assert.deepEqual(
+    out.buckets.map((b) => [`${b.provider}/${b.model}`, b.concurrency.limit]),
+    [['local/tiny', 16]],
+  );
+  const text = await cli.run(['--config', configFile, 'models', 'capacity']);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /local\/tiny\s+none\s+0 \/ -\s+0 \/ -\s+0 \/ 16\s+0\s+-/);
 });

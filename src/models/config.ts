@@ -7,6 +7,25 @@
  */
 import { z } from 'zod';
 import { StrataError } from '../kernel/index.ts';
+import type { BucketLimits } from './limiter.ts';
+
+const limit = (what: string) =>
+  z
+    .number({ error: `${what} must be a positive number` })
+    .positive(`${what} must be a positive number`)
+    .optional();
+
+/** Admission limits of one (provider, model, account) bucket; a model's entry overrides its provider's. */
+export const capacityLimitsSchema = z
+  .object({
+    requestsPerMinute: limit('requestsPerMinute'),
+    tokensPerMinute: limit('tokensPerMinute'),
+    maxConcurrency: limit('maxConcurrency').refine((n) => n === undefined || Number.isInteger(n), {
+      message: 'maxConcurrency must be a whole number',
+    }),
+  })
+  .strict();
+export type CapacityLimits = z.infer<typeof capacityLimitsSchema>;
 
 const target = z.string().regex(/^[a-z0-9][a-z0-9_-]*\/.+$/, 'targets are "<provider>/<model>"');
 
@@ -39,6 +58,11 @@ export const providerConfigSchema = z
       .strict()
       .optional(),
     maxConcurrency: z.number().int().positive().default(16),
+    /** Per-bucket limits (requests/min, tokens/min, concurrency), with per-model overrides. */
+    capacity: capacityLimitsSchema
+      .extend({ models: z.record(z.string(), capacityLimitsSchema).default({}) })
+      .strict()
+      .optional(),
     /** For the scripted driver: replies in order. */
     script: z
       .array(z.object({ text: z.string().optional(), finishReason: z.string().optional() }).strict())
@@ -72,6 +96,13 @@ export const modelsConfigSchema = z
       if (names.has(p.name))
         ctx.addIssue({ code: 'custom', path: ['providers', i, 'name'], message: 'duplicate' });
       names.add(p.name);
+      for (const model of Object.keys(p.capacity?.models ?? {}))
+        if (!p.models.includes(model) && !p.embeddingModels.includes(model))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['providers', i, 'capacity', 'models', model],
+            message: `provider ${p.name} does not serve ${model}`,
+          });
       if (p.driver !== 'scripted' && !p.baseUrl && p.driver === 'openai-compatible')
         ctx.addIssue({
           code: 'custom',
@@ -97,4 +128,22 @@ export function parseModelsConfig(raw: unknown): ModelsConfig {
   const issue = parsed.error.issues[0];
   const key = ['models', ...(issue?.path ?? [])].join('.');
   throw new StrataError('E_CONFIG', `invalid config at ${key}: ${issue?.message ?? 'invalid'}`, { key });
+}
+
+/**
+ * The limits of one (provider, model) bucket: the model's override, then the provider's
+ * `capacity`, then the older `rateLimit` (per second, with a burst) and `maxConcurrency`.
+ */
+export function bucketLimits(provider: ProviderConfig, model: string): BucketLimits {
+  const own = provider.capacity?.models[model];
+  const rpm = own?.requestsPerMinute ?? provider.capacity?.requestsPerMinute;
+  const tpm = own?.tokensPerMinute ?? provider.capacity?.tokensPerMinute;
+  const concurrency = own?.maxConcurrency ?? provider.capacity?.maxConcurrency ?? provider.maxConcurrency;
+  const requests =
+    rpm !== undefined
+      ? { requestsPerSecond: rpm / 60, requestBurst: rpm }
+      : provider.rateLimit
+        ? { requestsPerSecond: provider.rateLimit.requestsPerSecond, requestBurst: provider.rateLimit.burst }
+        : { requestsPerSecond: Infinity, requestBurst: Infinity };
+  return { ...requests, tokensPerMinute: tpm ?? Infinity, maxConcurrency: concurrency };
 }

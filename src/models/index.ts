@@ -3,7 +3,8 @@
  * One way for every layer to call a model, metered and audited like every syscall: the
  * `ModelProvider` interface; drivers for the OpenAI-compatible Chat Completions wire format, the
  * Anthropic Messages API and a scripted provider for tests and offline demos; routes with ordered
- * fallbacks; retries honouring Retry-After; per-provider rate limits and concurrency; a price book;
+ * fallbacks; retries honouring Retry-After; capacity buckets per (provider, model, account) on
+ * requests/min, tokens/min and concurrency, fair across tenants; a price book;
  * and the `model.*` syscalls.
  */
 export const LAYER = { name: 'models', status: 'available', issue: 7 } as const;
@@ -23,13 +24,25 @@ export type {
 } from './types.ts';
 export { generateRequestSchema, messageSchema } from './types.ts';
 export {
+  bucketLimits,
+  capacityLimitsSchema,
   modelsConfigSchema,
   parseModelsConfig,
+  type CapacityLimits,
   type ModelsConfig,
   type Price,
   type ProviderConfig,
 } from './config.ts';
 export { costMicros } from './prices.ts';
+export {
+  accountOf,
+  Capacity,
+  type BucketKey,
+  type CapacityEntry,
+  type CapacityObserver,
+} from './capacity.ts';
+export { registerCapacityMetrics } from './capacity-metrics.ts';
+export { CapacityBucket, type Admission, type BucketLimits, type BucketState } from './limiter.ts';
 export {
   ModelService,
   type Attempt,
@@ -37,7 +50,12 @@ export {
   type ModelResult,
   type ModelServiceOptions,
 } from './service.ts';
-export { modelSyscalls, generateResultSchema, type ModelSyscallsOptions } from './syscalls.ts';
+export {
+  modelSyscalls,
+  capacityEntrySchema,
+  generateResultSchema,
+  type ModelSyscallsOptions,
+} from './syscalls.ts';
 export { generateStreamed, type DeltaPublisher, type DeltaSinkLike } from './streamed.ts';
 export {
   createOpenAICompatibleProvider,

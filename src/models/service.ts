@@ -1,8 +1,10 @@
 /**
  * @module models/service
  * One way for every layer to call a model. A request names `<provider>/<model>` or a route; the
- * service resolves the route's ordered targets, admits each call through its provider's limiter,
- * retries 429s (honouring Retry-After) and 5xx with backoff and jitter, falls back to the next
+ * service resolves the route's ordered targets, admits each call through its (provider, model,
+ * account) capacity bucket (requests/min, tokens/min, concurrency; tenants served round-robin),
+ * retries 429s (a Retry-After pauses the bucket for every caller) and 5xx with backoff and
+ * jitter, falls back to the next
  * target when one gives up, and prices the usage from the price book. Every attempt is recorded in
  * the result, so the audit entry says which provider answered and what failed before it.
  *
@@ -16,9 +18,10 @@ import type { ModelsConfig, ProviderConfig } from './config.ts';
 import { createAnthropicProvider } from './drivers/anthropic/index.ts';
 import { createOpenAICompatibleProvider } from './drivers/openai-compatible/index.ts';
 import { createScriptedProvider } from './drivers/scripted/index.ts';
-import { ProviderLimiter } from './limiter.ts';
+import { accountOf, Capacity, NO_ACCOUNT } from './capacity.ts';
+import type { Admission } from './limiter.ts';
 import { costMicros, estimatePromptTokens } from './prices.ts';
-import type { Embeddings, GenerateRequest, Generation, ModelProvider, StreamDelta } from './types.ts';
+import type { Embeddings, GenerateRequest, Generation, ModelProvider, StreamDelta, Usage } from './types.ts';
 
 export interface Attempt {
   readonly target: string;
@@ -63,6 +66,16 @@ interface Target {
   readonly id: string;
 }
 
+/** A target with the account (key fingerprint) its calls are admitted under. */
+interface Bound extends Target {
+  readonly account: string;
+}
+
+/** Output tokens reserved for a call that sets no maxTokens (corrected with the real usage after). */
+const DEFAULT_OUTPUT_RESERVE = 4096;
+
+const total = (usage: Usage): number => usage.inputTokens + usage.outputTokens;
+
 const FALLS_THROUGH = new Set([
   'E_RATE_LIMITED',
   'E_MODEL_UNAVAILABLE',
@@ -73,21 +86,14 @@ const FALLS_THROUGH = new Set([
 export class ModelService {
   readonly config: ModelsConfig;
   readonly #options: ModelServiceOptions;
-  readonly #limiters = new Map<string, ProviderLimiter>();
+  /** Admission state per (provider, model, account): `model.capacity` and /metrics read it. */
+  readonly capacity: Capacity;
   readonly #clients = new Map<string, ModelProvider>();
 
   constructor(options: ModelServiceOptions) {
     this.config = options.config;
     this.#options = options;
-    for (const p of options.config.providers)
-      this.#limiters.set(
-        p.name,
-        new ProviderLimiter({
-          requestsPerSecond: p.rateLimit?.requestsPerSecond,
-          burst: p.rateLimit?.burst,
-          maxConcurrency: p.maxConcurrency,
-        }),
-      );
+    this.capacity = new Capacity(options.config.providers);
   }
 
   /** Every `<provider>/<model>` and route this service serves. */
@@ -104,7 +110,7 @@ export class ModelService {
     const price = first ? this.config.prices[first.id] : undefined;
     const cost = costMicros(price, {
       inputTokens: promptTokens,
-      outputTokens: request.maxTokens ?? 4096,
+      outputTokens: request.maxTokens ?? DEFAULT_OUTPUT_RESERVE,
       cachedInputTokens: 0,
     });
     return { promptTokens, costMicros: cost };
@@ -113,12 +119,15 @@ export class ModelService {
   async generate(request: GenerateRequest, call: CallContext): Promise<ModelResult> {
     this.#checkPromptSize(request);
     const attempts: Attempt[] = [];
+    const tokens = estimatePromptTokens(request) + (request.maxTokens ?? DEFAULT_OUTPUT_RESERVE);
     let last: unknown;
     for (const target of this.#targets(request.model, 'generate')) {
       try {
-        const provider = await this.#provider(target.provider, call);
-        const generation = await this.#withRetries(target, attempts, call.signal, (signal) =>
-          provider.generate({ ...request, model: target.model, signal }),
+        const { provider, account } = await this.#provider(target.provider, call);
+        const generation = await this.#withRetries(
+          { ...target, account },
+          { attempts, call, tokens, used: (g: Generation) => total(g.usage) },
+          (signal) => provider.generate({ ...request, model: target.model, signal }),
         );
         const price = this.config.prices[target.id];
         return {
@@ -150,13 +159,25 @@ export class ModelService {
     this.#checkPromptSize(request);
     const attempts: Attempt[] = [];
     let last: unknown;
+    const tokens = estimatePromptTokens(request) + (request.maxTokens ?? DEFAULT_OUTPUT_RESERVE);
     for (const target of this.#targets(request.model, 'generate')) {
-      const provider = await this.#provider(target.provider, call);
-      const release = await this.#limiter(target).acquire(call.signal);
+      const { provider, account } = await this.#provider(target.provider, call);
+      const bound = { ...target, account };
+      let admission: Admission;
+      try {
+        admission = await this.#admit(bound, call, tokens);
+      } catch (error) {
+        last = error;
+        attempts.push({ target: target.id, outcome: isStrataError(error) ? error.code : 'E_INTERNAL' });
+        if (isStrataError(error) && error.code === 'E_RATE_LIMITED') continue;
+        break;
+      }
       let started = false;
+      let used: number | undefined;
       try {
         for await (const delta of provider.stream({ ...request, model: target.model, signal: call.signal })) {
           started = true;
+          if (delta.type === 'finish') used = total(delta.usage);
           if (delta.type === 'finish')
             call.onFinish?.({
               target: target.id,
@@ -168,9 +189,10 @@ export class ModelService {
       } catch (error) {
         last = error;
         attempts.push({ target: target.id, outcome: isStrataError(error) ? error.code : 'E_INTERNAL' });
+        this.#pauseOn(bound, error);
         if (started || !isStrataError(error) || !FALLS_THROUGH.has(error.code)) break;
       } finally {
-        release();
+        admission.settle(used);
       }
     }
     throw withAttempts(last, attempts);
@@ -179,13 +201,16 @@ export class ModelService {
   async embed(model: string, texts: readonly string[], call: CallContext): Promise<EmbedResult> {
     const attempts: Attempt[] = [];
     let last: unknown;
+    const tokens = Math.ceil(texts.reduce((n, t) => n + t.length, 0) / 4);
     for (const target of this.#targets(model, 'embed')) {
       try {
-        const provider = await this.#provider(target.provider, call);
+        const { provider, account } = await this.#provider(target.provider, call);
         const embed = provider.embed?.bind(provider);
         if (!embed) throw new StrataError('E_UNKNOWN_MODEL', `${target.provider.name} has no embeddings`);
-        const result = await this.#withRetries(target, attempts, call.signal, (signal) =>
-          embed({ model: target.model, texts, signal }),
+        const result = await this.#withRetries(
+          { ...target, account },
+          { attempts, call, tokens, used: (r: Embeddings) => total(r.usage) },
+          (signal) => embed({ model: target.model, texts, signal }),
         );
         return {
           ...result,
@@ -235,42 +260,78 @@ export class ModelService {
     return targets;
   }
 
-  #limiter(target: Target): ProviderLimiter {
-    return this.#limiters.get(target.provider.name) as ProviderLimiter;
+  /**
+   * Waits for the target's bucket. A bucket a provider paused for longer than this target's
+   * maxRetryAfterMs refuses at once (E_RATE_LIMITED), so a route falls back instead of waiting.
+   */
+  async #admit(target: Bound, call: CallContext, tokens: number): Promise<Admission> {
+    const bucket = this.capacity.bucket(target.provider, target.model, target.account);
+    const wait = bucket.pausedUntil - Date.now();
+    if (wait > target.provider.retry.maxRetryAfterMs)
+      throw new StrataError(
+        'E_RATE_LIMITED',
+        `${target.id} is paused by the provider's Retry-After for ${Math.ceil(wait / 1000)} s more`,
+        { provider: target.provider.name, model: target.model, retryAfterMs: wait },
+      );
+    return this.capacity.acquire(target, { tenant: call.tenantId, tokens, signal: call.signal });
   }
 
-  /** Retries one target: 429 after its Retry-After (or backoff), 5xx and connection errors after backoff. */
+  /** A 429 with Retry-After pauses the whole bucket: every caller waits, not only this one. */
+  #pauseOn(target: Bound, error: unknown): number | undefined {
+    if (!isStrataError(error) || error.code !== 'E_RATE_LIMITED') return undefined;
+    const asked = (error.data as { retryAfterMs?: number } | undefined)?.retryAfterMs;
+    if (asked !== undefined && asked > 0) this.capacity.pause(target, asked);
+    return asked;
+  }
+
+  /**
+   * Retries one target: a 429 re-queues behind the pause its Retry-After set (or waits a
+   * backoff), 5xx and connection errors after backoff.
+   */
   async #withRetries<T>(
-    target: Target,
-    attempts: Attempt[],
-    signal: AbortSignal | undefined,
+    target: Bound,
+    run: { attempts: Attempt[]; call: CallContext; tokens: number; used: (result: T) => number },
     fn: (signal: AbortSignal | undefined) => Promise<T>,
   ): Promise<T> {
     const { retry } = target.provider;
+    const { attempts, call } = run;
+    const signal = call.signal;
     for (let attempt = 1; ; attempt++) {
-      const release = await this.#limiter(target).acquire(signal);
+      let admission: Admission;
+      try {
+        admission = await this.#admit(target, call, run.tokens);
+      } catch (error) {
+        if (isStrataError(error)) attempts.push({ target: target.id, outcome: error.code });
+        throw error;
+      }
+      let used: number | undefined;
       try {
         const result = await fn(signal);
+        used = run.used(result);
         attempts.push({ target: target.id, outcome: 'ok' });
         return result;
       } catch (error) {
         const code = isStrataError(error) ? error.code : 'E_INTERNAL';
         attempts.push({ target: target.id, outcome: code });
+        const asked = this.#pauseOn(target, error);
         if (!isStrataError(error) || !error.retryable || attempt >= retry.attempts || signal?.aborted)
           throw error;
-        const asked = (error.data as { retryAfterMs?: number } | undefined)?.retryAfterMs;
         if (asked !== undefined && asked > retry.maxRetryAfterMs) throw error;
+        // With a Retry-After the next acquire waits out the bucket's pause; otherwise back off.
         const ceiling = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
-        await sleep(asked ?? Math.random() * ceiling, undefined, { signal });
+        if (asked === undefined) await sleep(Math.random() * ceiling, undefined, { signal });
       } finally {
-        release();
+        admission.settle(used);
       }
     }
   }
 
-  async #provider(config: ProviderConfig, call: CallContext): Promise<ModelProvider> {
+  async #provider(
+    config: ProviderConfig,
+    call: CallContext,
+  ): Promise<{ provider: ModelProvider; account: string }> {
     const injected = this.#options.providers?.[config.name];
-    if (injected) return injected;
+    if (injected) return { provider: injected, account: NO_ACCOUNT };
     const apiKey = await this.#apiKey(config, call);
     const cacheKey = `${config.name}:${apiKey ? createHash('sha256').update(apiKey).digest('hex') : ''}`;
     let provider = this.#clients.get(cacheKey);
@@ -292,7 +353,7 @@ export class ModelService {
       }
       this.#clients.set(cacheKey, provider);
     }
-    return provider;
+    return { provider, account: accountOf(apiKey) };
   }
 
   async #apiKey(config: ProviderConfig, call: CallContext): Promise<string | undefined> {

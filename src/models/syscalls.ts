@@ -1,12 +1,13 @@
 /**
  * @module models/syscalls
- * `model.generate`, `model.embed` and `model.list`: model calls through the kernel pipeline, so each
+ * `model.generate`, `model.embed`, `model.list` and `model.capacity`: model calls through the kernel pipeline, so each
  * is capability-checked (resource `models/<provider>/<model>` or `models/<route>`), reserved against
  * the budget at its estimate, metered at its priced usage (which lands on the run that made it),
  * audited with the provider that answered and every failed attempt before it, and traced with the
  * OpenTelemetry GenAI attributes. Prompts and texts are marked secret: they never reach an audit
  * entry, a log line, a trace or an error.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { defineSyscall, erase, secret, type SyscallDefinition } from '../kernel/index.ts';
 import type { ModelService } from './service.ts';
@@ -20,6 +21,20 @@ import {
 } from './types.ts';
 
 const attemptSchema = z.object({ target: z.string(), outcome: z.string() });
+
+const usedOf = (limit: z.ZodType) => z.object({ used: z.number(), limit });
+
+/** One bucket of `model.capacity`; a null limit is unlimited, the account a key fingerprint. */
+export const capacityEntrySchema = z.object({
+  provider: z.string(),
+  model: z.string(),
+  account: z.string(),
+  requests: usedOf(z.number().nullable()),
+  tokens: usedOf(z.number().nullable()),
+  concurrency: usedOf(z.number()),
+  queued: z.number().int().nonnegative(),
+  pausedUntil: z.iso.datetime().nullable(),
+});
 
 export const generateResultSchema = z.object({
   text: z.string(),
@@ -41,6 +56,17 @@ const generateInput = generateRequestSchema.extend({
 export interface ModelSyscallsOptions {
   /** When set, `model.generate` calls made by durable runs stream their text deltas to it. */
   readonly deltas?: DeltaPublisher;
+}
+
+/**
+ * The price a call's cost came from: `models:` and a digest of the target's price-book entry, so
+ * usage priced before and after a price change can be told apart (the book itself has no versions).
+ */
+function priceVersionOf(service: ModelService, target: string): { priceVersion?: string } {
+  const price = service.config.prices[target];
+  if (!price) return {};
+  const digest = createHash('sha256').update(JSON.stringify(price)).digest('hex').slice(0, 12);
+  return { priceVersion: `models:${digest}` };
 }
 
 export function modelSyscalls(
@@ -69,6 +95,10 @@ export function modelSyscalls(
         resource: (input) => `models/${input.model}`,
         estimateCost: estimate,
         actualCost: (_input, output) => output.costMicros,
+        usageLabels: (_input, output) => ({
+          model: output.target,
+          ...priceVersionOf(service, output.target),
+        }),
         auditResult: (_input, output) => ({
           target: output.target,
           finishReason: output.finishReason,
@@ -119,6 +149,10 @@ export function modelSyscalls(
         idempotency: 'pure',
         resource: (input) => `models/${input.model}`,
         actualCost: (_input, output) => output.costMicros,
+        usageLabels: (_input, output) => ({
+          model: output.target,
+          ...priceVersionOf(service, output.target),
+        }),
         auditResult: (_input, output) => ({
           target: output.target,
           usage: output.usage,
@@ -157,6 +191,23 @@ export function modelSyscalls(
         idempotency: 'pure',
         resource: () => 'models',
         handler: () => ({ ...service.list(), prices: service.config.prices }),
+      }),
+    ),
+    erase(
+      defineSyscall({
+        name: 'model.capacity',
+        description:
+          'Admission state per (provider, model, account) bucket: requests, tokens and concurrency used of their limits, calls queued, and the Retry-After pause.',
+        input: z.object({}).strict(),
+        output: z.object({ buckets: z.array(capacityEntrySchema) }),
+        idempotency: 'pure',
+        resource: () => 'models',
+        handler: () => ({
+          buckets: service.capacity.snapshot().map((b) => ({
+            ...b,
+            pausedUntil: b.pausedUntil === null ? null : new Date(b.pausedUntil).toISOString(),
+          })),
+        }),
       }),
     ),
   ];

@@ -41,7 +41,13 @@ import {
   type WorkflowDefinition,
 } from '../orchestration/index.ts';
 import { attachTools, ToolsLayer, toolsSyscalls } from '../tools/index.ts';
-import { ModelService, modelSyscalls, parseModelsConfig, type ModelProvider } from '../models/index.ts';
+import {
+  ModelService,
+  modelSyscalls,
+  parseModelsConfig,
+  registerCapacityMetrics,
+  type ModelProvider,
+} from '../models/index.ts';
 import {
   Billing,
   billingSyscalls,
@@ -196,6 +202,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
     // Model calls made by runs stream their deltas to the side channel; only results are journaled.
     const runStreams = await RunStreams.open({ store, clock: options.clock });
     for (const definition of modelSyscalls(models, { deltas: runStreams })) kernel.register(definition);
+    registerCapacityMetrics(kernel.metrics.registry, models.capacity); // queue waits, Retry-After pauses
     const memory = await MemoryService.open({ store, clock: options.clock });
     for (const definition of memorySyscalls(memory, { kernel })) kernel.register(definition);
     const profilesDir = join(resolve(config.dataDir), 'browser', 'profiles');

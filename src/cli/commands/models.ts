@@ -1,6 +1,7 @@
 /**
  * @module cli/commands/models
- * `strata models ls` (configured targets, routes and prices) and `strata models try` (one call
+ * `strata models ls` (configured targets, routes and prices), `strata models capacity` (admission
+ * buckets of this process: used of limits, queued, Retry-After pauses) and `strata models try` (one call
  * through the `model.generate` syscall: capability-checked, metered, audited like any other).
  */
 import type { Command } from 'commander';
@@ -28,6 +29,37 @@ export function registerModels(program: Command): void {
           rows.length === 0
             ? 'no models configured (add a "models" section to strata.config.json)'
             : table(['MODEL', 'KIND', 'USD PER 1M IN / OUT'], rows),
+        );
+        return Promise.resolve();
+      }),
+    );
+
+  models
+    .command('capacity')
+    .description('show admission per (provider, model, account): used of limits, queued, Retry-After pause')
+    .action((_options: unknown, command: Command) =>
+      withRuntime(command, (runtime, out) => {
+        const buckets = runtime.models.capacity.snapshot().map((b) => ({
+          ...b,
+          pausedUntil: b.pausedUntil === null ? null : new Date(b.pausedUntil).toISOString(),
+        }));
+        const of = (u: { used: number; limit: number | null }): string =>
+          u.limit === null ? `${u.used} / -` : `${u.used} / ${u.limit}`;
+        out.result({ buckets }, () =>
+          buckets.length === 0
+            ? 'no models configured (add a "models" section to strata.config.json)'
+            : table(
+                ['MODEL', 'ACCOUNT', 'REQUESTS', 'TOKENS', 'CONCURRENT', 'QUEUED', 'PAUSED UNTIL'],
+                buckets.map((b) => [
+                  `${b.provider}/${b.model}`,
+                  b.account,
+                  of(b.requests),
+                  of(b.tokens),
+                  of(b.concurrency),
+                  String(b.queued),
+                  b.pausedUntil ?? '-',
+                ]),
+              ),
         );
         return Promise.resolve();
       }),
