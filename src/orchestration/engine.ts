@@ -19,6 +19,7 @@ import {
 import type { WorkflowDefinition } from './define.ts';
 import { ORCHESTRATION_LAYER, orchestrationMigrations } from './migrations.ts';
 import { DEPLOYMENTS_LAYER, deploymentMigrations } from './deployments.ts';
+import { checkProject, labelTree, PROJECTS_LAYER, projectMigrations } from './finops/projects.ts';
 import { setConcurrencyLimit, type ConcurrencyLimit } from './limits.ts';
 import { setRateLimit, type RateLimit } from './rate-limits.ts';
 import { WorkflowRegistry } from './registry.ts';
@@ -43,6 +44,8 @@ export interface StartOptions {
   readonly delayMs?: number;
   readonly parentId?: string;
   readonly rootId?: string;
+  /** Cost-per-task label of a root run's tree; child runs inherit their root's. */
+  readonly project?: string;
 }
 
 export interface ListFilter {
@@ -71,6 +74,7 @@ export class Engine {
   static async open(options: { store: Store; clock?: Clock }): Promise<Engine> {
     await options.store.migrate(ORCHESTRATION_LAYER, orchestrationMigrations);
     await options.store.migrate(DEPLOYMENTS_LAYER, deploymentMigrations);
+    await options.store.migrate(PROJECTS_LAYER, projectMigrations);
     return new Engine(options.store, options.clock ?? systemClock);
   }
 
@@ -113,12 +117,15 @@ export class Engine {
   /** Starts a run; with an idempotency key, a second start returns the first run. */
   async start(name: string, input: unknown, options: StartOptions, q: Queryable = this.store): Promise<Run> {
     const def = this.workflows.get(name, options.version);
+    const project = options.project === undefined ? undefined : checkProject(options.project);
     const { values } = this.#newRunValues(def, input, options);
     const inserted = await q.get<RunRow>(
       `${INSERT_RUNS} VALUES ${RUN_ROW_MARKS} ${ON_KEY_CONFLICT} RETURNING *`,
       values,
     );
     if (inserted) {
+      if (project !== undefined && inserted.root_id === inserted.id)
+        await labelTree(q, { tenantId: inserted.tenant_id, rootId: inserted.id, project });
       await this.notify(q);
       return toRun(inserted);
     }

@@ -17,6 +17,7 @@ import { takeToken } from './rate-limits.ts';
 import { backoff, serializeError, Suspension, WorkflowContext, type RunPort } from './context.ts';
 import type { WorkflowDefinition } from './define.ts';
 import { dropFailedTail, type Engine } from './engine.ts';
+import { lazyAttribution } from './finops/projects.ts';
 import { principalOf, toRun, type JournalRow, type RunRow } from './run-row.ts';
 // Supervision (issue 12): the two port operations behind ctx.nextChildExit / ctx.cancelChild.
 import { killChild, takeChildEvent } from './supervision/child-exits.ts';
@@ -90,6 +91,7 @@ export async function executeRun(engine: Engine, row: RunRow, options: ExecuteOp
     options.journal ??
     (await store.all<JournalRow>('SELECT * FROM orch_journal WHERE run_id = ? ORDER BY seq', [row.id]));
   const journal = new Map(rows.map((r) => [r.seq, r]));
+  const attribution = lazyAttribution(store, row); // cost per task: tree, attempt, project
   const port: RunPort = {
     runId: row.id,
     principal: principalOf(row),
@@ -201,8 +203,14 @@ export async function executeRun(engine: Engine, row: RunRow, options: ExecuteOp
         });
       if (kill) await fenced((tx) => killChild(tx, row.id, childId, clock.now()));
     },
-    syscall: (name, input, idempotencyKey) =>
-      engine.kernel.call(name, input, { principal: port.principal, idempotencyKey, runId: row.id, signal }),
+    syscall: async (name, input, idempotencyKey) =>
+      engine.kernel.call(name, input, {
+        principal: port.principal,
+        idempotencyKey,
+        runId: row.id,
+        attribution: await attribution(),
+        signal,
+      }),
   };
 
   try {

@@ -45,6 +45,17 @@ export { waitForRun, type WaitForRunOptions } from './wait.ts';
 // Fleet counters (issue 12): on /metrics and `fleet.report`.
 export { registerFleetMetrics, type FleetMetricsOptions } from './fleet-metrics.ts';
 export { fleetReport, type FleetReport, type FleetReportOptions } from './fleet-report.ts';
+// Cost per task (issue 12): `billing.cost` over the attributed `syscall.cost` meter events.
+export {
+  costReport,
+  COST_GROUPS,
+  WASTE_REASONS,
+  type CostGroup,
+  type CostQuery,
+  type CostReport,
+  type WasteReason,
+} from './finops/cost-report.ts';
+export { costReportSchema, costSyscall } from './finops/cost-syscall.ts';
 // Supervision trees (issue 12): the public part (the rest stays in ./supervision/index.ts).
 export {
   defineSupervisor,

@@ -41,6 +41,12 @@ export function runSyscalls(engine: Engine): SyscallDefinition<unknown, unknown>
               .nonnegative()
               .max(366 * DAY_MS)
               .optional(),
+            project: z
+              .string()
+              .min(1)
+              .max(100)
+              .optional()
+              .describe('cost-per-task label of the run tree; child runs inherit it'),
           })
           .strict(),
         output: runSchema,
@@ -58,6 +64,7 @@ export function runSyscalls(engine: Engine): SyscallDefinition<unknown, unknown>
             priority: input.priority,
             queue: input.queue,
             delayMs: input.delayMs,
+            project: input.project,
           }),
       }),
     ),

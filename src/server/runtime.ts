@@ -33,6 +33,7 @@ import {
   agentMigrations,
   Engine,
   fleetSyscalls,
+  costSyscall,
   registerFleetMetrics,
   openFleetAlerts,
   runSyscalls,
@@ -181,6 +182,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
     billing.startReaper(5000, () => spendTokens.expireDue());
     for (const definition of runSyscalls(engine)) kernel.register(definition);
     for (const definition of fleetSyscalls(engine)) kernel.register(definition); // supervision trees
+    kernel.register(costSyscall(engine, { currency: billing.currency })); // cost per task
     registerFleetMetrics(kernel.metrics.registry, store); // fleet counters on /metrics
     const tools = await ToolsLayer.open({ store, masterKey, clock: options.clock, logger });
     for (const definition of toolsSyscalls(tools)) kernel.register(definition);

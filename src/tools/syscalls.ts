@@ -159,6 +159,7 @@ export function toolsSyscalls(layer: ToolsLayer): SyscallDefinition<unknown, unk
         idempotency: 'unsafe',
         resource: (input) => toolResource(input.tool),
         actualCost: (_input, output) => output.costMicros,
+        usageLabels: (input) => ({ tool: input.tool }),
         timeoutMs: 660_000,
         handler: async (input, ctx) => {
           const { tool, result } = await layer.call(input.tool, input.arguments, {

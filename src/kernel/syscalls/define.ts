@@ -18,6 +18,7 @@ import type { z } from 'zod';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import type { Principal } from '../auth/principal.ts';
+import type { UsageLabels } from './hooks.ts';
 
 export type IdempotencyClass = 'pure' | 'idempotent' | 'unsafe';
 
@@ -69,6 +70,8 @@ export interface SyscallDefinition<TInput = unknown, TOutput = unknown> {
    * `output` is undefined when the call failed. Must not carry secrets. @default none
    */
   readonly traceAttributes?: (input: TInput, output?: TOutput) => Attributes;
+  /** The model, tool and price version a successful call used, recorded with its usage. @default none */
+  readonly usageLabels?: (input: TInput, output: TOutput) => UsageLabels;
   readonly handler: (input: TInput, ctx: SyscallContext) => Promise<TOutput> | TOutput;
 }
 

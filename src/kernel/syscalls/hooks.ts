@@ -12,6 +12,8 @@ export interface BudgetRequest {
   readonly resource: string;
   readonly estimateMicros: number;
   readonly runId?: string;
+  /** The root of the run's tree, for budgets on a whole run tree. */
+  readonly rootRunId?: string;
 }
 
 /** A hold on budget made before a call; committed with the actual cost or released on failure. */
@@ -40,15 +42,36 @@ export interface JournalHook {
   record(ref: JournalRef, output: unknown): Promise<void>;
 }
 
+/** Where a call made by a durable run sits in its run tree (cost per task); set by the engine. */
+export interface RunAttribution {
+  readonly rootId: string;
+  /** The run's attempt (1, 2 …) when the call was made. */
+  readonly attempt: number;
+  readonly project?: string;
+}
+
+/** What a call used, as its definition's `usageLabels` reports it (e.g. the model that answered). */
+export interface UsageLabels {
+  readonly model?: string;
+  readonly tool?: string;
+  /** The price the cost was computed from (e.g. a digest of a model's price entry). */
+  readonly priceVersion?: string;
+}
+
 export interface MeterRecord {
   readonly tenantId: string;
   readonly principalId: string;
+  readonly principalKind?: 'api_key' | 'agent';
   readonly syscall: string;
   readonly resource: string;
   readonly costMicros: number;
   readonly durationUs: number;
   readonly ok: boolean;
   readonly runId?: string;
+  /** A run's calls carry `<runId>:<journal seq>`. */
+  readonly idempotencyKey?: string;
+  readonly attribution?: RunAttribution;
+  readonly labels?: UsageLabels;
 }
 
 export interface MeterHook {

@@ -23,7 +23,15 @@ import { coerceError, StrataError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { Logger } from '../logger.ts';
 import type { KernelMetrics } from '../metrics.ts';
-import type { BudgetHook, BudgetReservation, JournalHook, JournalRef, MeterHook } from './hooks.ts';
+import type {
+  BudgetHook,
+  BudgetReservation,
+  JournalHook,
+  JournalRef,
+  MeterHook,
+  RunAttribution,
+  UsageLabels,
+} from './hooks.ts';
 import { redactInput, scrub, secretValues } from './redact.ts';
 import type { RegisteredSyscall, SyscallRegistry } from './registry.ts';
 
@@ -36,6 +44,8 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
   readonly journal?: JournalRef;
   readonly runId?: string;
+  /** Set by the engine for calls made by a durable run: recorded with the call's usage. */
+  readonly attribution?: RunAttribution;
 }
 
 export interface PipelineDeps {
@@ -89,6 +99,19 @@ function traceAttributesOf(
     span.setAttributes(definition.traceAttributes(input, output));
   } catch {
     span.setAttribute('strata.trace_attributes_error', true);
+  }
+}
+
+/** The definition's usage labels; a failing function must not fail the call. */
+function usageLabelsOf(
+  definition: { usageLabels?: (input: unknown, output: unknown) => UsageLabels },
+  input: unknown,
+  output: unknown,
+): UsageLabels | undefined {
+  try {
+    return definition.usageLabels?.(input, output);
+  } catch {
+    return undefined;
   }
 }
 
@@ -219,6 +242,10 @@ export class SyscallPipeline {
         durationUs: Math.round((performance.now() - started) * 1000),
         ok: true,
         runId: options.runId,
+        principalKind: principal.kind,
+        idempotencyKey: options.idempotencyKey,
+        attribution: options.attribution,
+        labels: usageLabelsOf(definition, input, output),
       });
       await finish('ok', null, cost, auditResultOf(definition, input, output));
       if (options.journal) await d.journal.record(options.journal, output);

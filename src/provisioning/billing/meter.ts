@@ -24,6 +24,12 @@ import type { Logger } from '../../kernel/logger.ts';
 import type { MeterHook } from '../../kernel/syscalls/hooks.ts';
 import type { SqlValue, Store } from '../../kernel/index.ts';
 import { formatMicros, formatScaled, parseQuantity, toBig } from './money.ts';
+import {
+  ATTRIBUTION_COLUMNS,
+  attributionOf,
+  attributionValues,
+  type UsageAttribution,
+} from './usage-attribution.ts';
 
 export const AGGREGATIONS = ['sum', 'count', 'max', 'latest', 'unique_count', 'time_weighted'] as const;
 export type Aggregation = (typeof AGGREGATIONS)[number];
@@ -49,6 +55,8 @@ export interface MeterEvent {
   readonly unit: string;
   /** Epoch milliseconds (part of the payload, so a retry sends the same time). */
   readonly time: number;
+  /** Cost per task: what the event is for (the kernel hook sets it; not part of the payload). */
+  readonly attribution?: UsageAttribution;
 }
 
 export interface IngestResult {
@@ -98,6 +106,7 @@ type EventRow = {
   unit: string;
   time: number;
   payload_hash: string;
+  attribution?: UsageAttribution;
 };
 
 const bad = (message: string, path: string): StrataError =>
@@ -184,8 +193,9 @@ export class Meters {
       let duplicates = events.length - rows.length;
       for (const row of rows) {
         const { changes } = await tx.run(
-          `INSERT INTO bill_meter_events (tenant_id, id, type, subject, resource_id, quantity, qty_micros, unit, time, payload_hash, received_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO NOTHING`,
+          `INSERT INTO bill_meter_events (tenant_id, id, type, subject, resource_id, quantity, qty_micros, unit, time, payload_hash, received_at,
+             ${ATTRIBUTION_COLUMNS})
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO NOTHING`,
           [
             tenantId,
             row.id,
@@ -198,6 +208,7 @@ export class Meters {
             row.time,
             row.payload_hash,
             now,
+            ...attributionValues(row.attribution),
           ],
         );
         if (changes === 1) {
@@ -285,6 +296,7 @@ export class Meters {
               quantity: formatMicros(BigInt(Math.max(0, Math.round(record.costMicros))), options.currency),
               unit: options.currency,
               time,
+              attribution: attributionOf(record),
             },
           ]);
         } catch (error) {
@@ -401,6 +413,7 @@ export class Meters {
       unit,
       time,
       payload_hash: hash,
+      ...(event.attribution ? { attribution: event.attribution } : {}),
     };
   }
 }

@@ -122,4 +122,23 @@ export const billingMigrations: readonly Migration[] = [
       );
       CREATE INDEX bill_meter_events_type ON bill_meter_events (tenant_id, type, time);`,
   },
+  {
+    version: 2,
+    name: 'usage attribution',
+    // Cost per task: who and what each syscall.cost event is for. Nullable: older events, and calls
+    // made outside a durable run, keep nulls.
+    up: `
+      ALTER TABLE bill_meter_events ADD COLUMN syscall TEXT;
+      ALTER TABLE bill_meter_events ADD COLUMN principal_id TEXT;
+      ALTER TABLE bill_meter_events ADD COLUMN agent_id TEXT;
+      ALTER TABLE bill_meter_events ADD COLUMN project TEXT;
+      ALTER TABLE bill_meter_events ADD COLUMN root_id TEXT;
+      ALTER TABLE bill_meter_events ADD COLUMN run_id TEXT;
+      ALTER TABLE bill_meter_events ADD COLUMN step_seq INTEGER;
+      ALTER TABLE bill_meter_events ADD COLUMN attempt INTEGER;
+      ALTER TABLE bill_meter_events ADD COLUMN model TEXT;
+      ALTER TABLE bill_meter_events ADD COLUMN tool TEXT;
+      ALTER TABLE bill_meter_events ADD COLUMN price_version TEXT;
+      CREATE INDEX bill_meter_events_root ON bill_meter_events (tenant_id, root_id);`,
+  },
 ];
