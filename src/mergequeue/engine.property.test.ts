@@ -20,6 +20,10 @@ const CASES: readonly Case[] = [
     options: { culpritRate: 0.05, flakeRate: 0, batch: { min: 1, max: 8 } },
   },
   {
+    name: 'no flakes, 5% culprits, B=8, jump ahead',
+    options: { culpritRate: 0.05, flakeRate: 0, batch: { min: 1, max: 8 }, jumpAhead: true },
+  },
+  {
     name: 'no flakes, 5% culprits, B=8, no speculation',
     options: {
       culpritRate: 0.05,
@@ -33,8 +37,8 @@ const CASES: readonly Case[] = [
     options: { culpritRate: 0.05, flakeRate: 0.02, batch: { min: 2, max: 8 } },
   },
   {
-    name: '5% flakes, 2% culprits, B=4',
-    options: { culpritRate: 0.02, flakeRate: 0.05, batch: { min: 1, max: 4 } },
+    name: '5% flakes, 2% culprits, B=4, jump ahead',
+    options: { culpritRate: 0.02, flakeRate: 0.05, batch: { min: 1, max: 4 }, jumpAhead: true },
   },
   {
     name: 'no flakes, 20% culprits, B=16',

@@ -69,7 +69,7 @@ void describe('merge queue engine', () => {
   });
 
   it('speculates: a later batch passing first moves main straight to its tree', () => {
-    const { engine } = queue(['a', 'b', 'c', 'd'], { batch: { min: 1, max: 2 } });
+    const { engine } = queue(['a', 'b', 'c', 'd'], { batch: { min: 1, max: 2 }, jumpAhead: true });
     const [first, second] = engine.next();
     assert.deepEqual(second?.base, { check: first?.id });
     assert.deepEqual(second?.tree, ['a', 'b', 'c', 'd']);
@@ -78,6 +78,20 @@ void describe('merge queue engine', () => {
     assert.equal(engine.isLive(first?.id as string), false);
     assert.deepEqual(engine.report(first?.id as string, 'pass'), []);
     assert.equal(engine.stats().superseded, 1);
+  });
+
+  it('in order (the default): a later pass waits for the batches ahead, so every main commit was checked', () => {
+    const { engine } = queue(['a', 'b', 'c', 'd'], { batch: { min: 1, max: 2 } });
+    const [first, second] = engine.next();
+    assert.deepEqual(engine.report(second?.id as string, 'pass'), []);
+    const advances = engine.report(first?.id as string, 'pass');
+    assert.deepEqual(
+      advances.map((a) => [a.check, a.from, a.to, a.merged.join()]),
+      [
+        [first?.id, 0, 1, 'a,b'],
+        [second?.id, 1, 2, 'c,d'],
+      ],
+    );
   });
 
   it('a confirmed failure at the head throws away the speculative batches behind it', () => {

@@ -8,10 +8,12 @@
  *
  * Design (see `types.ts` for the glossary):
  * - The pipeline is a list of slots (batches of `{min,max}` changes). Slot k's tree is main plus
- *   slots 0..k, so a pass of slot k lets main jump to its tree at once (merging 0..k).
- * - The head's failure is retried once on the same tree; a pass of any later slot also proves the
- *   head green (its tree contains the head). A confirmed failure throws away the slots behind (their
- *   trees contain the culprit), halves the window and hands the batch to a {@link Bisection}.
+ *   slots 0..k, so its check runs while the slots ahead are still being checked. By default main
+ *   moves slot by slot, each to a tree that passed; with `jumpAhead` a pass of slot k moves main
+ *   straight to its tree (merging 0..k) and also proves a head that failed once was a flake.
+ * - The head's failure is retried once on the same tree. A confirmed failure throws away the slots
+ *   behind (their trees contain the culprit), halves the window and hands the batch to a
+ *   {@link Bisection}.
  * - The first slot may exceed the window so batches stay full: the window limits speculation, not
  *   batch size.
  */
@@ -38,6 +40,12 @@ export interface QueueEngineOptions {
   readonly window?: WindowOptions;
   /** Ids for checks; @default `c1`, `c2`, … */
   readonly newCheckId?: () => string;
+  /**
+   * Let a later slot's pass move main straight to its tree, past slots still running. Fewer checks
+   * wait, but main's first-parent history then holds commits that were never checked on their own.
+   * @default false (every commit main points at, and every first-parent commit, passed its check)
+   */
+  readonly jumpAhead?: boolean;
   /** Called on every state change of an entry, with its reason (the audit trail). */
   readonly onTransition?: (transition: Transition) => void;
 }
@@ -71,6 +79,7 @@ export class QueueEngine {
   readonly #culprits: string[] = [];
   /** Checks of slots merged through a later slot's pass, still running. */
   readonly #superseded = new Set<string>();
+  readonly #jumpAhead: boolean;
   #version = 0;
   #paused = false;
   #counter = 0;
@@ -100,6 +109,7 @@ export class QueueEngine {
     }
     this.#batch = { min, max };
     this.#window = new AdaptiveWindow(options.window);
+    this.#jumpAhead = options.jumpAhead ?? false;
     this.#newCheckId = options.newCheckId ?? (() => `c${++this.#counter}`);
     const onTransition = options.onTransition ?? ((): void => undefined);
     this.#entries = new EntryTable(onTransition);
@@ -311,7 +321,11 @@ export class QueueEngine {
   #settle(): Advance[] {
     const advances: Advance[] = [];
     for (;;) {
-      const passed = this.#slots.findLastIndex((s) => s.outcome === 'pass');
+      const passed = this.#jumpAhead
+        ? this.#slots.findLastIndex((s) => s.outcome === 'pass')
+        : this.#slots[0]?.outcome === 'pass'
+          ? 0
+          : -1;
       if (passed >= 0) {
         advances.push(this.#advance(passed));
         continue;

@@ -34,6 +34,7 @@ export interface SimulationOptions {
   readonly dependencyRate?: number;
   readonly batch: BatchSize;
   readonly window?: WindowOptions;
+  readonly jumpAhead?: boolean;
 }
 
 export interface SimulationResult {
@@ -64,7 +65,11 @@ export function simulate(options: SimulationOptions): SimulationResult {
   const agents = options.agents ?? 50;
   const perAgent = options.changesPerAgent ?? 10;
   const depRate = options.dependencyRate ?? 0.2;
-  const engine = new QueueEngine({ batch: options.batch, window: options.window });
+  const engine = new QueueEngine({
+    batch: options.batch,
+    window: options.window,
+    jumpAhead: options.jumpAhead,
+  });
   const culprits = new Set<string>();
   const ids: string[] = [];
   // Agents' changes arrive interleaved, as 50 agents working at once would send them.
