@@ -54,7 +54,7 @@ export {
 } from './events.ts';
 export { MAIL_EVENTS_LAYER, mailEventMigrations } from './events-migrations.ts';
 export { WEBHOOK_DEFAULTS, WebhookDispatcher, type WebhookDispatcherOptions } from './webhook-dispatcher.ts';
-export { postWebhook } from './webhook-post.ts';
+export { DispatchLoop, retryAt, sendSignedWebhook, type AttemptResult } from './webhook-outbox.ts';
 export {
   newWebhookSecret,
   signWebhook,

@@ -18,8 +18,7 @@ import { systemClock, type Clock, type Logger, type Store } from '../../kernel/i
 import type { MailEvent, MailEvents } from './events.ts';
 import { messageOut } from './message-schema.ts';
 import type { MailMessage } from './repo.ts';
-import { postWebhook } from './webhook-post.ts';
-import { signWebhook } from './webhook-signature.ts';
+import { DispatchLoop, retryAt, sendSignedWebhook, type AttemptResult } from './webhook-outbox.ts';
 import type { MailWebhooks } from './webhooks.ts';
 
 export interface WebhookDispatcherOptions {
@@ -87,50 +86,34 @@ export function webhookBody(event: MailEvent, message: MailMessage | undefined, 
 
 export class WebhookDispatcher {
   readonly #o: Settings;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #loop: DispatchLoop;
   #unsubscribe: (() => void) | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
-  #stopped = true;
 
   constructor(options: WebhookDispatcherOptions) {
     this.#o = { ...WEBHOOK_DEFAULTS, clock: systemClock, ...options };
+    this.#loop = new DispatchLoop(() => this.deliverDue(), {
+      intervalMs: this.#o.intervalMs,
+      logger: this.#o.logger,
+      failure: 'webhook dispatch round failed',
+    });
   }
 
   /** Starts the timer (unref'd: it never keeps a process alive) and the in-process wake-up. */
   start(): void {
-    if (!this.#stopped) return;
-    this.#stopped = false;
-    this.#timer = setInterval(() => this.kick(), this.#o.intervalMs);
-    this.#timer.unref();
+    if (!this.#loop.stopped) return;
+    this.#loop.start();
     this.#unsubscribe = this.#o.events.onAppended(() => this.kick());
   }
 
   /** Looks for due deliveries now (coalesced with a round in progress). */
   kick(): void {
-    if (this.#stopped) return;
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    this.#running = this.deliverDue()
-      .then(() => undefined)
-      .catch((error: unknown) => this.#o.logger.warn({ err: error }, 'webhook dispatch round failed'))
-      .finally(() => {
-        this.#running = undefined;
-        if (this.#again) {
-          this.#again = false;
-          this.kick();
-        }
-      });
+    this.#loop.kick();
   }
 
   /** Stops the timer and waits for the deliveries in flight (each bounded by `timeoutMs`). */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    clearInterval(this.#timer);
     this.#unsubscribe?.();
-    await this.#running;
+    await this.#loop.stop();
   }
 
   /** Claims and sends due deliveries until none is left; returns how many attempts were made. */
@@ -169,30 +152,17 @@ export class WebhookDispatcher {
     const event = await this.#o.events.get(d.tenant, Number(d.event_seq));
     if (!target || !event) return; // deleted meanwhile: its deliveries went with it
     const message = await this.#o.message(d.tenant, event.messageId).catch(() => undefined);
-    const body = webhookBody(event, message, this.#o.inlineLimitBytes);
-    const headers = signWebhook(target.secret, {
+    const result = await sendSignedWebhook({
+      url: target.webhook.url,
+      secret: target.secret,
       id: event.id,
-      timestamp: Math.floor(this.#o.clock.now() / 1000),
-      body,
+      body: webhookBody(event, message, this.#o.inlineLimitBytes),
+      nowMs: this.#o.clock.now(),
+      timeoutMs: this.#o.timeoutMs,
+      allowPrivate: this.#o.webhooks.allowPrivate,
     });
-    const started = performance.now();
-    let statusCode: number | null = null;
-    let error: string | null = null;
-    try {
-      statusCode = await postWebhook({
-        url: target.webhook.url,
-        headers,
-        body,
-        timeoutMs: this.#o.timeoutMs,
-        allowPrivate: this.#o.webhooks.allowPrivate,
-      });
-      if (statusCode < 200 || statusCode > 299) error = `HTTP ${statusCode}`;
-    } catch (e) {
-      // Never let the secret reach the log, whatever a network error might echo.
-      error = (e instanceof Error ? e.message : String(e)).replaceAll(target.secret, '[REDACTED]');
-    }
-    const durationMs = Math.round(performance.now() - started);
-    await this.#record(d, { statusCode, error, durationMs });
+    await this.#record(d, result);
+    const { statusCode, error } = result;
     if (error !== null) {
       this.#o.logger.warn(
         { webhook: d.webhook_id, delivery: d.id, attempt: d.attempts, statusCode, error },
@@ -201,12 +171,11 @@ export class WebhookDispatcher {
     }
   }
 
-  async #record(d: Claimed, result: { statusCode: number | null; error: string | null; durationMs: number }) {
+  async #record(d: Claimed, result: AttemptResult) {
     const now = this.#o.clock.now();
     const done = result.error === null;
     const failed = !done && d.attempts >= this.#o.maxAttempts;
-    const delay = Math.min(this.#o.maxDelayMs, this.#o.baseDelayMs * 2 ** (d.attempts - 1));
-    const nextAt = now + Math.round(delay * (0.5 + Math.random() / 2));
+    const nextAt = retryAt(d.attempts, this.#o, now);
     await this.#o.store.transaction(async (tx) => {
       const updated = await tx.run(
         `UPDATE mail_deliveries SET status = ?, next_at = ?, lease_until = NULL, last_status = ?, last_error = ?,
@@ -228,6 +197,6 @@ export class WebhookDispatcher {
         [d.id, d.attempts, now, result.statusCode, result.durationMs, result.error],
       );
     });
-    if (!done && !failed && !this.#stopped) setTimeout(() => this.kick(), nextAt - now).unref();
+    if (!done && !failed) this.#loop.kickAt(nextAt, now);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * @module orchestration/approvals/webhook-dispatcher
  * Sends approval events from the outbox (`orch_approval_deliveries`), in every Strata process
- * sharing the store, with the mail dispatcher's discipline (identity/mail/webhook-dispatcher.ts):
+ * sharing the store, with the mail dispatcher's discipline and its shared parts (the dispatch loop,
+ * the signed attempt and the retry schedule of identity/mail/webhook-outbox.ts):
  *
  * - a due delivery is claimed by one conditional UPDATE (pending, due, lease free) that sets a
  *   lease and bumps `attempts`; the result is written only while `attempts` is still the claimed
@@ -11,7 +12,7 @@
  * - retries back off exponentially with jitter (half to full of `baseDelayMs·2^(n-1)`, capped at
  *   `maxDelayMs`), then `failed` after `maxAttempts`.
  */
-import { postWebhook, signWebhook } from '../../identity/index.ts';
+import { DispatchLoop, retryAt, sendSignedWebhook, type AttemptResult } from '../../identity/index.ts';
 import { systemClock, type Clock, type Logger, type Store } from '../../kernel/index.ts';
 import type { ApprovalWebhooks } from './webhooks.ts';
 
@@ -44,10 +45,7 @@ export class ApprovalWebhookDispatcher {
   readonly #webhooks: ApprovalWebhooks;
   readonly #logger: Logger;
   readonly #clock: Clock;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #again = false;
-  #stopped = true;
+  readonly #loop: DispatchLoop;
 
   constructor(parts: {
     store: Store;
@@ -61,41 +59,27 @@ export class ApprovalWebhookDispatcher {
     this.#logger = parts.logger;
     this.#clock = parts.clock ?? systemClock;
     this.#o = { ...DEFAULTS, ...parts.options };
+    this.#loop = new DispatchLoop(() => this.deliverDue(), {
+      intervalMs: this.#o.intervalMs,
+      logger: this.#logger,
+      failure: 'approval webhook round failed',
+    });
   }
 
-  /** Starts the periodic look (unref'd: it never keeps a process alive). */
+  /** Starts the periodic look and sends what is already due (left by an earlier process). */
   start(): void {
-    if (!this.#stopped) return;
-    this.#stopped = false;
-    this.#timer = setInterval(() => this.kick(), this.#o.intervalMs);
-    this.#timer.unref();
-    this.kick();
+    this.#loop.start();
+    this.#loop.kick();
   }
 
   /** Looks for due deliveries now (coalesced with a round in progress). */
   kick(): void {
-    if (this.#stopped) return;
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    this.#running = this.deliverDue()
-      .then(() => undefined)
-      .catch((error: unknown) => this.#logger.warn({ err: error }, 'approval webhook round failed'))
-      .finally(() => {
-        this.#running = undefined;
-        if (this.#again) {
-          this.#again = false;
-          this.kick();
-        }
-      });
+    this.#loop.kick();
   }
 
   /** Stops and waits for the deliveries in flight (each bounded by `timeoutMs`). */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearInterval(this.#timer);
-    await this.#running;
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   /** Claims and sends due deliveries until none is left; returns how many attempts were made. */
@@ -136,54 +120,47 @@ export class ApprovalWebhookDispatcher {
       [d.event_id],
     );
     if (!target || !event) return; // the endpoint was deleted meanwhile, with its deliveries
-    const headers = signWebhook(target.secret, {
+    const result = await sendSignedWebhook({
+      url: target.url,
+      secret: target.secret,
       id: d.event_id,
-      timestamp: Math.floor(this.#clock.now() / 1000),
       body: event.body,
+      nowMs: this.#clock.now(),
+      timeoutMs: this.#o.timeoutMs,
+      allowPrivate: this.#webhooks.allowPrivate,
     });
-    let statusCode: number | null = null;
-    let error: string | null = null;
-    try {
-      statusCode = await postWebhook({
-        url: target.url,
-        headers,
-        body: event.body,
-        timeoutMs: this.#o.timeoutMs,
-        allowPrivate: this.#webhooks.allowPrivate,
-      });
-      if (statusCode < 200 || statusCode > 299) error = `HTTP ${statusCode}`;
-    } catch (e) {
-      // Never let the secret reach the log, whatever a network error might echo.
-      error = (e instanceof Error ? e.message : String(e)).replaceAll(target.secret, '[REDACTED]');
-    }
-    await this.#record(d, statusCode, error);
-    if (error !== null)
+    await this.#record(d, result);
+    if (result.error !== null)
       this.#logger.warn(
-        { webhook: d.webhook_id, delivery: d.id, attempt: d.attempts, statusCode, error },
+        {
+          webhook: d.webhook_id,
+          delivery: d.id,
+          attempt: d.attempts,
+          statusCode: result.statusCode,
+          error: result.error,
+        },
         'approval webhook attempt failed',
       );
   }
 
-  async #record(d: Claimed, statusCode: number | null, error: string | null): Promise<void> {
+  async #record(d: Claimed, result: AttemptResult): Promise<void> {
     const now = this.#clock.now();
-    const done = error === null;
+    const done = result.error === null;
     const failed = !done && d.attempts >= this.#o.maxAttempts;
-    const delay = Math.min(this.#o.maxDelayMs, this.#o.baseDelayMs * 2 ** (d.attempts - 1));
-    const nextAt = now + Math.round(delay * (0.5 + Math.random() / 2));
+    const nextAt = retryAt(d.attempts, this.#o, now);
     const updated = await this.#store.run(
       `UPDATE orch_approval_deliveries SET status = ?, next_at = ?, lease_until = NULL, last_status = ?,
          last_error = ?, finished_at = ? WHERE id = ? AND attempts = ?`,
       [
         done ? 'delivered' : failed ? 'failed' : 'pending',
         done || failed ? now : nextAt,
-        statusCode,
-        error,
+        result.statusCode,
+        result.error,
         done || failed ? now : null,
         d.id,
         d.attempts,
       ],
     );
-    if (updated.changes === 1 && !done && !failed && !this.#stopped)
-      setTimeout(() => this.kick(), nextAt - now).unref();
+    if (updated.changes === 1 && !done && !failed) this.#loop.kickAt(nextAt, now);
   }
 }

@@ -179,10 +179,14 @@ onEveryStore('approval webhooks', (db) => {
       [500, 500, 200],
     );
     assert.equal(new Set(attempts.map((r) => r.headers['webhook-id'])).size, 1);
-    const { deliveries } = await call<{ deliveries: ApprovalDelivery[] }>('approvals.webhooks.deliveries', {
-      id: webhookId,
-    });
-    const row = deliveries.find((d) => d.eventId === attempts[0]?.headers['webhook-id']);
+    // The receiver answered before the dispatcher records the answer: wait for the row.
+    let row: ApprovalDelivery | undefined;
+    const rowOf = async (): Promise<ApprovalDelivery | undefined> =>
+      (
+        await call<{ deliveries: ApprovalDelivery[] }>('approvals.webhooks.deliveries', { id: webhookId })
+      ).deliveries.find((d) => d.eventId === attempts[0]?.headers['webhook-id']);
+    for (let i = 0; i < 200 && (row = await rowOf())?.status === 'pending'; i++)
+      await new Promise((r) => setTimeout(r, 25));
     assert.equal(row?.status, 'delivered');
     assert.equal(row?.attempts, 3);
     assert.equal(row?.lastStatus, 200);
