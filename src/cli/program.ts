@@ -13,6 +13,7 @@ import { registerApprovals } from './commands/approvals.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerBilling } from './commands/billing.ts';
 import { registerBrowser } from './commands/browser.ts';
+import { registerCost } from './commands/cost.ts';
 import { registerFleet } from './commands/fleet.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerMail } from './commands/mail.ts';
@@ -63,6 +64,7 @@ export function buildProgram(): Command {
   registerResources(program);
   registerAgents(program);
   registerBilling(program);
+  registerCost(program); // cost per task
   registerTools(program);
   registerMcp(program);
   registerFleet(program);

@@ -56,6 +56,7 @@ export {
   type WasteReason,
 } from './finops/cost-report.ts';
 export { costReportSchema, costSyscall } from './finops/cost-syscall.ts';
+export { COST_CSV_HEADER, toCsv } from './finops/cost-csv.ts';
 // Supervision trees (issue 12): the public part (the rest stays in ./supervision/index.ts).
 export {
   defineSupervisor,

@@ -74,6 +74,7 @@ interface StartOptions {
   delay?: number;
   queue?: string;
   workflowVersion?: number;
+  project?: string;
 }
 
 interface ListOptions {
@@ -105,6 +106,7 @@ export function registerRuns(program: Command): void {
     .option('--delay <ms>', 'start no earlier than this many milliseconds from now', parseInteger)
     .option('--queue <name>', 'queue (default: the workflow’s)')
     .option('--workflow-version <n>', 'a specific registered version (default: the latest)', parseInteger)
+    .option('--project <name>', 'cost-per-task label of the run tree (see strata cost)')
     .action(
       remoteAction(async ({ remote, out }, workflow: string, options: StartOptions) => {
         const input = await readInput(options);
@@ -116,6 +118,7 @@ export function registerRuns(program: Command): void {
           priority: options.priority,
           queue: options.queue,
           delayMs: options.delay,
+          project: options.project,
         });
         out.result(run, () => describeRun(run));
       }),
