@@ -47,6 +47,7 @@ export {
   type SupervisorEvent,
   type SupervisorSpec,
 } from './spec.ts';
+export type { SpawnRate } from './spawn-pacer.ts';
 export {
   defineSupervisor,
   supervisorSpec,

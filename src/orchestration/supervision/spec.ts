@@ -16,6 +16,7 @@ import { StrataError } from '../../kernel/index.ts';
 import type { WorkflowDefinition } from '../define.ts';
 import type { BackoffPolicy, BreakerPolicy } from './breaker.ts';
 import type { AutoShutdown, RestartType, Strategy } from './decide.ts';
+import { spawnRateProblem, type SpawnRate } from './spawn-pacer.ts';
 
 export const AGENT_SUPERVISOR_DEFAULTS = {
   intensity: 3,
@@ -77,6 +78,11 @@ export interface SupervisorSpec {
   readonly childSpec?: ChildTemplate;
   readonly backoff?: Partial<BackoffPolicy>;
   readonly breaker?: Partial<BreakerPolicy>;
+  /**
+   * Spread child starts (initial, restarts, dynamic) at this rate, burst allowed; each start past
+   * the burst is created with a durable delay. @default unpaced
+   */
+  readonly spawnRate?: SpawnRate;
   /** Called once per event (inside a journaled step, so replay does not repeat it): where escalations attach. */
   readonly onEvent?: (event: SupervisorEvent & { supervisorRunId: string }) => Promise<void> | void;
   readonly queue?: string;
@@ -96,6 +102,8 @@ export function validateSpec(
   const periodMs = spec.periodMs ?? AGENT_SUPERVISOR_DEFAULTS.periodMs;
   if (!Number.isInteger(intensity) || intensity < 0) throw invalid(spec, 'intensity must be an integer ≥ 0');
   if (!Number.isInteger(periodMs) || periodMs < 1) throw invalid(spec, 'periodMs must be an integer ≥ 1');
+  const pacing = spec.spawnRate && spawnRateProblem(spec.spawnRate);
+  if (pacing) throw invalid(spec, pacing);
   const auto = spec.autoShutdown ?? 'never';
   const simple = spec.strategy === 'simple_one_for_one';
   if (simple && (!spec.childSpec || spec.children?.length))

@@ -27,6 +27,7 @@ import {
   type BreakerState,
 } from './breaker.ts';
 import { escalateSupervisorEvent } from './escalate.ts';
+import { freshPacer, paceStart, type PacerState } from './spawn-pacer.ts';
 import {
   decide,
   initialStart,
@@ -105,6 +106,9 @@ class SupervisorLoop {
   #dynamicCount = 0;
   /** Latest incarnation per child id, kept when a child leaves the list: an id added again continues it. */
   readonly #incarnations = new Map<string, number>();
+  /** The journaled time of the event being handled, and the spawn pacer (with a spawnRate only). */
+  #at = 0;
+  #pacer: PacerState | undefined;
 
   constructor(ctx: WorkflowContext, spec: SupervisorSpec) {
     this.#ctx = ctx;
@@ -128,6 +132,11 @@ class SupervisorLoop {
     }
     const start = initialStart(slots);
     this.#state = start.state;
+    // Only a paced supervisor records its start time, so unpaced histories replay unchanged.
+    if (this.#spec.spawnRate) {
+      this.#at = await this.#ctx.now();
+      this.#pacer = freshPacer(this.#spec.spawnRate, this.#at);
+    }
     await this.#apply(start.actions, 0);
     const signal = this.#flags.strategy === 'simple_one_for_one' ? START_CHILD_SIGNAL : undefined;
     let lastAt = 0;
@@ -138,6 +147,7 @@ class SupervisorLoop {
         ...(open === null ? {} : { timeoutMs: Math.max(0, open - lastAt) }),
       });
       lastAt = event.at;
+      this.#at = event.at;
       const ended = event.type === 'exit' ? await this.#onExit(event) : undefined;
       if (ended) return ended;
       if (event.type === 'signal') await this.#onStartChild(event.payload);
@@ -233,6 +243,11 @@ class SupervisorLoop {
   async #start(childId: string, incarnation: number, delayMs: number): Promise<void> {
     const child = this.#specs.get(childId);
     if (!child) throw new StrataError('E_INTERNAL', `supervisor has no spec for child ${childId}`);
+    if (this.#spec.spawnRate && this.#pacer) {
+      const paced = paceStart(this.#spec.spawnRate, this.#pacer, this.#at + delayMs);
+      this.#pacer = paced.state;
+      delayMs += paced.delayMs;
+    }
     const handle = await this.#ctx.startChild(child.template.workflow as WorkflowDefinition, child.input, {
       idempotencyKey: incarnationKey(this.#ctx.runId, incarnation, childId),
       ...(delayMs > 0 ? { delayMs } : {}),
