@@ -51,7 +51,7 @@ test('strata fleet report and /metrics count a restart and a failed syscall', as
   assert.equal(report.restarts.bySupervisor[0]?.supervisorRunId, sup.id);
   assert.equal(report.duplicateWork.total, 0);
   assert.equal(report.syscalls.find((s) => s.layer === 'fleet')?.failed, 1);
-  assert.equal(report.deaths.detected, null);
+  assert.equal(report.deaths.detected, 0);
 
   const recent = await json<FleetReport>(['fleet', 'report', '--since', '1h']);
   assert.equal(recent.restarts.total, 1);

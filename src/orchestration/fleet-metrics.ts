@@ -70,6 +70,20 @@ export function registerFleetMetrics(
   gauge('strata_fleet_stalls', 'Stalls detected (live runs without progress).', [], (g, r) =>
     g.set(r.stalls),
   );
+  gauge('strata_fleet_deaths', 'Runs taken over after their worker stopped heartbeating.', [], (g, r) =>
+    g.set(r.deaths.detected),
+  );
+  gauge(
+    'strata_fleet_detection_latency_seconds',
+    'Lease expiry to takeover, by quantile (0.5, 0.95).',
+    ['quantile'],
+    (g, r) => {
+      const q = r.deaths.detectionLatencyMs;
+      if (!q) return;
+      g.set({ quantile: '0.5' }, q.p50 / 1000);
+      g.set({ quantile: '0.95' }, q.p95 / 1000);
+    },
+  );
   gauge(
     'strata_fleet_duplicate_work',
     'Older incarnations still live beside a newer one (must be 0).',

@@ -10,6 +10,7 @@ import { fleetReport } from './fleet-report.ts';
 
 const count = z.number().int().nonnegative();
 const ms = z.number().nullable();
+const quantiles = z.object({ p50: z.number(), p95: z.number(), max: z.number() });
 
 export const fleetReportSchema = z.object({
   tenantId: z.string().nullable(),
@@ -21,7 +22,12 @@ export const fleetReportSchema = z.object({
     bySupervisor: z.array(z.object({ supervisorRunId: z.string(), workflow: z.string(), restarts: count })),
   }),
   stalls: count,
-  deaths: z.object({ detected: z.null(), detectionLatencyMs: z.null(), reason: z.string() }),
+  deaths: z.object({
+    detected: count,
+    selfReclaimed: count,
+    detectionLatencyMs: quantiles.nullable(),
+    heartbeatToResumeMs: quantiles.nullable(),
+  }),
   duplicateWork: z.object({ total: count, definition: z.string() }),
   escalations: z.object({ total: count, open: count, acked: count, medianTimeToAckMs: ms }),
   approvals: z.object({
@@ -44,7 +50,7 @@ export function fleetReportSyscall(engine: Engine): SyscallDefinition<unknown, u
     defineSyscall({
       name: 'fleet.report',
       description:
-        'Fleet counters of the tenant: syscalls per layer, restarts, stalls, duplicate work, escalations, approvals, cost per completed task.',
+        'Fleet counters of the tenant: syscalls per layer, restarts, stalls, deaths and detection latency, duplicate work, escalations, approvals, cost per completed task.',
       input: z.object({ sinceMs: z.number().int().positive().optional() }).strict(),
       output: fleetReportSchema,
       idempotency: 'pure',

@@ -105,7 +105,8 @@ function assertFigures(r: FleetReport): void {
   assert.equal(r.restarts.bySupervisor[0]?.workflow, supervisor.name);
   assert.equal(r.duplicateWork.total, 0);
   assert.equal(r.stalls, 0);
-  assert.equal(r.deaths.detected, null);
+  assert.equal(r.deaths.detected, 0);
+  assert.equal(r.deaths.detectionLatencyMs, null);
   const fleet = r.syscalls.find((s) => s.layer === 'fleet');
   assert.equal(fleet?.failed, 1);
   assert.deepEqual(r.escalations, { total: 2, open: 1, acked: 1, medianTimeToAckMs: 5_000 });

@@ -10,9 +10,12 @@
  * same task at once. Incarnation keys started twice cannot happen (unique index on the runs'
  * idempotency key), so that count is structural and is not re-read here. It must be 0.
  *
- * Deaths detected by lease expiry are not recorded in the store (a worker re-claims an expired
- * lease without writing when it did), so they and their detection latency are reported as null
- * with the reason.
+ * Deaths are the lease takeovers workers record (takeovers.ts): a run whose owner stopped
+ * heartbeating, claimed by another worker. Detection latency = takeover − lease expiry; "last
+ * heartbeat to resume" runs from the owner's last renewal (expiry − lease) to the first journal
+ * step after the takeover, an upper bound of kill to resume. A worker re-claiming its own expired
+ * lease (its event loop was blocked) is counted apart as `selfReclaimed`: a lease expiry that
+ * should not have happened.
  *
  * @example
  * const report = await fleetReport(store, tenantId, { sinceMs: Date.now() - 3_600_000 });
@@ -48,7 +51,12 @@ export interface FleetReport {
     readonly bySupervisor: readonly { supervisorRunId: string; workflow: string; restarts: number }[];
   };
   readonly stalls: number;
-  readonly deaths: { readonly detected: null; readonly detectionLatencyMs: null; readonly reason: string };
+  readonly deaths: {
+    readonly detected: number;
+    readonly selfReclaimed: number;
+    readonly detectionLatencyMs: Quantiles | null;
+    readonly heartbeatToResumeMs: Quantiles | null;
+  };
   readonly duplicateWork: { readonly total: number; readonly definition: string };
   readonly escalations: {
     readonly total: number;
@@ -71,10 +79,14 @@ export interface FleetReport {
   };
 }
 
+export interface Quantiles {
+  readonly p50: number;
+  readonly p95: number;
+  readonly max: number;
+}
+
 export const DUPLICATE_WORK_DEFINITION =
   'supervised children with an older incarnation still queued, waiting or running while a newer one exists';
-const DEATHS_NOT_RECORDED =
-  'lease expiries taken over are not recorded in the store: a worker re-claims an expired lease without writing when';
 const LIVE = new Set(['queued', 'waiting', 'running']);
 
 const migrated = new WeakSet<Store>();
@@ -93,6 +105,18 @@ export function median(values: readonly number[]): number | null {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/** Nearest-rank percentile (p in 0..100) of unsorted values; null when there are none. */
+export function percentile(values: readonly number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? null;
+}
+
+function quantiles(values: readonly number[]): Quantiles | null {
+  if (values.length === 0) return null;
+  return { p50: percentile(values, 50) ?? 0, p95: percentile(values, 95) ?? 0, max: Math.max(...values) };
 }
 
 /** `tenant_id = ? AND <column> >= ?`, leaving out what was not asked for. */
@@ -163,6 +187,37 @@ async function supervision(store: Store, tenantId?: string, sinceMs?: number) {
   return { bySupervisor, total: bySupervisor.reduce((n, v) => n + v.restarts, 0), duplicates };
 }
 
+type TakeoverRow = {
+  prev_owner: string | null;
+  new_owner: string;
+  lease_expired_at: number | string;
+  taken_at: number | string;
+  lease_ms: number | string;
+  resumed_at: number | string | null;
+};
+
+/** Deaths from the latest 10,000 takeovers in scope, with the first step each resumed run made. */
+async function deaths(store: Store, tenantId?: string, sinceMs?: number) {
+  const s = scope('taken_at', tenantId, sinceMs, 't.');
+  const rows = await store.all<TakeoverRow>(
+    `SELECT t.prev_owner, t.new_owner, t.lease_expired_at, t.taken_at, t.lease_ms,
+       (SELECT MIN(COALESCE(j.finished_at, j.started_at)) FROM orch_journal j
+         WHERE j.run_id = t.run_id AND j.started_at >= t.taken_at) AS resumed_at
+     FROM orch_lease_takeovers t WHERE ${s.sql} ORDER BY t.taken_at DESC LIMIT 10000`,
+    s.params,
+  );
+  const died = rows.filter((r) => r.prev_owner !== r.new_owner);
+  const resumed = died.filter((r) => r.resumed_at !== null);
+  return {
+    detected: died.length,
+    selfReclaimed: rows.length - died.length,
+    detectionLatencyMs: quantiles(died.map((r) => Number(r.taken_at) - Number(r.lease_expired_at))),
+    heartbeatToResumeMs: quantiles(
+      resumed.map((r) => Number(r.resumed_at) - (Number(r.lease_expired_at) - Number(r.lease_ms))),
+    ),
+  };
+}
+
 async function count(store: Store, sql: string, params: readonly (string | number)[]): Promise<number> {
   const row = await store.get<{ n: number | string | null }>(sql, params);
   return Number(row?.n ?? 0);
@@ -227,13 +282,14 @@ export async function fleetReport(
   await ensureLayers(store);
   const { sinceMs } = options;
   const stallScope = scope('detected_at', tenantId, sinceMs);
-  const [syscalls, sup, stalls, esc, appr, done] = await Promise.all([
+  const [syscalls, sup, stalls, esc, appr, done, died] = await Promise.all([
     syscallsByLayer(store, tenantId, sinceMs),
     supervision(store, tenantId, sinceMs),
     count(store, `SELECT COUNT(*) AS n FROM orch_stalls WHERE ${stallScope.sql}`, stallScope.params),
     escalations(store, tenantId, sinceMs),
     approvals(store, tenantId, sinceMs),
     tasks(store, tenantId, sinceMs),
+    deaths(store, tenantId, sinceMs),
   ]);
   return {
     tenantId: tenantId ?? null,
@@ -242,7 +298,7 @@ export async function fleetReport(
     syscalls,
     restarts: { total: sup.total, bySupervisor: sup.bySupervisor },
     stalls,
-    deaths: { detected: null, detectionLatencyMs: null, reason: DEATHS_NOT_RECORDED },
+    deaths: died,
     duplicateWork: { total: sup.duplicates, definition: DUPLICATE_WORK_DEFINITION },
     escalations: esc,
     approvals: appr,

@@ -7,6 +7,7 @@
  * so whichever statement runs second sees the other's write.
  */
 import type { Migration } from '../kernel/index.ts';
+import { takeoverMigration } from './takeovers.ts';
 
 export const ORCHESTRATION_LAYER = 'orchestration';
 
@@ -115,4 +116,5 @@ export const orchestrationMigrations: readonly Migration[] = [
         PRIMARY KEY (scope, key)
       );`,
   },
+  takeoverMigration,
 ];

@@ -23,6 +23,8 @@ import {
 const SCHEDULE_CHECK_MS = 250;
 import { WAKE_CHANNEL, type Engine } from './engine.ts';
 import { executeRun, LeaseLost } from './executor.ts';
+import { withExecution } from './execution-scope.ts';
+import { claimOrphans } from './takeovers.ts';
 import type { JournalRow, RunRow } from './run-row.ts';
 
 export interface WorkerOptions {
@@ -213,7 +215,21 @@ export class Worker {
 
   async #claimOrphans(limit: number): Promise<RunRow[]> {
     const checkedAt = Date.now();
-    const orphans = await this.#claimWhere("status = 'running' AND lease_expires_at < ?", limit);
+    const { store, clock, workflows } = this.#engine;
+    const keys = workflows.keys();
+    if (keys.length === 0) return [];
+    const marks = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+    // Each takeover is recorded (deaths and detection latency in the fleet report, takeovers.ts).
+    const orphans = await claimOrphans(store, {
+      workerId: this.id,
+      leaseMs: this.#leaseMs,
+      now: clock.now(),
+      limit,
+      scope: {
+        sql: `queue IN (${marks(this.#queues.length)}) AND (workflow || ':' || version) IN (${marks(keys.length)})`,
+        params: [...this.#queues, ...keys],
+      },
+    });
     // A full batch may leave more orphans behind: keep taking them first at the next claims.
     if (orphans.length < limit) this.#orphansCheckedAt = checkedAt;
     return orphans;
@@ -332,12 +348,15 @@ export class Worker {
       else timer = setTimeout(() => controller.abort(timeout), row.timeout_at - now);
     }
     if (row.cancel_requested === 1) controller.abort(new StrataError('E_CANCELLED', 'the run was cancelled'));
-    const done = executeRun(this.#engine, row, {
-      workerId: this.id,
-      signal: controller.signal,
-      journal,
-      completions: this.#completions,
-    })
+    // The execution scope tells fenced syscalls (fleet.task.*) which worker makes the call.
+    const done = withExecution({ runId: row.id, workerId: this.id }, () =>
+      executeRun(this.#engine, row, {
+        workerId: this.id,
+        signal: controller.signal,
+        journal,
+        completions: this.#completions,
+      }),
+    )
       // A store failure mid-run: the lease is left to expire and another claim resumes the run.
       .catch((error: unknown) => this.#logger.error({ err: error, run: row.id }, 'run execution failed'))
       .finally(() => {
@@ -354,7 +373,7 @@ export class Worker {
     const { store, clock } = this.#engine;
     const ids = [...this.#active.keys()];
     // Only runs still executing here: a run whose execution ended abnormally must be left to expire.
-    const rows = await store.all<{ id: string; cancel_requested: number }>(
+    const rows = await (store.urgent ?? store).all<{ id: string; cancel_requested: number }>(
       `UPDATE orch_runs SET lease_expires_at = ? WHERE lease_owner = ? AND status = 'running'
          AND id IN (${ids.map(() => '?').join(', ')}) RETURNING id, cancel_requested`,
       [clock.now() + this.#leaseMs, this.id, ...ids],

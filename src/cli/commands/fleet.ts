@@ -40,7 +40,7 @@ export function renderReport(r: FleetReport): string {
     ...(layers.length ? layers : ['  (none)']),
     `restarts             ${r.restarts.total}`,
     `stalls               ${r.stalls}`,
-    `deaths detected      not recorded (${r.deaths.reason})`,
+    `deaths detected      ${r.deaths.detected} (detection p50 ${ms(r.deaths.detectionLatencyMs?.p50 ?? null)}, p95 ${ms(r.deaths.detectionLatencyMs?.p95 ?? null)}; heartbeat to resume p95 ${ms(r.deaths.heartbeatToResumeMs?.p95 ?? null)}; self-reclaimed ${r.deaths.selfReclaimed})`,
     `duplicate work       ${r.duplicateWork.total}`,
     `escalations          ${r.escalations.total} (open ${r.escalations.open}, acked ${r.escalations.acked}, median to ack ${ms(r.escalations.medianTimeToAckMs)})`,
     `approvals            ${r.approvals.total} (pending ${r.approvals.pending}, decided ${r.approvals.decided}, timed out ${r.approvals.timedOut}, median to decision ${ms(r.approvals.medianTimeToDecisionMs)})`,

@@ -2,8 +2,8 @@
  * @module orchestration/supervision/syscalls
  * Fleets as syscalls: `fleet.tree` (one supervision tree, or the tenant's root supervisors),
  * `fleet.supervisor.start_child` (a dynamic child for a simple_one_for_one supervisor) and
- * `fleet.fence` (is this run still its child's current incarnation? else E_STALE_INCARNATION) and
- * `fleet.report` (the fleet counters, see fleet-report.ts).
+ * `fleet.fence` (is this run still its child's current incarnation? else E_STALE_INCARNATION),
+ * `fleet.report` (the fleet counters, see fleet-report.ts) and `fleet.task.*` (the task board, tasks/).
  * Tenant-scoped like `runs.*`: the tenant comes from the caller's principal.
  */
 import { z } from 'zod';
@@ -11,6 +11,7 @@ import { StrataError } from '../../kernel/index.ts';
 import { defineSyscall, erase, type SyscallDefinition } from '../../kernel/syscalls/define.ts';
 import type { Engine } from '../engine.ts';
 import { fleetReportSyscall } from '../fleet-report-syscall.ts';
+import { taskSyscalls } from '../tasks/syscalls.ts';
 import { runStatusSchema } from '../timeline.ts';
 import { isChildId, START_CHILD_SIGNAL } from './spec.ts';
 import { supervisorSpec } from './supervisor.ts';
@@ -114,5 +115,6 @@ export function fleetSyscalls(engine: Engine): SyscallDefinition<unknown, unknow
       }),
     ),
     fleetReportSyscall(engine),
+    ...taskSyscalls(engine),
   ];
 }
