@@ -432,6 +432,18 @@ export const ERROR_CODES = {
     false,
     'The agent URI needs a network fetch and no fetcher was configured (data: URIs resolve locally); data.uri.',
   ),
+  E_REPOSITORY_NOT_ALLOWED: code(
+    403,
+    EXIT.denied,
+    false,
+    'A merge queue repository path is outside the allowed roots, or is not a git repository; data.repository, data.roots.',
+  ),
+  E_NOT_FAST_FORWARD: code(
+    409,
+    EXIT.conflict,
+    false,
+    'The merge queue refused to move a branch: the new commit does not descend from the current one; data.branch.',
+  ),
 } as const satisfies Record<string, CodeInfo>;
 
 export type StrataErrorCode = keyof typeof ERROR_CODES;

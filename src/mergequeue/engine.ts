@@ -239,6 +239,18 @@ export class QueueEngine {
     return this.#entries.view(id);
   }
 
+  /** Sends a waiting or tested entry back to its author (e.g. its dependency will never merge). */
+  rework(id: string, reason: string): EntryView {
+    if (this.#entries.isTerminal(id)) {
+      throw new StrataError('E_CONFLICT', `entry ${id} is already ${this.#entries.get(id).state}`, { id });
+    }
+    const owner = this.#ownerOf(id);
+    if (owner) this.#withdraw(owner, id);
+    this.#entries.move(id, 'needs_rework', reason);
+    this.#cascade();
+    return this.#entries.view(id);
+  }
+
   #ownerOf(id: string): Slot | Bisection | undefined {
     return (
       this.#slots.find((s) => s.entries.includes(id)) ??

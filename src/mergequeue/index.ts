@@ -27,3 +27,17 @@ export {
 } from './simulate.ts';
 export { ENTRY_TRANSITIONS, TERMINAL_STATES } from './types.ts';
 export type * from './types.ts';
+export {
+  MergeQueues,
+  type ConfigureInput,
+  type EntryDetail,
+  type MergeQueuesOptions,
+  type QueueStats,
+  type SubmitChange,
+} from './service.ts';
+export { mergeQueueSyscalls } from './syscalls.ts';
+export { MERGEQUEUE_LAYER, mergeQueueMigrations } from './migrations.ts';
+export { checkGit, GitRepository, type MergeResult } from './git.ts';
+export { sandboxRunner, type CheckJob, type CheckRun, type CheckRunner } from './runner.ts';
+export { QueueWorker, type ReworkEvent } from './worker.ts';
+export type { CheckRow, EntryRow, QueueRow } from './store.ts';

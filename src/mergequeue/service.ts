@@ -1,0 +1,399 @@
+/**
+ * @module mergequeue/service
+ * The merge queues of a Strata instance: configure a queue per (repository, target branch),
+ * submit changes (a branch of that repository), list, show (with history, checks and the failing
+ * log), cancel, pause, resume, stats. One {@link QueueWorker} per queue runs in this process and
+ * holds the queue's fencing token; submitting kicks it.
+ *
+ * Repositories must live under the allowed roots (a path outside is E_REPOSITORY_NOT_ALLOWED), so
+ * an agent cannot point the queue at arbitrary directories of the host.
+ */
+import { realpathSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import {
+  newId,
+  silentLogger,
+  StrataError,
+  systemClock,
+  type Clock,
+  type Logger,
+  type Store,
+} from '../kernel/index.ts';
+import { checkGit, GitRepository } from './git.ts';
+import { MERGEQUEUE_LAYER, mergeQueueMigrations } from './migrations.ts';
+import type { CheckRunner } from './runner.ts';
+import { percentile } from './simulate.ts';
+import { QueueStore, type CheckRow, type EntryRow, type QueueRow } from './store.ts';
+import { TERMINAL_STATES, type EntryState } from './types.ts';
+import { QueueWorker, type QueueWorkerOptions, type ReworkEvent } from './worker.ts';
+
+export interface MergeQueuesOptions {
+  readonly store: Store;
+  readonly runner: CheckRunner;
+  /** Directories repositories must be inside. */
+  readonly allowedRoots: readonly string[];
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** Checks running at once per queue. @default 2 */
+  readonly concurrency?: number;
+  readonly engine?: QueueWorkerOptions['engine'];
+  /** Called when an entry needs rework (conflict, or a dependency that will not merge). */
+  readonly onRework?: (event: ReworkEvent) => void | Promise<void>;
+}
+
+export interface ConfigureInput {
+  readonly queue: string;
+  readonly repository: string;
+  readonly target: string;
+  readonly check: {
+    readonly command: string;
+    readonly timeoutMs?: number;
+    readonly runtimes?: readonly string[];
+  };
+  readonly batch?: { readonly min?: number; readonly max?: number };
+}
+
+export interface SubmitChange {
+  readonly queue: string;
+  readonly branch: string;
+  readonly author: string;
+  readonly priority?: number;
+  readonly dependsOn?: readonly string[];
+}
+
+export interface EntryDetail {
+  readonly entry: EntryRow;
+  readonly history: { from: string; to: string; reason: string; at: number }[];
+  readonly checks: CheckRow[];
+  /** The log of the check that named this entry the culprit. */
+  readonly failingLog: string | null;
+}
+
+export interface QueueStats {
+  readonly queue: string;
+  readonly paused: boolean;
+  readonly target: string;
+  readonly mainCommit: string;
+  readonly mainVersion: number;
+  readonly counts: Record<string, number>;
+  readonly checks: number;
+  readonly checksPerMerge: number | null;
+  /** Check time in sandboxes, attributed to entries (and so to authors) in equal shares. */
+  readonly checkMs: number;
+  readonly flakes: number;
+  readonly retries: number;
+  readonly bisections: number;
+  readonly maxBisectionDepth: number;
+  readonly culprits: { entry: string; check: string | null }[];
+  readonly window: number;
+  readonly headOfLine: { entries: readonly string[]; why: string } | null;
+  readonly queueTimeMs: { p50: number; p95: number };
+  readonly byAuthor: { author: string; merged: number; checkMs: number }[];
+  /** Why the worker stopped, if it did. */
+  readonly failure: string | null;
+}
+
+export class MergeQueues {
+  readonly rows: QueueStore;
+  readonly #o: MergeQueuesOptions;
+  readonly #clock: Clock;
+  readonly #workers = new Map<string, Promise<QueueWorker>>();
+
+  private constructor(options: MergeQueuesOptions) {
+    this.#o = options;
+    this.rows = new QueueStore(options.store);
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  static async open(options: MergeQueuesOptions): Promise<MergeQueues> {
+    await checkGit();
+    await options.store.migrate(MERGEQUEUE_LAYER, mergeQueueMigrations);
+    return new MergeQueues(options);
+  }
+
+  #repository(path: string): string {
+    const roots = this.#o.allowedRoots.map((r) => resolve(r));
+    let real: string;
+    try {
+      real = realpathSync(resolve(path));
+    } catch {
+      throw new StrataError('E_REPOSITORY_NOT_ALLOWED', `repository ${path} does not exist`, {
+        repository: path,
+        roots,
+      });
+    }
+    const inside = roots.some((root) => {
+      const rel = relative(safeReal(root), real);
+      return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+    });
+    if (!inside) {
+      throw new StrataError('E_REPOSITORY_NOT_ALLOWED', `repository ${path} is outside the allowed roots`, {
+        repository: path,
+        roots,
+      });
+    }
+    return real;
+  }
+
+  async configure(tenantId: string, input: ConfigureInput): Promise<QueueRow> {
+    const path = this.#repository(input.repository);
+    const repo = new GitRepository(path);
+    if (!(await repo.isRepository())) {
+      throw new StrataError('E_REPOSITORY_NOT_ALLOWED', `${input.repository} is not a git repository`, {
+        repository: input.repository,
+      });
+    }
+    const main = await repo.branchCommit(input.target);
+    const min = input.batch?.min ?? 1;
+    const max = input.batch?.max ?? 8;
+    if (min > max)
+      throw new StrataError('E_INVALID_INPUT', `batch.min (${min}) exceeds batch.max (${max})`, { min, max });
+    const now = this.#clock.now();
+    const existing = (await this.rows.queues(tenantId)).find((q) => q.id === input.queue);
+    const settings = [
+      input.check.command,
+      input.check.timeoutMs ?? 600_000,
+      JSON.stringify(input.check.runtimes ?? ['sh', 'node']),
+      min,
+      max,
+    ];
+    if (existing) {
+      if (existing.repository !== path || existing.target !== input.target) {
+        throw new StrataError(
+          'E_CONFLICT',
+          `queue ${input.queue} already serves ${existing.repository} ${existing.target}`,
+        );
+      }
+      await this.rows.db.run(
+        `UPDATE mq_queues SET check_command = ?, check_timeout_ms = ?, runtimes = ?, batch_min = ?, batch_max = ?,
+         updated_at = ? WHERE tenant_id = ? AND id = ?`,
+        [...settings, now, tenantId, input.queue],
+      );
+      await this.#drop(tenantId, input.queue); // the next worker reads the new settings
+    } else {
+      await this.rows.db.transaction(async (tx) => {
+        await tx.run(
+          `INSERT INTO mq_queues (tenant_id, id, repository, target, check_command, check_timeout_ms, runtimes,
+           batch_min, batch_max, main_version, main_commit, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
+          [tenantId, input.queue, path, input.target, ...settings, main, now, now],
+        );
+        await tx.run(
+          'INSERT INTO mq_advances (tenant_id, queue_id, version, commit_sha, check_id, fence, at) VALUES (?, ?, 0, ?, NULL, 0, ?)',
+          [tenantId, input.queue, main, now],
+        );
+      });
+    }
+    return this.rows.queue(tenantId, input.queue);
+  }
+
+  /** Submits a change; the same branch at the same commit again returns the first entry. */
+  async submit(tenantId: string, input: SubmitChange): Promise<EntryRow & { readonly duplicate: boolean }> {
+    const queue = await this.rows.queue(tenantId, input.queue);
+    const repo = new GitRepository(queue.repository);
+    const head = await repo.branchCommit(input.branch);
+    const same = await this.rows.entryByChange(tenantId, { queue: queue.id, branch: input.branch, head });
+    if (same) return { ...same, duplicate: true };
+    if (head === queue.mainCommit || (await repo.isAncestor(head, queue.mainCommit))) {
+      throw new StrataError(
+        'E_CONFLICT',
+        `branch ${input.branch} has nothing to merge: ${queue.target} already has it`,
+      );
+    }
+    const open = await this.rows.entries(tenantId, queue.id, ['queued', 'testing']);
+    const deps: EntryRow[] = [];
+    for (const dep of input.dependsOn ?? []) {
+      const found = await this.rows.entry(tenantId, dep).catch(() => undefined);
+      if (found?.queue !== queue.id) {
+        throw new StrataError('E_NOT_FOUND', `dependency ${dep} is not an entry of queue ${queue.id}`, {
+          dependsOn: dep,
+        });
+      }
+      deps.push(found);
+    }
+    const files = await repo.changedFiles(queue.mainCommit, head);
+    const overlaps = open
+      .map((other) => ({ entry: other.id, files: other.files.filter((f) => files.includes(f)) }))
+      .filter((o) => o.files.length > 0);
+    const worker = await this.worker(tenantId, queue.id);
+    const id = newId('mq');
+    const now = this.#clock.now();
+    await this.rows.db.transaction(async (tx) => {
+      const seq = await this.rows.nextSeq(tenantId, queue.id, tx);
+      await tx.run(
+        `INSERT INTO mq_entries (tenant_id, id, queue_id, seq, author, branch, head_commit, priority, depends_on, state,
+         reason, files, overlap_warnings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 'submitted', ?, ?, ?, ?)`,
+        [
+          ...[tenantId, id, queue.id, seq, input.author, input.branch, head, input.priority ?? 0],
+          ...[
+            JSON.stringify(input.dependsOn ?? []),
+            JSON.stringify(files),
+            JSON.stringify(overlaps),
+            now,
+            now,
+          ],
+        ],
+      );
+      await tx.run(
+        `INSERT INTO mq_transitions (tenant_id, id, entry_id, from_state, to_state, reason, at) VALUES (?, ?, ?, 'new', 'queued', ?, ?)`,
+        [tenantId, newId('mqt'), id, `submitted by ${input.author}`, now],
+      );
+    });
+    const row = await this.rows.entry(tenantId, id);
+    worker.track(row);
+    // Read the dependencies' states again: the worker may have moved them meanwhile.
+    const current = await Promise.all(deps.map((d) => this.rows.entry(tenantId, d.id)));
+    const dependsOn = current
+      .filter((d) => !TERMINAL_STATES.includes(d.state) && worker.engine.has(d.id))
+      .map((d) => d.id);
+    worker.engine.submit({ id, author: input.author, priority: input.priority ?? 0, dependsOn });
+    const dead = current.find((d) => d.state !== 'merged' && !dependsOn.includes(d.id));
+    if (dead !== undefined) await worker.rework(id, `depends on ${dead.id}, which is ${dead.state}`);
+    void worker.kick();
+    return { ...(await this.rows.entry(tenantId, id)), duplicate: false };
+  }
+
+  async list(tenantId: string, queue: string, states?: readonly EntryState[]): Promise<EntryRow[]> {
+    await this.rows.queue(tenantId, queue);
+    return this.rows.entries(tenantId, queue, states);
+  }
+
+  async show(tenantId: string, id: string): Promise<EntryDetail> {
+    const entry = await this.rows.entry(tenantId, id);
+    const checks = await this.rows.checksOf(tenantId, entry.queue, id);
+    const failing =
+      entry.failedCheck === null ? undefined : await this.rows.check(tenantId, entry.failedCheck);
+    return {
+      entry,
+      history: await this.rows.history(tenantId, id),
+      checks,
+      failingLog: failing?.log ?? null,
+    };
+  }
+
+  async cancel(tenantId: string, id: string, reason: string): Promise<EntryRow> {
+    const entry = await this.rows.entry(tenantId, id);
+    const worker = await this.worker(tenantId, entry.queue);
+    await worker.cancel(id, reason);
+    void worker.kick();
+    return this.rows.entry(tenantId, id);
+  }
+
+  async setPaused(tenantId: string, queue: string, paused: boolean): Promise<QueueRow> {
+    await this.rows.setPaused(tenantId, queue, paused);
+    const worker = await this.worker(tenantId, queue);
+    if (paused) worker.engine.pause();
+    else {
+      worker.engine.resume();
+      void worker.kick();
+    }
+    return this.rows.queue(tenantId, queue);
+  }
+
+  async stats(tenantId: string, queue: string): Promise<QueueStats> {
+    const row = await this.rows.queue(tenantId, queue);
+    const entries = await this.rows.entries(tenantId, queue);
+    const checks = await this.rows.checks(tenantId, queue);
+    const worker = await this.worker(tenantId, queue);
+    const engine = worker.engine.stats();
+    const counts: Record<string, number> = {};
+    for (const e of entries) counts[e.state] = (counts[e.state] ?? 0) + 1;
+    const merged = entries.filter((e) => e.state === 'merged');
+    const waits = entries
+      .filter((e) => e.finishedAt !== null)
+      .map((e) => (e.finishedAt as number) - e.createdAt);
+    const authors = new Map<string, { author: string; merged: number; checkMs: number }>();
+    for (const e of entries) {
+      const a = authors.get(e.author) ?? { author: e.author, merged: 0, checkMs: 0 };
+      a.merged += e.state === 'merged' ? 1 : 0;
+      a.checkMs += e.checkMs;
+      authors.set(e.author, a);
+    }
+    return {
+      queue,
+      paused: row.paused,
+      target: row.target,
+      mainCommit: row.mainCommit,
+      mainVersion: row.mainVersion,
+      counts,
+      checks: checks.length,
+      checksPerMerge: merged.length === 0 ? null : Number((checks.length / merged.length).toFixed(3)),
+      checkMs: checks.reduce((n, c) => n + (c.durationMs ?? 0), 0),
+      flakes: engine.flakes,
+      retries: engine.retries,
+      bisections: engine.bisections,
+      maxBisectionDepth: engine.maxBisectionDepth,
+      culprits: entries
+        .filter((e) => e.state === 'rejected')
+        .map((e) => ({ entry: e.id, check: e.failedCheck })),
+      window: engine.window,
+      headOfLine: worker.engine.headOfLine(),
+      queueTimeMs: { p50: percentile(waits, 50), p95: percentile(waits, 95) },
+      byAuthor: [...authors.values()],
+      failure: worker.failure?.message ?? null,
+    };
+  }
+
+  /** The queue's worker in this process (opened, with a fresh fencing token, on first use). */
+  worker(tenantId: string, queue: string): Promise<QueueWorker> {
+    const key = `${tenantId}\0${queue}`;
+    let worker = this.#workers.get(key);
+    if (!worker) {
+      worker = this.rows.queue(tenantId, queue).then((row) =>
+        QueueWorker.open({
+          tenantId,
+          queue: row,
+          rows: this.rows,
+          repo: new GitRepository(row.repository),
+          runner: this.#o.runner,
+          clock: this.#clock,
+          logger: this.#o.logger ?? silentLogger(),
+          concurrency: this.#o.concurrency,
+          engine: this.#o.engine,
+          onRework: this.#o.onRework,
+        }),
+      );
+      worker.catch(() => this.#workers.delete(key));
+      this.#workers.set(key, worker);
+    }
+    return worker;
+  }
+
+  /** Runs a queue until nothing is left to check (tests, the CLI's `--wait`). */
+  async idle(tenantId: string, queue: string): Promise<void> {
+    const worker = await this.worker(tenantId, queue);
+    await worker.kick();
+    if (worker.failure) throw worker.failure;
+  }
+
+  /** Starts the workers of every queue with unfinished entries (after a restart). */
+  async resumeAll(tenantIds: readonly string[]): Promise<void> {
+    for (const tenantId of tenantIds) {
+      for (const queue of await this.rows.queues(tenantId)) {
+        if ((await this.rows.entries(tenantId, queue.id, ['queued', 'testing'])).length === 0) continue;
+        void (await this.worker(tenantId, queue.id)).kick();
+      }
+    }
+  }
+
+  async #drop(tenantId: string, queue: string): Promise<void> {
+    const key = `${tenantId}\0${queue}`;
+    const worker = await this.#workers.get(key)?.catch(() => undefined);
+    this.#workers.delete(key);
+    await worker?.stop();
+  }
+
+  async close(): Promise<void> {
+    const workers = await Promise.allSettled([...this.#workers.values()]);
+    this.#workers.clear();
+    for (const w of workers) if (w.status === 'fulfilled') await w.value.stop();
+  }
+}
+
+function safeReal(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}

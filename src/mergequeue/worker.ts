@@ -1,0 +1,326 @@
+/**
+ * @module mergequeue/worker
+ * Drives one queue: asks the engine for checks, builds each check's commit with git (a conflict
+ * sends the entry to rework with its files), runs the check in a sandbox, reports the outcome and
+ * applies the advances of main the engine allows — each one fenced in the store first (a worker
+ * whose token is stale is refused and stops), then a compare-and-swap of the branch in git, so two
+ * workers can never both push.
+ *
+ * Restart: a new worker takes a new fencing token, reconciles git with the store (a push that was
+ * recorded but not yet made is finished: its commit passed its check), and re-queues entries that
+ * were under test: their checks are run again, never assumed.
+ */
+import { newId, StrataError, type Clock, type Logger } from '../kernel/index.ts';
+import { QueueEngine, type QueueEngineOptions } from './engine.ts';
+import type { GitRepository } from './git.ts';
+import type { CheckRun, CheckRunner } from './runner.ts';
+import type { EntryRow, QueueRow, QueueStore } from './store.ts';
+import type { CheckRequest, Transition } from './types.ts';
+
+export interface ReworkEvent {
+  readonly tenantId: string;
+  readonly queue: string;
+  readonly entry: string;
+  readonly author: string;
+  readonly branch: string;
+  readonly reason: string;
+  /** Conflicting files, when a conflict caused it. */
+  readonly files: readonly string[];
+}
+
+export interface QueueWorkerOptions {
+  readonly tenantId: string;
+  readonly queue: QueueRow;
+  readonly rows: QueueStore;
+  readonly repo: GitRepository;
+  readonly runner: CheckRunner;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Checks running at once. @default 2 */
+  readonly concurrency?: number;
+  readonly engine?: Pick<QueueEngineOptions, 'window' | 'jumpAhead'>;
+  readonly onRework?: (event: ReworkEvent) => void | Promise<void>;
+}
+
+export class QueueWorker {
+  readonly engine: QueueEngine;
+  readonly #o: QueueWorkerOptions;
+  readonly #versions: Map<number, string>;
+  readonly #commits = new Map<string, string>();
+  readonly #running = new Map<string, Promise<{ check: string; run: CheckRun }>>();
+  readonly #heads = new Map<string, EntryRow>();
+  readonly #pending: Transition[] = [];
+  readonly #conflicts = new Map<string, readonly string[]>();
+  #fence = 0;
+  #pump: Promise<void> | undefined;
+  #stopped = false;
+  /** Set when the worker stopped on an error (stale fence, main moved outside the queue). */
+  failure: StrataError | undefined;
+
+  private constructor(options: QueueWorkerOptions, versions: Map<number, string>) {
+    this.#o = options;
+    this.#versions = versions;
+    this.engine = new QueueEngine({
+      ...options.engine,
+      batch: options.queue.batch,
+      newCheckId: () => newId('mqc'),
+      onTransition: (t) => this.#pending.push(t),
+    });
+  }
+
+  static async open(options: QueueWorkerOptions): Promise<QueueWorker> {
+    const { rows, tenantId, queue, repo } = options;
+    const fence = await rows.takeFence(tenantId, queue.id);
+    const fresh = await rows.queue(tenantId, queue.id);
+    const worker = new QueueWorker({ ...options, queue: fresh }, await rows.versions(tenantId, queue.id));
+    worker.#fence = fence;
+    const onGit = await repo.branchCommit(fresh.target);
+    if (onGit !== fresh.mainCommit) {
+      // A push recorded in the store but not made before a crash: its commit passed, finish it.
+      const finishable = await repo.isAncestor(onGit, fresh.mainCommit);
+      if (!finishable || !(await repo.compareAndSwap(fresh.target, fresh.mainCommit, onGit))) {
+        throw new StrataError(
+          'E_CONFLICT',
+          `${fresh.target} moved outside the merge queue; refusing to run`,
+          {
+            queue: fresh.id,
+            git: onGit,
+            expected: fresh.mainCommit,
+          },
+        );
+      }
+    }
+    worker.engine.setVersion(fresh.mainVersion);
+    if (fresh.paused) worker.engine.pause();
+    const entries = await rows.entries(tenantId, queue.id);
+    const state = new Map(entries.map((e) => [e.id, e.state]));
+    for (const entry of entries) {
+      if (entry.state !== 'queued' && entry.state !== 'testing') continue;
+      worker.#heads.set(entry.id, entry);
+      const live = entry.dependsOn.filter((d) => state.get(d) === 'queued' || state.get(d) === 'testing');
+      const dead = entry.dependsOn.find((d) => state.get(d) !== 'merged' && !live.includes(d));
+      worker.engine.submit({ id: entry.id, author: entry.author, priority: entry.priority, dependsOn: live });
+      if (dead !== undefined) worker.engine.rework(entry.id, `depends on ${dead}, which will not merge`);
+      else if (entry.state === 'testing') {
+        worker.#pending.push({
+          entryId: entry.id,
+          from: 'testing',
+          to: 'queued',
+          reason: 'worker restarted; tested again',
+        });
+      }
+    }
+    await worker.#flush();
+    return worker;
+  }
+
+  get fence(): number {
+    return this.#fence;
+  }
+
+  track(entry: EntryRow): void {
+    this.#heads.set(entry.id, entry);
+  }
+
+  /** Starts the loop unless it runs; resolves when the queue is idle (nothing to run). */
+  kick(): Promise<void> {
+    this.#pump ??= this.#loop().finally(() => {
+      this.#pump = undefined;
+    });
+    return this.#pump;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await Promise.allSettled([...this.#running.values()]);
+  }
+
+  async #loop(): Promise<void> {
+    while (!this.#stopped) {
+      try {
+        const requests = this.engine.next();
+        for (const request of requests) await this.#start(request);
+        await this.#flush();
+        if (this.#running.size === 0) {
+          if (requests.length === 0) return;
+          continue;
+        }
+        const { check, run } = await Promise.race(this.#running.values());
+        this.#running.delete(check);
+        await this.#finish(check, run);
+      } catch (error) {
+        this.failure = error instanceof StrataError ? error : new StrataError('E_INTERNAL', String(error));
+        this.#stopped = true;
+        this.#o.logger.error({ queue: this.#o.queue.id, err: error }, 'merge queue worker stopped');
+      }
+    }
+  }
+
+  async rework(id: string, reason: string): Promise<void> {
+    this.engine.rework(id, reason);
+    await this.#flush();
+  }
+
+  async cancel(id: string, reason: string): Promise<void> {
+    this.engine.cancel(id, reason);
+    await this.#flush();
+  }
+
+  async #start(request: CheckRequest): Promise<void> {
+    if (!this.engine.isLive(request.id)) return;
+    const { rows, tenantId, queue, repo, clock } = this.#o;
+    const base =
+      'version' in request.base
+        ? this.#versions.get(request.base.version)
+        : this.#commits.get(request.base.check);
+    if (base === undefined)
+      throw new StrataError('E_INTERNAL', `no commit for the base of check ${request.id}`);
+    const heads = request.entries.map((entry) => ({
+      entry,
+      commit: (this.#heads.get(entry) as EntryRow).headCommit,
+    }));
+    const branches = request.entries.map((e) => this.#heads.get(e)?.branch ?? e).join(', ');
+    const merged = await repo.mergeAll(base, heads, `Merge queue: ${branches}\n\nChecked by ${request.id}.`);
+    if (!merged.ok) {
+      this.#conflicts.set(merged.entry, merged.files);
+      this.engine.conflict(request.id, merged.entry, merged.files);
+      return;
+    }
+    this.#commits.set(request.id, merged.commit);
+    await rows.db.run(
+      `INSERT INTO mq_checks (tenant_id, id, queue_id, purpose, tree, version, commit_sha, started_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        tenantId,
+        request.id,
+        queue.id,
+        request.purpose,
+        JSON.stringify(request.tree),
+        request.version,
+        merged.commit,
+        clock.now(),
+      ],
+    );
+    const job = async (): Promise<CheckRun> => {
+      const tree = await repo.archive(merged.commit);
+      const { checkCommand: command, checkTimeoutMs: timeoutMs, runtimes } = queue;
+      return this.#o.runner({ tenantId, command, timeoutMs, runtimes, tree });
+    };
+    const failed = (error: unknown): CheckRun => ({
+      ok: false,
+      exitCode: null,
+      timedOut: false,
+      log: `the check could not run: ${error instanceof Error ? error.message : String(error)}`,
+      durationMs: 0,
+    });
+    this.#running.set(
+      request.id,
+      job()
+        .catch(failed)
+        .then((run) => ({ check: request.id, run })),
+    );
+  }
+
+  async #finish(check: string, run: CheckRun): Promise<void> {
+    const { rows, tenantId, queue, repo, clock } = this.#o;
+    const row = await rows.check(tenantId, check);
+    await rows.db.run(
+      'UPDATE mq_checks SET outcome = ?, exit_code = ?, timed_out = ?, log = ?, duration_ms = ? WHERE tenant_id = ? AND id = ?',
+      [
+        run.ok ? 'pass' : 'fail',
+        run.exitCode,
+        run.timedOut ? 1 : 0,
+        run.log,
+        run.durationMs,
+        tenantId,
+        check,
+      ],
+    );
+    const tree = row?.tree ?? [];
+    for (const id of tree) {
+      await rows.db.run(
+        'UPDATE mq_entries SET checks = checks + 1, check_ms = check_ms + ? WHERE tenant_id = ? AND id = ?',
+        [Math.round(run.durationMs / tree.length), tenantId, id],
+      );
+    }
+    for (const advance of this.engine.report(check, run.ok ? 'pass' : 'fail')) {
+      const next = this.#commits.get(advance.check) as string;
+      const from = this.#versions.get(advance.from) as string;
+      if (!(await repo.isAncestor(from, next))) {
+        throw new StrataError(
+          'E_NOT_FAST_FORWARD',
+          `check ${advance.check} is not a fast-forward of ${queue.target}`,
+        );
+      }
+      const move = {
+        queue: queue.id,
+        fence: this.#fence,
+        from,
+        next,
+        version: advance.to,
+        check: advance.check,
+        at: clock.now(),
+      };
+      if (!(await rows.advance(tenantId, move))) {
+        throw new StrataError(
+          'E_LEASE_LOST',
+          `another worker holds merge queue ${queue.id}; this one stops without pushing`,
+        );
+      }
+      if (!(await repo.compareAndSwap(queue.target, next, from))) {
+        throw new StrataError('E_CONFLICT', `${queue.target} moved outside the merge queue; the queue stops`);
+      }
+      this.#versions.set(advance.to, next);
+      for (const id of advance.merged) {
+        await rows.db.run('UPDATE mq_entries SET merged_commit = ? WHERE tenant_id = ? AND id = ?', [
+          next,
+          tenantId,
+          id,
+        ]);
+      }
+    }
+    await this.#flush();
+  }
+
+  async #flush(): Promise<void> {
+    const list = this.#pending.splice(0);
+    const { rows, tenantId, queue, clock } = this.#o;
+    const at = clock.now();
+    await rows.transitions(
+      tenantId,
+      list.map((t) => ({ ...t, id: newId('mqt'), at })),
+    );
+    for (const t of list) {
+      if (t.to === 'rejected') {
+        const failed = this.engine.entry(t.entryId).failedCheck;
+        await rows.db.run('UPDATE mq_entries SET failed_check = ? WHERE tenant_id = ? AND id = ?', [
+          failed,
+          tenantId,
+          t.entryId,
+        ]);
+      }
+      if (t.to !== 'needs_rework') continue;
+      const files = this.#conflicts.get(t.entryId) ?? [];
+      if (files.length > 0) {
+        await rows.db.run('UPDATE mq_entries SET conflict_files = ? WHERE tenant_id = ? AND id = ?', [
+          JSON.stringify(files),
+          tenantId,
+          t.entryId,
+        ]);
+      }
+      const entry = this.#heads.get(t.entryId);
+      const event = {
+        tenantId,
+        queue: queue.id,
+        entry: t.entryId,
+        author: entry?.author ?? '',
+        branch: entry?.branch ?? '',
+        reason: t.reason,
+        files,
+      };
+      await Promise.resolve(this.#o.onRework?.(event)).catch((error: unknown) =>
+        this.#o.logger.warn({ entry: t.entryId, err: error }, 'rework hook failed'),
+      );
+    }
+  }
+}
