@@ -105,8 +105,8 @@ export class MergeQueues {
     this.#clock = options.clock ?? systemClock;
   }
 
+  /** Migrates; git is checked when a queue is configured, so a host without git still starts. */
   static async open(options: MergeQueuesOptions): Promise<MergeQueues> {
-    await checkGit();
     await options.store.migrate(MERGEQUEUE_LAYER, mergeQueueMigrations);
     return new MergeQueues(options);
   }
@@ -136,6 +136,7 @@ export class MergeQueues {
   }
 
   async configure(tenantId: string, input: ConfigureInput): Promise<QueueRow> {
+    await checkGit();
     const path = this.#repository(input.repository);
     const repo = new GitRepository(path);
     if (!(await repo.isRepository())) {
