@@ -19,6 +19,7 @@ import { registerKeys } from './commands/keys.ts';
 import { registerMail } from './commands/mail.ts';
 import { registerMemory } from './commands/memory.ts';
 import { registerModels } from './commands/models.ts';
+import { registerMq } from './commands/mq.ts';
 import { registerMcp } from './commands/mcp.ts';
 import { registerResources } from './commands/resources.ts';
 import { registerRuns } from './commands/runs.ts';
@@ -69,6 +70,7 @@ export function buildProgram(): Command {
   registerMcp(program);
   registerFleet(program);
   registerApprovals(program); // and escalations
+  registerMq(program); // merge queue
   return program;
 }
 

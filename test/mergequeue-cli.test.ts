@@ -1,0 +1,65 @@
+// `strata mq` end to end against a real `strata up`: configure a queue on a bare repository under
+// <dataDir>/repos, submit two branches (one breaks the check), watch them finish with `mq ls`, read
+// why one was rejected with `mq show` (its failing log), and `mq stats`; a branch that does not
+// exist fails with exit code 3 (E_NOT_FOUND) and a repository outside the allowed roots with 4.
+import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import { after, before, test } from 'node:test';
+import { runCli, startUp, type CliResult, type RunningServer } from '../src/cli/testing.ts';
+import { createFixture, type Fixture } from './mergequeue-fixture.ts';
+
+let fx: Fixture;
+let server: RunningServer;
+
+before(async () => {
+  fx = createFixture({ 'check.sh': 'test ! -f BROKEN || { echo "BROKEN is present"; exit 1; }\n' });
+  server = await startUp(fx.root); // the fixture's repos/ is <dataDir>/repos, the allowed root
+});
+after(async () => {
+  assert.equal(await server.stop(), 0, server.stderr());
+  fx.cleanup();
+});
+
+const cli = (args: readonly string[], json = true): Promise<CliResult> =>
+  runCli(['--data-dir', fx.root, 'mq', ...args, '--url', server.started.url, ...(json ? ['--json'] : [])]);
+
+const json = async <T>(args: readonly string[]): Promise<T> => {
+  const result = await cli(args);
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  return JSON.parse(result.stdout) as T;
+};
+
+test(
+  'strata mq: configure, submit, watch them merge, see why one was rejected',
+  { timeout: 120_000 },
+  async () => {
+    await json(['configure', 'app', '--repo', fx.bare, '--check', 'sh check.sh', '--runtime', 'sh']);
+    assert.equal((await cli(['configure', 'x', '--repo', tmpdir(), '--check', 'true'])).code, 4);
+    fx.branch('good', { 'a.txt': 'a\n' });
+    fx.branch('bad', { BROKEN: '1\n' });
+    const good = await json<{ id: string }>(['submit', 'app', 'good', '--author', 'agent-1']);
+    const bad = await json<{ id: string }>(['submit', 'app', 'bad', '--author', 'agent-2']);
+    assert.equal((await cli(['submit', 'app', 'no-such-branch'])).code, 3);
+    let entries: { id: string; state: string }[] = [];
+    for (let i = 0; i < 200; i++) {
+      entries = (await json<{ entries: { id: string; state: string }[] }>(['ls', 'app'])).entries;
+      if (entries.every((e) => e.state !== 'queued' && e.state !== 'testing')) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.deepEqual(
+      entries.map((e) => [e.id, e.state]),
+      [
+        [good.id, 'merged'],
+        [bad.id, 'rejected'],
+      ],
+    );
+    const shown = await cli(['show', 'app', bad.id], false);
+    assert.equal(shown.code, 0);
+    assert.match(shown.stdout, /state: rejected \(culprit/);
+    assert.match(shown.stdout, /--- failing log ---\nBROKEN is present/);
+    const stats = await json<{ counts: Record<string, number>; checksPerMerge: number }>(['stats', 'app']);
+    assert.deepEqual(stats.counts, { merged: 1, rejected: 1 });
+    const table = await cli(['ls', 'app'], false);
+    assert.match(table.stdout, /good +agent-1 +merged/);
+  },
+);
