@@ -62,5 +62,10 @@ test('strata fleet report and /metrics count a restart and a failed syscall', as
   const metrics = await (await fetch(`${server.started.url}/metrics`)).text();
   assert.match(metrics, /^strata_fleet_restarts 1$/m);
   assert.match(metrics, /^strata_fleet_duplicate_work 0$/m);
+  assert.match(metrics, /^strata_fleet_deaths 0$/m);
+
+  // The task board through the CLI: empty here (tasks are created and claimed by runs).
+  assert.deepEqual(await json<{ tasks: unknown[] }>(['fleet', 'tasks']), { tasks: [] });
+  assert.match((await cli(['fleet', 'tasks'], false)).stdout, /^no tasks$/m);
   assert.match(metrics, /^strata_fleet_syscalls\{layer="fleet",outcome="failed"\} 1$/m);
 });

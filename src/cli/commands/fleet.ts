@@ -4,9 +4,11 @@
  * restarts) from a running server through the `fleet.tree` syscall; without a run id, every
  * running root supervisor of the caller's tenant. `--json` prints `{ trees: [...] }`.
  * `strata fleet report [--since 1h]`: the fleet counters of the tenant (`fleet.report`).
+ * `strata fleet tasks [--status open]`: the task board (`fleet.task.list`).
  */
 import type { Command } from 'commander';
 import type { FleetReport, TreeNode } from '../../orchestration/index.ts';
+import type { Task } from '../../orchestration/tasks/index.ts';
 import { configOf, outputOf } from '../context.ts';
 import { parseTtl } from '../parse.ts';
 import { remoteOf } from '../remote.ts';
@@ -80,7 +82,7 @@ export function registerFleet(program: Command): void {
   fleet
     .command('report')
     .description(
-      'fleet counters: syscalls per layer, restarts, stalls, duplicate work, escalations, approvals, cost per task',
+      'fleet counters: syscalls per layer, restarts, stalls, deaths, duplicate work, escalations, approvals, cost per task',
     )
     .option('--since <duration>', 'only the last 45s, 30m, 1h, 7d (default: all history)', parseTtl)
     .action(async (options: { since?: number }, command: Command) => {
@@ -91,5 +93,33 @@ export function registerFleet(program: Command): void {
         options.since === undefined ? {} : { sinceMs: options.since * 1000 },
       );
       outputOf(command).result(report, () => renderReport(report));
+    });
+
+  fleet
+    .command('tasks')
+    .description('the task board: each task, its status and holder (run and incarnation)')
+    .option('--status <status>', 'open, claimed or completed')
+    .action(async (options: { status?: string }, command: Command) => {
+      const opts = command.optsWithGlobals<{ url?: string; key?: string }>();
+      const remote = remoteOf(opts, configOf(command));
+      const result = await remote.call<{ tasks: Task[] }>(
+        'fleet.task.list',
+        options.status === undefined ? { limit: 1000 } : { status: options.status, limit: 1000 },
+      );
+      outputOf(command).result(result, () =>
+        result.tasks.length === 0
+          ? 'no tasks'
+          : result.tasks
+              .map((t) =>
+                [
+                  t.id,
+                  t.status.padEnd(9),
+                  t.holder ? `${t.holder.runId}#${t.holder.incarnation}` : '-',
+                  `claims ${t.claims}`,
+                  t.title,
+                ].join('  '),
+              )
+              .join('\n'),
+      );
     });
 }
