@@ -17,6 +17,7 @@ import { abortReason, backoff, sleep, withTimeout } from './timing.ts';
 import { EXIT_SKEW_MS, type ChildEvent, type ChildExitQuery } from './supervision/child-exits.ts';
 // Approvals (issue 12): ctx.approve is built from the operations below, in its own folder.
 import { approve, type ApprovalDecision, type ApproveOptions } from './approvals/approve.ts';
+import { isBudgetPause, pauseForBudget } from './budget-pause/pause.ts';
 
 export { serializeError } from './journal-entry.ts';
 export { backoff } from './timing.ts';
@@ -68,6 +69,8 @@ export interface ChildHandle<TOutput> {
 export interface RunPort {
   readonly runId: string;
   readonly principal: Principal;
+  /** What a call refused by a budget does (the workflow's `onBudgetExhausted`). */
+  readonly onBudgetExhausted?: 'pause' | 'fail';
   readonly clock: Clock;
   readonly signal: AbortSignal;
   readonly journal: ReadonlyMap<number, JournalRow>;
@@ -202,6 +205,19 @@ export class WorkflowContext {
 
   /** Calls a syscall through the kernel pipeline as the run's principal; journaled like a step. */
   async syscall<T = unknown>(name: string, input: unknown): Promise<T> {
+    for (;;) {
+      try {
+        return await this.#syscallOnce<T>(name, input);
+      } catch (error) {
+        // An exhausted budget parks the run (journaled, so replay takes the same path) and the
+        // call is made again, at a new position, once a raise is approved.
+        if (this.#port.onBudgetExhausted !== 'pause' || !isBudgetPause(name, error)) throw error;
+        await pauseForBudget(this, name, error);
+      }
+    }
+  }
+
+  async #syscallOnce<T>(name: string, input: unknown): Promise<T> {
     const seq = this.#next('syscall', name);
     const done = this.#recalled<T>(seq);
     if (done) return done.value;

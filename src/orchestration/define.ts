@@ -36,6 +36,12 @@ export interface WorkflowOptions {
   readonly timeoutMs?: number;
   /** Stall detection for this workflow's runs (supervision/stalls.ts); unset parts use the global policy. */
   readonly stall?: { readonly afterMs?: number; readonly policy?: 'escalate' | 'restart' };
+  /**
+   * When a budget refuses a call (`E_BUDGET_EXCEEDED`): `pause` parks the run until a person
+   * approves a raise (one escalation and one approval per exhausted budget, see budget-pause/),
+   * `fail` throws the error into the workflow. @default 'pause'
+   */
+  readonly onBudgetExhausted?: 'pause' | 'fail';
 }
 
 export interface WorkflowDefinition<TInput = unknown, TOutput = unknown> {

@@ -95,6 +95,7 @@ export async function executeRun(engine: Engine, row: RunRow, options: ExecuteOp
   const port: RunPort = {
     runId: row.id,
     principal: principalOf(row),
+    onBudgetExhausted: def.options.onBudgetExhausted ?? 'pause',
     clock,
     signal,
     journal,

@@ -108,4 +108,12 @@ export {
   type StreamCursor,
   type StreamEvent,
 } from './streaming/run-streams.ts';
+// Budget exhaustion pauses runs; an approved raise resumes them (issue 12).
+export {
+  BudgetPauses,
+  budgetPauseSchema,
+  budgetPauseSyscalls,
+  type BudgetPause,
+  type BudgetRaiser,
+} from './budget-pause/index.ts';
 export const LAYER = { name: 'orchestration', status: 'built', issue: 3 } as const;

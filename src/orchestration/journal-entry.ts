@@ -55,7 +55,7 @@ export function errorEntry({
     name,
     status: 'error',
     output: null,
-    error: JSON.stringify(serializeError(error)),
+    error: JSON.stringify(journaledError(error)),
     wake_at: null,
     attempts,
     started_at: started,
@@ -68,11 +68,26 @@ export function serializeError(error: unknown): { code: string; message: string 
   return { code: 'E_STEP_FAILED', message: error instanceof Error ? error.message : String(error) };
 }
 
+/** Largest error data kept in a journal entry (the pipeline already scrubbed it of secrets). */
+const JOURNALED_DATA_LIMIT = 2048;
+
+/** An error as journaled: code, message and, when small, its data (e.g. which budget refused). */
+function journaledError(error: unknown): { code: string; message: string; data?: unknown } {
+  const plain = serializeError(error);
+  if (!(error instanceof StrataError) || error.data === undefined) return plain;
+  const data = JSON.stringify(error.data);
+  return data.length <= JOURNALED_DATA_LIMIT ? { ...plain, data: error.data } : plain;
+}
+
 /** Rebuilds a journaled error so replay throws what the first execution threw. */
 export function rebuild(serialized: string | null): Error {
-  const { code, message } = JSON.parse(serialized ?? '{}') as { code?: string; message?: string };
+  const { code, message, data } = JSON.parse(serialized ?? '{}') as {
+    code?: string;
+    message?: string;
+    data?: unknown;
+  };
   if (code && code !== 'E_STEP_FAILED' && code.startsWith('E_')) {
-    return new StrataError(code as 'E_INTERNAL', message ?? code);
+    return new StrataError(code as 'E_INTERNAL', message ?? code, data);
   }
   return new Error(message ?? 'step failed');
 }

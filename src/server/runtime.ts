@@ -28,10 +28,11 @@ import {
 import { BrowserSessions, browserSyscalls } from '../compute/index.ts';
 import { openSandboxes, sandboxSyscalls, type SandboxManager } from '../compute/index.ts';
 import { MemoryService, memorySyscalls } from '../memory/index.ts';
-import { MergeQueues, mergeQueueSyscalls, sandboxRunner } from '../mergequeue/index.ts';
 import {
   AGENT_LAYER,
   agentMigrations,
+  BudgetPauses,
+  budgetPauseSyscalls,
   Engine,
   fleetSyscalls,
   costSyscall,
@@ -83,8 +84,6 @@ export interface Runtime {
   readonly browsers: BrowserSessions;
   /** Sandboxes (bubblewrap): ephemeral ones are destroyed on `close()`, persistent ones stay on disk. */
   readonly sandboxes: SandboxManager;
-  /** Merge queues (`mq.*`): repositories under `<dataDir>/repos`, checks in sandboxes. */
-  readonly mergeQueues: MergeQueues;
   /** Billing core: ledger, budgets (the kernel's budget hook), meters (`billing.*` syscalls). */
   readonly billing: Billing;
   /** The provisioner: databases, files, sandboxes and browser contexts on demand (`provision.*`). */
@@ -227,14 +226,6 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       logger: logger.child({ component: 'sandbox' }),
     });
     for (const definition of sandboxSyscalls(sandboxes)) kernel.register(definition);
-    const mergeQueues = await MergeQueues.open({
-      store,
-      runner: sandboxRunner(sandboxes),
-      allowedRoots: [join(resolve(config.dataDir), 'repos')],
-      clock: options.clock,
-      logger: logger.child({ component: 'mergequeue' }),
-    });
-    for (const definition of mergeQueueSyscalls(mergeQueues)) kernel.register(definition);
     const { resources, sweeper } = await openProvisioning(
       {
         store,
@@ -276,6 +267,17 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       identities: identity.identities,
       allowPrivate: config.network.allowPrivate,
     });
+    // A run refused by a budget pauses; an approved raise (billing) resumes it.
+    const budgetPauses = await BudgetPauses.open({
+      store,
+      engine,
+      clock: options.clock,
+      raiser: {
+        raiseTo: async (tenantId, budgetId, limit) =>
+          void (await billing.budgets.raiseTo(tenantId, budgetId, limit)),
+      },
+    });
+    for (const definition of budgetPauseSyscalls(budgetPauses)) kernel.register(definition);
     const summaries = async (
       tenantId: string,
     ): Promise<{ id: string; kind: string; name: string; state: string }[]> =>
@@ -289,8 +291,6 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
         })
       : undefined;
     await worker?.start();
-    // Queues with unfinished entries resume where a worker process runs (after a crash, too).
-    if (worker) await mergeQueues.resumeAll((await kernel.principals.listTenants()).map((t) => t.id));
     let stopping: Promise<void> | undefined;
     let closing: Promise<void> | undefined;
     const stopWorker = (): Promise<void> =>
@@ -308,7 +308,6 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
         () => sweeper.stop(),
         () => resources.close(),
         () => browsers.close(),
-        () => mergeQueues.close(),
         () => sandboxes.close(),
         () => billing.close(),
         () => kernel.close(timeoutMs),
@@ -328,7 +327,6 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       memory,
       browsers,
       sandboxes,
-      mergeQueues,
       billing,
       resources,
       rating,

@@ -63,6 +63,13 @@ export interface Store extends Queryable {
    * `onMessage('')` is called once after each reconnect (treat it as "look again").
    */
   listen?(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Short statements that must not queue behind a busy pool, such as lease renewals: a worker
+   * whose every pooled connection waits on a lock must still heartbeat, or its leases lapse and
+   * its runs are executed twice. PostgreSQL gives it a connection of its own; absent means use
+   * the store itself (SQLite has one connection and no pool to wait for).
+   */
+  readonly urgent?: Queryable;
 }
 
 export interface Migration {

@@ -14,6 +14,8 @@ export interface BudgetRequest {
   readonly runId?: string;
   /** The root of the run's tree, for budgets on a whole run tree. */
   readonly rootRunId?: string;
+  /** The run tree's project label, for budgets on a project. */
+  readonly project?: string;
 }
 
 /** A hold on budget made before a call; committed with the actual cost or released on failure. */

@@ -227,6 +227,8 @@ export class SyscallPipeline {
         resource,
         estimateMicros: estimate,
         runId: options.runId,
+        rootRunId: options.attribution?.rootId,
+        project: options.attribution?.project,
       });
       const output = await this.#execute(entry, input, options);
       traceAttributesOf(span, definition, input, output);

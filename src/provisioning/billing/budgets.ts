@@ -20,9 +20,14 @@ import type { Logger } from '../../kernel/logger.ts';
 import type { BudgetHook, BudgetRequest, BudgetReservation } from '../../kernel/syscalls/hooks.ts';
 import { forUpdate, type Store, type Transaction } from '../../kernel/index.ts';
 import { available, type Account, type Ledger, type PendingRow } from './ledger.ts';
-import { currencyExponent, formatMicros, toBig } from './money.ts';
+import { currencyExponent, formatMicros, parseMoney, toBig } from './money.ts';
 
-export type BudgetScope = 'tenant' | 'agent' | 'run' | 'kind';
+/**
+ * Scopes nest tenant → project → run tree → agent (a call is held against every one that applies):
+ * `project` budgets every run tree labelled with the project, `tree` a whole run tree (subject: the
+ * root run's id) across every run and agent in it.
+ */
+export type BudgetScope = 'tenant' | 'project' | 'agent' | 'run' | 'tree' | 'kind';
 export type BudgetPeriod = 'day' | 'week' | 'month' | 'lifetime';
 export type BudgetMode = 'hard' | 'soft';
 
@@ -74,6 +79,17 @@ export interface BudgetStatus extends Budget {
   /** What the period's ledger account can still cover (never negative for a hard budget). */
   readonly available: bigint;
   readonly alerts: readonly { threshold: number; spent: bigint; firedAt: number }[];
+}
+
+/** Who makes a call and where it sits: what decides which budgets hold it. */
+export interface BudgetedCall {
+  readonly tenantId: string;
+  readonly principalId: string;
+  readonly runId?: string;
+  readonly rootRunId?: string;
+  readonly project?: string;
+  /** The resource kind: the syscall's prefix (`model`, `compute`, …). */
+  readonly kind: string;
 }
 
 export interface SetBudgetInput {
@@ -237,18 +253,33 @@ export class Budgets {
     if (changes === 0) throw new StrataError('E_NOT_FOUND', `no budget ${id}`, { budgetId: id });
   }
 
-  /** The budgets that apply to a call: the tenant's, the agent's, the run's and the resource kind's. */
-  async applicable(request: {
-    tenantId: string;
-    principalId: string;
-    runId?: string;
-    kind: string;
-  }): Promise<Budget[]> {
+  /**
+   * Raises a budget's limit to `limit` (never lowers it): what an approved raise of an exhausted
+   * budget does. Idempotent, so a raise repeated after a crash changes nothing.
+   */
+  async raiseTo(tenantId: string, id: string, amount: string): Promise<BudgetStatus> {
+    const current = await this.get(tenantId, id);
+    const limit = parseMoney(amount, current.currency, { precision: 'micro' }).micros;
+    if (limit <= current.limit) return current;
+    return this.set({ ...current, limit, thresholds: current.thresholds });
+  }
+
+  /** The budgets that apply to a call: the tenant's, its project's, run tree's, agent's, run's and kind's. */
+  async applicable(request: BudgetedCall): Promise<Budget[]> {
     const rows = await this.#store.all<BudgetRow>(
       `SELECT * FROM bill_budgets WHERE tenant_id = ? AND currency = ? AND (
-         scope = 'tenant' OR (scope = 'agent' AND subject = ?) OR (scope = 'run' AND subject = ?) OR (scope = 'kind' AND subject = ?)
+         scope = 'tenant' OR (scope = 'agent' AND subject = ?) OR (scope = 'run' AND subject = ?)
+         OR (scope = 'tree' AND subject = ?) OR (scope = 'project' AND subject = ?) OR (scope = 'kind' AND subject = ?)
        ) ORDER BY id`,
-      [request.tenantId, this.currency, request.principalId, request.runId ?? '', request.kind],
+      [
+        request.tenantId,
+        this.currency,
+        request.principalId,
+        request.runId ?? '',
+        request.rootRunId ?? request.runId ?? '',
+        request.project ?? '',
+        request.kind,
+      ],
     );
     return rows.map(toBudget);
   }
@@ -261,10 +292,7 @@ export class Budgets {
    * periods are created (and overdue holds expired) in their own short transactions first; the
    * admission transaction is lock, check, one UPDATE and two INSERTs per budget.
    */
-  async reserve(
-    request: { tenantId: string; principalId: string; runId?: string; kind: string; syscall: string },
-    amount: bigint,
-  ): Promise<string | null> {
+  async reserve(request: BudgetedCall & { syscall: string }, amount: bigint): Promise<string | null> {
     const budgets = await this.applicable(request);
     if (budgets.length === 0 || amount <= 0n) return null;
     const now = this.#now;
@@ -434,6 +462,8 @@ export class Budgets {
             tenantId: request.principal.tenantId,
             principalId: request.principal.id,
             runId: request.runId,
+            rootRunId: request.rootRunId,
+            project: request.project,
             kind: request.syscall.split('.')[0] ?? request.syscall,
             syscall: request.syscall,
           },

@@ -17,7 +17,7 @@ import { formatMicros, parseMoney } from './money.ts';
 const currency = z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD');
 const amount = z.string().min(1).max(40).describe('decimal string, e.g. "5.00"');
 const text = z.string().min(1).max(200);
-const scope = z.enum(['tenant', 'agent', 'run', 'kind']);
+const scope = z.enum(['tenant', 'project', 'agent', 'run', 'tree', 'kind']);
 const period = z.enum(['day', 'week', 'month', 'lifetime']);
 
 const budgetSchema = z.object({

@@ -13,6 +13,7 @@ import type pg from 'pg';
 import { StrataError } from '../../../errors.ts';
 import type {
   Migration,
+  Queryable,
   MigrationReport,
   Row,
   RunResult,
@@ -46,7 +47,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     await pool.end();
     throw error;
   }
-  return new PostgresStore(pool);
+  return new PostgresStore(pool, () => createPool(options.connectionString, 1));
 }
 
 export class PostgresStore implements Store {
@@ -58,9 +59,27 @@ export class PostgresStore implements Store {
   #drained: (() => void) | undefined;
   #closing: Promise<void> | undefined;
 
-  /** Use {@link createPostgresStore}; this takes a pool built by `createPool`. */
-  constructor(pool: pg.Pool) {
+  #urgent: pg.Pool | undefined;
+  /** One connection of its own, opened on first use, for statements that must not wait for the pool. */
+  readonly urgent: Queryable | undefined;
+
+  /** Use {@link createPostgresStore}; this takes a pool built by `createPool` (and how to make the urgent one). */
+  constructor(pool: pg.Pool, urgentPool?: () => pg.Pool) {
     this.#pool = pool;
+    const make = urgentPool;
+    if (!make) return;
+    const send = (sql: string, params: readonly SqlValue[]) =>
+      this.#track(() => query((this.#urgent ??= make()), sql, params));
+    this.urgent = {
+      dialect: 'postgres',
+      all: async <TRow extends Row = Row>(sql: string, params: readonly SqlValue[] = NO_PARAMS) =>
+        (await send(sql, params)).rows as TRow[],
+      get: async <TRow extends Row = Row>(sql: string, params: readonly SqlValue[] = NO_PARAMS) =>
+        (await send(sql, params)).rows[0] as TRow | undefined,
+      run: async (sql: string, params: readonly SqlValue[] = NO_PARAMS) => ({
+        changes: (await send(sql, params)).rowCount ?? 0,
+      }),
+    };
   }
 
   async all<TRow extends Row = Row>(sql: string, params: readonly SqlValue[] = NO_PARAMS): Promise<TRow[]> {
@@ -105,6 +124,7 @@ export class PostgresStore implements Store {
     this.#closing ??= (async () => {
       if (this.#active > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
       await this.#pool.end();
+      await this.#urgent?.end();
     })();
     await this.#closing;
   }

@@ -96,6 +96,32 @@ void describe('postgres driver', () => {
     assert.deepEqual(await store.get('SELECT 1 AS ok'), { ok: 1 });
   });
 
+  void it('answers urgent statements (lease renewals) while every pooled connection waits on a lock', async () => {
+    await store.run('CREATE TABLE urgent_probe (id INT PRIMARY KEY, n INT NOT NULL)');
+    await store.run('INSERT INTO urgent_probe VALUES (1, 0)');
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const locker = store.transaction(async (tx) => {
+      await tx.run('UPDATE urgent_probe SET n = n + 1 WHERE id = 1');
+      await held;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    // Four more transactions block on the row lock: the pool of five is exhausted.
+    const blocked = Array.from({ length: 4 }, () =>
+      store.transaction((tx) => tx.run('UPDATE urgent_probe SET n = n + 1 WHERE id = 1')),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    const pooled = Promise.race([
+      store.get('SELECT 1 AS ok').then(() => 'answered'),
+      new Promise((r) => setTimeout(() => r('queued'), 300)),
+    ]);
+    assert.equal(await pooled, 'queued', 'the pool is exhausted');
+    assert.deepEqual(await store.urgent?.get('SELECT 2 AS ok'), { ok: 2 }, 'the urgent lane answers');
+    release();
+    await Promise.all([locker, ...blocked]);
+    assert.deepEqual(await store.get('SELECT n FROM urgent_probe'), { n: 5 });
+  });
+
   void it('runs statements on several pooled connections at once', async () => {
     const start = performance.now();
     await Promise.all(Array.from({ length: 5 }, () => store.get('SELECT pg_sleep(0.2)')));
