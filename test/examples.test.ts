@@ -72,3 +72,22 @@ test('models: the README shows it verbatim; it falls back from a failing provide
   ]);
   for (const line of lines) assert.ok(readme.includes(`\`${line}\``), line);
 });
+
+test('fleet: the README shows it verbatim; a supervised team pauses on its budget and an approved raise resumes it', async () => {
+  const source = readFileSync(new URL('examples/fleet.ts', ROOT), 'utf8');
+  assert.ok(
+    readme.includes('```ts\n' + source + '```\n'),
+    'README.md must contain examples/fleet.ts verbatim in a ```ts block',
+  );
+  const result = await runAtRoot(source);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(
+    result.stdout,
+    [
+      'budget exhausted: the team is paused and one approval asks for a raise',
+      'team completed',
+      'spent 0.20 of 1.00 USD', // ten calls of 0.02, each billed once
+      '',
+    ].join('\n'),
+  );
+});

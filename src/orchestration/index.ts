@@ -14,6 +14,7 @@
  */
 export {
   defineWorkflow,
+  eraseWorkflow,
   type RetryOptions,
   type WorkflowDefinition,
   type WorkflowOptions,
