@@ -133,7 +133,9 @@ it('refuses bad agent specs at definition time', () => {
   assert.throws(() => agent('zero', { maxTurns: 0 }), /maxTurns/);
   assert.throws(() => agent('blank', { instructions: '  ' }), /instructions/);
   assert.throws(() => agent('twins', { tools: ['a.b', 'a__b'] }), /model-facing name/);
-  const withBudget = { budget: { usd: 5 } } as unknown as Partial<AgentLoopSpec>;
-  assert.throws(() => agent('budgeted', withBudget), /budgets are not enforced yet/);
+  for (const budget of ['-1', 'five', '1e3', { usd: 5 }]) {
+    const withBudget = { budget } as unknown as Partial<AgentLoopSpec>;
+    assert.throws(() => agent('budgeted', withBudget), /budget must be a decimal amount/);
+  }
   assert.throws(() => agent('Bad Name'), /lower-case/);
 });

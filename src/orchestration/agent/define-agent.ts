@@ -30,8 +30,8 @@ import {
 export function defineAgentLoop(spec: AgentLoopSpec): WorkflowDefinition<AgentInput, AgentOutput> {
   if (!Number.isInteger(spec.maxTurns) || spec.maxTurns < 1)
     throw new TypeError(`agent ${spec.name}: maxTurns must be an integer ≥ 1`);
-  if (spec.budget !== undefined)
-    throw new TypeError(`agent ${spec.name}: budgets are not enforced yet (issue 12, item 4); remove budget`);
+  if (spec.budget !== undefined && !/^[0-9]{1,15}(\.[0-9]{1,6})?$/.test(String(spec.budget)))
+    throw new TypeError(`agent ${spec.name}: budget must be a decimal amount such as "2.50"`);
   if (!spec.instructions.trim()) throw new TypeError(`agent ${spec.name}: instructions must not be empty`);
   const names = new Set((spec.tools ?? []).map(modelToolName));
   if (names.size !== (spec.tools ?? []).length)

@@ -49,6 +49,14 @@ export async function runAgentLoop(
     { role: 'system', content: spec.instructions },
     { role: 'user', content: input.prompt },
   ];
+  // The agent's own budget, held beside the tenant's, project's and tree's (see spec.budget).
+  if (spec.budget !== undefined)
+    await ctx.syscall('billing.budgets.set', {
+      scope: 'run',
+      subject: ctx.runId,
+      period: 'lifetime',
+      limit: spec.budget,
+    });
   const usage = { inputTokens: 0, outputTokens: 0, costMicros: 0 };
   let prompt: string | null = null;
   let stored = 0;

@@ -35,8 +35,12 @@ export interface AgentLoopSpec extends WorkflowOptions {
   readonly maxTurns: number;
   /** Ends the run after a model call that asked for tools, before running them. Must be deterministic. */
   readonly stopWhen?: (turn: AgentTurn) => boolean;
-  /** Not enforced yet (issue 12, item 4): giving one is refused rather than silently ignored. */
-  readonly budget?: never;
+  /**
+   * What one run of this agent may spend, in the tenant's billing currency (`"2.50"`): a lifetime
+   * budget of scope `run` set as the run's first journaled call, held by every call it makes beside
+   * the tenant's, project's and tree's budgets. Exhausted, the run pauses until a raise is approved.
+   */
+  readonly budget?: string;
   readonly maxTokens?: number;
   readonly temperature?: number;
 }
