@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import { z } from 'zod';
 import { Mail, memoryResolver, smtpSink } from '../../identity/index.ts';
-import { silentLogger, systemClock, type Principal } from '../../kernel/index.ts';
+import { ManualClock, silentLogger, type Principal } from '../../kernel/index.ts';
 import { onEveryStore, withCode } from '../../testkit/stores.ts';
 import { openFleetAlerts, type FleetAlerts } from '../approvals/open.ts';
 import { defineWorkflow } from '../define.ts';
@@ -41,6 +41,9 @@ onEveryStore('escalations', (db) => {
   let alerts: FleetAlerts;
   let sink: Awaited<ReturnType<typeof smtpSink>>;
   let other: Principal;
+  // Escalation time only moves when the test says so: staleness must not depend on how long the
+  // syscalls between a raise and a sweep take on a loaded machine (they took > 100 ms on PostgreSQL).
+  const clock = new ManualClock(Date.now());
   const call = <T>(name: string, input: unknown, principal: Principal = h.principal): Promise<T> =>
     h.kernel.call<T>(name, input, { principal });
   const raise = (key: string, severity = 'P2') =>
@@ -62,7 +65,7 @@ onEveryStore('escalations', (db) => {
       kernel: h.kernel,
       engine: h.engine,
       masterKey: randomBytes(32),
-      clock: systemClock,
+      clock,
       logger: silentLogger(),
       mail,
       sweepIntervalMs: 3_600_000,
@@ -117,7 +120,7 @@ onEveryStore('escalations', (db) => {
       mailbox: 'ops@strata.example',
       target: 'oncall@corp.example',
       who: ['ada'],
-      staleAfterMs: 100,
+      staleAfterMs: 60_000,
     });
     const stale = await raise('disk-full');
     const acked = await raise('cpu-hot');
@@ -127,7 +130,13 @@ onEveryStore('escalations', (db) => {
     const mailed = (subject: string) =>
       sink.received.filter((m) => unfolded(m.raw).includes(`Subject: ${subject}`)).length;
     assert.equal(mailed('[P2] disk-full is down'), 1);
-    await new Promise((r) => setTimeout(r, 150));
+    clock.advance(59_999); // 1 ms short of stale: not bumped
+    await sweepEscalations(alerts.escalations);
+    assert.deepEqual(
+      [(await call<Escalation>('escalations.get', { id: stale.id })).bumps, mailed('[P1] disk-full')],
+      [0, 0],
+    );
+    clock.advance(1);
     await sweepEscalations(alerts.escalations);
     const bumped = await call<Escalation>('escalations.get', { id: stale.id });
     assert.deepEqual([bumped.severity, bumped.bumps], ['P1', 1]);
