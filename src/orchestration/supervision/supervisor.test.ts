@@ -108,6 +108,24 @@ async function treeUntil(h: Harness, runId: string, ready: (t: TreeNode) => bool
   }
 }
 
+/**
+ * Waits until supervisor `supId` has taken the exit of child run `childRunId` (journaled) and its
+ * run has settled again (not queued, not running), then returns its status. Tests assert on that
+ * state rather than sleeping a fixed time, which under load sees the supervisor still at work.
+ */
+async function settledAfterExit(h: Harness, supId: string, childRunId: string): Promise<string> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const taken = (await journalOf(h, supId)).some(
+      (row) => row.kind === 'exit' && row.status === 'ok' && row.output?.includes(childRunId) === true,
+    );
+    const { status } = await h.engine.get(h.principal.tenantId, supId);
+    if (taken && status !== 'queued' && status !== 'running') return status;
+    if (Date.now() > deadline) throw new Error(`supervisor never took the exit of ${childRunId} (${status})`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 const allWaiting = (incarnation: number) => (t: TreeNode) =>
   t.status === 'waiting' &&
   t.children.length > 0 &&
@@ -243,9 +261,10 @@ onEveryStore('supervision trees', (db) => {
     await setup(h);
     const group = await h.engine.start('sup-test.group', {}, { principal: h.principal });
     const tree = await treeUntil(h, group.id, allWaiting(1));
-    await h.engine.signal(h.principal.tenantId, child(tree, 'job1').runId, 'finish', { mode: 'normal' });
-    await new Promise((r) => setTimeout(r, 150));
-    assert.equal((await h.engine.get(h.principal.tenantId, group.id)).status, 'waiting', 'job2 still runs');
+    const job1 = child(tree, 'job1').runId;
+    await h.engine.signal(h.principal.tenantId, job1, 'finish', { mode: 'normal' });
+    // The verdict once the group has taken job1's exit and settled, not after a fixed sleep.
+    assert.equal(await settledAfterExit(h, group.id, job1), 'waiting', 'job2 still runs');
     await h.engine.signal(h.principal.tenantId, child(tree, 'job2').runId, 'finish', { mode: 'normal' });
     const done = await h.waitFor(group.id, ['completed', 'failed']);
     assert.deepEqual(done.output, { reason: 'auto_shutdown', childId: 'job2' });
@@ -297,7 +316,7 @@ onEveryStore('supervision trees', (db) => {
     const first = await treeUntil(h, sup.id, allWaiting(1));
     await h.engine.signal(h.principal.tenantId, child(first, 'x').runId, 'finish', { mode: 'fail' });
     await treeUntil(h, sup.id, (tree) => child(tree, 'x').status === 'failed');
-    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await settledAfterExit(h, sup.id, child(first, 'x').runId), 'waiting');
     assert.equal(
       child(await fleetTree(h.engine, h.principal.tenantId, sup.id), 'x').incarnation,
       1,
