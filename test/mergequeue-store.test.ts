@@ -3,7 +3,8 @@
  * SQLite and PostgreSQL: configure, submit (idempotent), a culprit rejected with its failing log,
  * a conflict sent to rework with its files, a hanging check timed out without wedging the queue,
  * capability scoping per queue, bad input refused with stable codes, and fencing: a second worker
- * takes the queue and the first one's stale advance is refused, main untouched by it.
+ * takes the queue and the first one's stale advance is refused, main untouched by it; a target
+ * rewritten outside the queue is never fast-forwarded over (E_NOT_FAST_FORWARD), nothing recorded.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -172,5 +173,36 @@ onEveryStore('merge queue syscalls', (db) => {
     assert.equal(first.failure?.code, 'E_LEASE_LOST');
     assert.equal(fx.mainLog()[0], main, 'the stale worker did not move main');
     await second.close();
+  });
+
+  it('a target moved outside the queue is not fast-forwarded over; nothing is recorded', async () => {
+    const third = await MergeQueues.open({
+      store: queues.rows.db,
+      runner: sandboxRunner(sandboxes),
+      allowedRoots: [fx.allowedRoot],
+    });
+    const worker = await third.worker(tenantId, 'app');
+    const recorded = (await third.rows.queue(tenantId, 'app')).mainCommit;
+    // Someone rewrites main behind the queue's back: a commit that does not descend from it.
+    const outside = git(fx.bare, 'commit-tree', `${recorded}^{tree}`, '-m', 'rewritten');
+    git(fx.bare, 'update-ref', 'refs/heads/main', outside);
+    fx.branch('feat-after-rewrite', { 'd.txt': 'd\n' }, 'feat-a'); // an agent's branch from before
+    await third.submit(tenantId, { queue: 'app', branch: 'feat-after-rewrite', author: 'x' });
+    await worker.kick();
+    assert.equal(worker.failure?.code, 'E_NOT_FAST_FORWARD');
+    assert.equal(git(fx.bare, 'rev-parse', 'main'), outside, 'main keeps the outside commit');
+    assert.equal(
+      (await third.rows.queue(tenantId, 'app')).mainCommit,
+      recorded,
+      'the store recorded no move',
+    );
+    await third.close();
+    const fourth = await MergeQueues.open({
+      store: queues.rows.db,
+      runner: sandboxRunner(sandboxes),
+      allowedRoots: [fx.allowedRoot],
+    });
+    await assert.rejects(fourth.worker(tenantId, 'app'), withCode('E_NOT_FAST_FORWARD'));
+    await fourth.close();
   });
 });

@@ -124,7 +124,12 @@ export class GitRepository {
 
   /** Files a change touches relative to where it forked from `base`. */
   async changedFiles(base: string, head: string): Promise<string[]> {
-    const out = await ok(this.path, ['diff', '--name-only', '--no-renames', `${base}...${head}`]);
+    const forked = await run(this.path, ['diff', '--name-only', '--no-renames', `${base}...${head}`]);
+    // Unrelated histories have no fork point: compare the trees instead.
+    const out =
+      forked.code === 0
+        ? forked.stdout.trim()
+        : await ok(this.path, ['diff', '--name-only', '--no-renames', base, head]);
     return out === '' ? [] : out.split('\n');
   }
 
@@ -156,6 +161,8 @@ export class GitRepository {
       ]);
       const lines = merged.stdout.trim().split('\n');
       if (merged.code === 1) return { ok: false, entry, files: lines.slice(1).filter((l) => l !== '') };
+      if (merged.code !== 0 && /unrelated histories/.test(merged.stderr))
+        return { ok: false, entry, files: [] };
       if (merged.code !== 0)
         throw new StrataError('E_INTERNAL', `git merge-tree failed: ${merged.stderr.trim()}`);
       tree = lines[0] as string;

@@ -181,6 +181,25 @@ export class QueueStore {
     });
   }
 
+  /** Takes back a recorded move that git then refused (same fence, main still at `next`). */
+  async unadvance(
+    tenant: string,
+    move: { queue: string; fence: number; from: string; next: string; version: number },
+  ): Promise<void> {
+    await this.#store.transaction(async (tx) => {
+      const changed = await tx.run(
+        `UPDATE mq_queues SET main_commit = ?, main_version = ? WHERE tenant_id = ? AND id = ? AND fence = ? AND main_commit = ?`,
+        [move.from, move.version - 1, tenant, move.queue, move.fence, move.next],
+      );
+      if (changed.changes !== 1) return;
+      await tx.run('DELETE FROM mq_advances WHERE tenant_id = ? AND queue_id = ? AND version = ?', [
+        tenant,
+        move.queue,
+        move.version,
+      ]);
+    });
+  }
+
   async versions(tenant: string, queue: string): Promise<Map<number, string>> {
     const rows = await this.#store.all(
       'SELECT version, commit_sha FROM mq_advances WHERE tenant_id = ? AND queue_id = ? ORDER BY version',

@@ -80,13 +80,9 @@ export class QueueWorker {
       const finishable = await repo.isAncestor(onGit, fresh.mainCommit);
       if (!finishable || !(await repo.compareAndSwap(fresh.target, fresh.mainCommit, onGit))) {
         throw new StrataError(
-          'E_CONFLICT',
-          `${fresh.target} moved outside the merge queue; refusing to run`,
-          {
-            queue: fresh.id,
-            git: onGit,
-            expected: fresh.mainCommit,
-          },
+          'E_NOT_FAST_FORWARD',
+          `${fresh.target} moved outside the merge queue (to ${onGit.slice(0, 12)}); move it back to ${fresh.mainCommit.slice(0, 12)} to restart the queue`,
+          { branch: fresh.target, found: onGit, expected: fresh.mainCommit },
         );
       }
     }
@@ -246,12 +242,7 @@ export class QueueWorker {
     for (const advance of this.engine.report(check, run.ok ? 'pass' : 'fail')) {
       const next = this.#commits.get(advance.check) as string;
       const from = this.#versions.get(advance.from) as string;
-      if (!(await repo.isAncestor(from, next))) {
-        throw new StrataError(
-          'E_NOT_FAST_FORWARD',
-          `check ${advance.check} is not a fast-forward of ${queue.target}`,
-        );
-      }
+      await this.#fastForward(from, next);
       const move = {
         queue: queue.id,
         fence: this.#fence,
@@ -268,7 +259,9 @@ export class QueueWorker {
         );
       }
       if (!(await repo.compareAndSwap(queue.target, next, from))) {
-        throw new StrataError('E_CONFLICT', `${queue.target} moved outside the merge queue; the queue stops`);
+        await rows.unadvance(tenantId, move); // git refused: the store must not claim the move
+        await this.#fastForward(from, next);
+        throw new StrataError('E_CONFLICT', `${queue.target} moved while the queue pushed; the queue stops`);
       }
       this.#versions.set(advance.to, next);
       for (const id of advance.merged) {
@@ -280,6 +273,18 @@ export class QueueWorker {
       }
     }
     await this.#flush();
+  }
+
+  /** Refuses, before anything is recorded, a move that would not be a fast-forward of the branch. */
+  async #fastForward(from: string, next: string): Promise<void> {
+    const { repo, queue } = this.#o;
+    const onGit = await repo.branchCommit(queue.target);
+    if (onGit === from && (await repo.isAncestor(from, next))) return;
+    throw new StrataError(
+      'E_NOT_FAST_FORWARD',
+      `${queue.target} is at ${onGit.slice(0, 12)}, not at ${from.slice(0, 12)} where the queue left it: moving it would not be a fast-forward. The queue stops; move ${queue.target} back to ${from.slice(0, 12)} and restart it.`,
+      { branch: queue.target, found: onGit, expected: from },
+    );
   }
 
   async #flush(): Promise<void> {
