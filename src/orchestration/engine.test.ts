@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { z } from 'zod';
-import { StrataError } from '../kernel/index.ts';
+import { ManualClock, StrataError } from '../kernel/index.ts';
 import { onEveryStore, withCode } from '../testkit/stores.ts';
 import { defineWorkflow } from './define.ts';
 import { harness } from './testing.ts';
@@ -331,7 +331,10 @@ onEveryStore('durable runs', (db) => {
         return null;
       },
     );
-    const h = await harness(db());
+    // The engine's time moves only when told: with the real clock, a loaded machine could take
+    // longer than the delay to start the worker, and the due priority-99 run would rightly go first.
+    const clock = new ManualClock(Date.now());
+    const h = await harness(db(), undefined, clock);
     h.engine.register(note);
     const low = await h.engine.start('note', 'low', { principal: h.principal, priority: 0 });
     const high = await h.engine.start('note', 'high', { principal: h.principal, priority: 10 });
@@ -343,6 +346,11 @@ onEveryStore('durable runs', (db) => {
     await h.worker({ concurrency: 1 });
     await h.waitFor(low.id, ['completed']);
     await h.waitFor(high.id, ['completed']);
+    assert.deepEqual(order, ['high', 'low']);
+    clock.advance(299); // still 1 ms early: the highest priority does not jump its delay
+    await new Promise((r) => setTimeout(r, 100)); // several 20 ms polls of the worker
+    assert.equal((await h.engine.get(h.principal.tenantId, later.id)).status, 'queued');
+    clock.advance(1);
     await h.waitFor(later.id, ['completed']);
     assert.deepEqual(order, ['high', 'low', 'later']);
     await h.close();

@@ -3,7 +3,7 @@
  * a fresh database, a principal, and a helper that waits until a run reaches a status.
  */
 import { randomBytes } from 'node:crypto';
-import { createLogger, Kernel, type Principal, type Store } from '../kernel/index.ts';
+import { createLogger, Kernel, type Clock, type Principal, type Store } from '../kernel/index.ts';
 import type { StoreHandle } from '../testkit/stores.ts';
 import { Engine } from './engine.ts';
 import type { Run, RunStatus } from './run-row.ts';
@@ -24,9 +24,11 @@ const masterKey = randomBytes(32);
 export async function harness(
   db: StoreHandle,
   tenantName = `t${randomBytes(4).toString('hex')}`,
+  /** The engine's clock: a ManualClock lets a test decide when a delayed run is due. */
+  clock?: Clock,
 ): Promise<Harness> {
   const store = await db.open();
-  const engine = await Engine.open({ store });
+  const engine = await Engine.open({ store, clock });
   const kernel = await Kernel.open({ store, masterKey, meter: engine.meterHook });
   engine.attachKernel(kernel);
   const tenant = await kernel.principals
