@@ -1,5 +1,5 @@
 // SQLite driver: what only this driver does (pragmas, files, the single-connection mutex, busy
-// handling, the hot-path cost), then the shared store conformance suite.
+// handling, the hot path), then the shared store conformance suite.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { isStrataError } from '../../../errors.ts';
 import { describeStoreConformance } from '../../../../testkit/store-conformance.ts';
+import { SqliteConnection } from './driver.ts';
 import { createSqliteStore } from './index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'strata-sqlite-'));
@@ -119,20 +120,43 @@ void describe('sqlite driver', () => {
     await store.close();
   });
 
-  void it('costs well under 50 µs per single-row insert on a WAL file (the syscall audit path)', async () => {
-    const store = await createSqliteStore({ path: freshPath() });
+  // The cost of this path is measured by `npm run bench -- syscall` (target: < 50 µs overhead per
+  // call on SQLite, audit insert included), not timed here: a timed test fails on a loaded machine.
+  void it('the single-row insert fast path (the syscall audit path): WAL + NORMAL, each insert committed, one prepared statement', async () => {
+    const path = freshPath();
+    const store = await createSqliteStore({ path });
     await store.run(
       'CREATE TABLE audit (id INTEGER PRIMARY KEY, at BIGINT, name TEXT, ok INTEGER, args BLOB)',
     );
+    assert.deepEqual(
+      [await store.get('PRAGMA journal_mode'), await store.get('PRAGMA synchronous')],
+      [{ journal_mode: 'wal' }, { synchronous: 1 }],
+      'commits append to the WAL without an fsync each',
+    );
     const insert = 'INSERT INTO audit (at, name, ok, args) VALUES (?, ?, ?, ?)';
-    const args = Buffer.from('{}');
-    for (let i = 0; i < 200; i++) await store.run(insert, [i, 'warmup', true, args]);
-    const n = 5000;
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) await store.run(insert, [Date.now(), 'kernel.noop', true, args]);
-    const micros = Number(process.hrtime.bigint() - start) / 1000 / n;
-    assert.ok(micros < 50, `${micros.toFixed(1)} µs per insert`);
+    const observer = new Database(path, { readonly: true });
+    const count = observer.prepare<[], { n: number }>('SELECT count(*) AS n FROM audit');
+    for (let i = 1; i <= 500; i++) {
+      await store.run(insert, [i, 'kernel.noop', true, Buffer.from('{}')]);
+      if (i % 100 === 0) assert.equal(count.get()?.n, i, 'each insert is committed on its own');
+    }
+    assert.ok(existsSync(`${path}-wal`), 'written through the WAL file');
+    observer.close();
     await store.close();
+
+    // The driver prepares a statement once and reuses it: the hot path never re-parses SQL.
+    const db = new Database(':memory:');
+    const prepare = db.prepare.bind(db);
+    let prepared = 0;
+    db.prepare = (sql: string) => {
+      if (sql === insert) prepared++;
+      return prepare(sql);
+    };
+    const conn = new SqliteConnection(db);
+    conn.exec('CREATE TABLE audit (id INTEGER PRIMARY KEY, at BIGINT, name TEXT, ok INTEGER, args BLOB)');
+    for (let i = 0; i < 100; i++) conn.run(insert, [i, 'kernel.noop', true, Buffer.from('{}')]);
+    assert.deepEqual([prepared, conn.get('SELECT count(*) AS n FROM audit', [])], [1, { n: 100 }]);
+    conn.close();
   });
 
   void it('fails to open an unusable path with E_STORE', async () => {
