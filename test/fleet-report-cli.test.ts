@@ -67,5 +67,8 @@ test('strata fleet report and /metrics count a restart and a failed syscall', as
   // The task board through the CLI: empty here (tasks are created and claimed by runs).
   assert.deepEqual(await json<{ tasks: unknown[] }>(['fleet', 'tasks']), { tasks: [] });
   assert.match((await cli(['fleet', 'tasks'], false)).stdout, /^no tasks$/m);
+  assert.deepEqual(await json<{ pauses: unknown[] }>(['fleet', 'pauses', '--status', 'all']), { pauses: [] });
+  assert.match((await cli(['fleet', 'pauses'], false)).stdout, /^no budget pauses$/m);
+  assert.notEqual((await cli(['fleet', 'pauses', '--status', 'sleeping'])).code, 0, 'a bad status fails');
   assert.match(metrics, /^strata_fleet_syscalls\{layer="fleet",outcome="failed"\} 1$/m);
 });

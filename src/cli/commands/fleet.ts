@@ -5,9 +5,10 @@
  * running root supervisor of the caller's tenant. `--json` prints `{ trees: [...] }`.
  * `strata fleet report [--since 1h]`: the fleet counters of the tenant (`fleet.report`).
  * `strata fleet tasks [--status open]`: the task board (`fleet.task.list`).
+ * `strata fleet pauses [--status all]`: runs paused on exhausted budgets (`runs.budget_pauses.list`).
  */
 import type { Command } from 'commander';
-import type { FleetReport, TreeNode } from '../../orchestration/index.ts';
+import type { BudgetPause, FleetReport, TreeNode } from '../../orchestration/index.ts';
 import type { Task } from '../../orchestration/tasks/index.ts';
 import { configOf, outputOf } from '../context.ts';
 import { parseTtl } from '../parse.ts';
@@ -117,6 +118,37 @@ export function registerFleet(program: Command): void {
                   t.holder ? `${t.holder.runId}#${t.holder.incarnation}` : '-',
                   `claims ${t.claims}`,
                   t.title,
+                ].join('  '),
+              )
+              .join('\n'),
+      );
+    });
+
+  fleet
+    .command('pauses')
+    .description(
+      'runs paused on an exhausted budget: the budget, how many runs wait, the approval that decides',
+    )
+    .option('--status <status>', 'paused (default), resumed, rejected or all')
+    .action(async (options: { status?: string }, command: Command) => {
+      const opts = command.optsWithGlobals<{ url?: string; key?: string }>();
+      const remote = remoteOf(opts, configOf(command));
+      const result = await remote.call<{ pauses: BudgetPause[] }>('runs.budget_pauses.list', {
+        status: options.status ?? 'paused',
+        limit: 1000,
+      });
+      outputOf(command).result(result, () =>
+        result.pauses.length === 0
+          ? 'no budget pauses'
+          : result.pauses
+              .map((p) =>
+                [
+                  p.id,
+                  p.status.padEnd(8),
+                  `${p.budget.period} ${p.budget.scope}${p.budget.subject ? ` ${p.budget.subject}` : ''}`,
+                  `${p.budget.limit} ${p.budget.currency}`,
+                  `runs ${p.runs}`,
+                  p.approvalId ? `approval ${p.approvalId}` : 'no approval yet',
                 ].join('  '),
               )
               .join('\n'),
