@@ -32,10 +32,10 @@ export {
   type ConfigureInput,
   type EntryDetail,
   type MergeQueuesOptions,
-  type QueueStats,
   type SubmitChange,
 } from './service.ts';
 export { mergeQueueSyscalls } from './syscalls.ts';
+export type { QueueStats } from './stats.ts';
 export { MERGEQUEUE_LAYER, mergeQueueMigrations } from './migrations.ts';
 export { checkGit, GitRepository, type MergeResult } from './git.ts';
 export { sandboxRunner, type CheckJob, type CheckRun, type CheckRunner } from './runner.ts';

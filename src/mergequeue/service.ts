@@ -8,8 +8,6 @@
  * Repositories must live under the allowed roots (a path outside is E_REPOSITORY_NOT_ALLOWED), so
  * an agent cannot point the queue at arbitrary directories of the host.
  */
-import { realpathSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
 import {
   newId,
   silentLogger,
@@ -22,7 +20,8 @@ import {
 import { checkGit, GitRepository } from './git.ts';
 import { MERGEQUEUE_LAYER, mergeQueueMigrations } from './migrations.ts';
 import type { CheckRunner } from './runner.ts';
-import { percentile } from './simulate.ts';
+import { allowedRepository } from './roots.ts';
+import { queueStats, type QueueStats } from './stats.ts';
 import { QueueStore, type CheckRow, type EntryRow, type QueueRow } from './store.ts';
 import { TERMINAL_STATES, type EntryState } from './types.ts';
 import { QueueWorker, type QueueWorkerOptions, type ReworkEvent } from './worker.ts';
@@ -69,30 +68,6 @@ export interface EntryDetail {
   readonly failingLog: string | null;
 }
 
-export interface QueueStats {
-  readonly queue: string;
-  readonly paused: boolean;
-  readonly target: string;
-  readonly mainCommit: string;
-  readonly mainVersion: number;
-  readonly counts: Record<string, number>;
-  readonly checks: number;
-  readonly checksPerMerge: number | null;
-  /** Check time in sandboxes, attributed to entries (and so to authors) in equal shares. */
-  readonly checkMs: number;
-  readonly flakes: number;
-  readonly retries: number;
-  readonly bisections: number;
-  readonly maxBisectionDepth: number;
-  readonly culprits: { entry: string; check: string | null }[];
-  readonly window: number;
-  readonly headOfLine: { entries: readonly string[]; why: string } | null;
-  readonly queueTimeMs: { p50: number; p95: number };
-  readonly byAuthor: { author: string; merged: number; checkMs: number }[];
-  /** Why the worker stopped, if it did. */
-  readonly failure: string | null;
-}
-
 export class MergeQueues {
   readonly rows: QueueStore;
   readonly #o: MergeQueuesOptions;
@@ -111,33 +86,9 @@ export class MergeQueues {
     return new MergeQueues(options);
   }
 
-  #repository(path: string): string {
-    const roots = this.#o.allowedRoots.map((r) => resolve(r));
-    let real: string;
-    try {
-      real = realpathSync(resolve(path));
-    } catch {
-      throw new StrataError('E_REPOSITORY_NOT_ALLOWED', `repository ${path} does not exist`, {
-        repository: path,
-        roots,
-      });
-    }
-    const inside = roots.some((root) => {
-      const rel = relative(safeReal(root), real);
-      return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-    });
-    if (!inside) {
-      throw new StrataError('E_REPOSITORY_NOT_ALLOWED', `repository ${path} is outside the allowed roots`, {
-        repository: path,
-        roots,
-      });
-    }
-    return real;
-  }
-
   async configure(tenantId: string, input: ConfigureInput): Promise<QueueRow> {
     await checkGit();
-    const path = this.#repository(input.repository);
+    const path = allowedRepository(input.repository, this.#o.allowedRoots);
     const repo = new GitRepository(path);
     if (!(await repo.isRepository())) {
       throw new StrataError('E_REPOSITORY_NOT_ALLOWED', `${input.repository} is not a git repository`, {
@@ -291,48 +242,8 @@ export class MergeQueues {
     return this.rows.queue(tenantId, queue);
   }
 
-  async stats(tenantId: string, queue: string): Promise<QueueStats> {
-    const row = await this.rows.queue(tenantId, queue);
-    const entries = await this.rows.entries(tenantId, queue);
-    const checks = await this.rows.checks(tenantId, queue);
-    const worker = await this.worker(tenantId, queue);
-    const engine = worker.engine.stats();
-    const counts: Record<string, number> = {};
-    for (const e of entries) counts[e.state] = (counts[e.state] ?? 0) + 1;
-    const merged = entries.filter((e) => e.state === 'merged');
-    const waits = entries
-      .filter((e) => e.finishedAt !== null)
-      .map((e) => (e.finishedAt as number) - e.createdAt);
-    const authors = new Map<string, { author: string; merged: number; checkMs: number }>();
-    for (const e of entries) {
-      const a = authors.get(e.author) ?? { author: e.author, merged: 0, checkMs: 0 };
-      a.merged += e.state === 'merged' ? 1 : 0;
-      a.checkMs += e.checkMs;
-      authors.set(e.author, a);
-    }
-    return {
-      queue,
-      paused: row.paused,
-      target: row.target,
-      mainCommit: row.mainCommit,
-      mainVersion: row.mainVersion,
-      counts,
-      checks: checks.length,
-      checksPerMerge: merged.length === 0 ? null : Number((checks.length / merged.length).toFixed(3)),
-      checkMs: checks.reduce((n, c) => n + (c.durationMs ?? 0), 0),
-      flakes: engine.flakes,
-      retries: engine.retries,
-      bisections: engine.bisections,
-      maxBisectionDepth: engine.maxBisectionDepth,
-      culprits: entries
-        .filter((e) => e.state === 'rejected')
-        .map((e) => ({ entry: e.id, check: e.failedCheck })),
-      window: engine.window,
-      headOfLine: worker.engine.headOfLine(),
-      queueTimeMs: { p50: percentile(waits, 50), p95: percentile(waits, 95) },
-      byAuthor: [...authors.values()],
-      failure: worker.failure?.message ?? null,
-    };
+  stats(tenantId: string, queue: string): Promise<QueueStats> {
+    return queueStats(this, tenantId, queue);
   }
 
   /** The queue's worker in this process (opened, with a fresh fencing token, on first use). */
@@ -388,13 +299,5 @@ export class MergeQueues {
     const workers = await Promise.allSettled([...this.#workers.values()]);
     this.#workers.clear();
     for (const w of workers) if (w.status === 'fulfilled') await w.value.stop();
-  }
-}
-
-function safeReal(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
   }
 }

@@ -1,0 +1,77 @@
+/**
+ * @module mergequeue/stats
+ * A queue's figures for people and dashboards: entries per state, the head-of-line blocker and
+ * why, checks per merged change, flake retries, bisections and their depth, culprits with the check
+ * that named them, queue time p50/p95, and check time per author (cost per task: sandbox time is
+ * attributed to the entries of each check in equal shares).
+ */
+import type { MergeQueues } from './service.ts';
+import { percentile } from './simulate.ts';
+
+export interface QueueStats {
+  readonly queue: string;
+  readonly paused: boolean;
+  readonly target: string;
+  readonly mainCommit: string;
+  readonly mainVersion: number;
+  readonly counts: Record<string, number>;
+  readonly checks: number;
+  readonly checksPerMerge: number | null;
+  /** Check time in sandboxes, attributed to entries (and so to authors) in equal shares. */
+  readonly checkMs: number;
+  readonly flakes: number;
+  readonly retries: number;
+  readonly bisections: number;
+  readonly maxBisectionDepth: number;
+  readonly culprits: { entry: string; check: string | null }[];
+  readonly window: number;
+  readonly headOfLine: { entries: readonly string[]; why: string } | null;
+  readonly queueTimeMs: { p50: number; p95: number };
+  readonly byAuthor: { author: string; merged: number; checkMs: number }[];
+  /** Why the worker stopped, if it did. */
+  readonly failure: string | null;
+}
+
+export async function queueStats(queues: MergeQueues, tenantId: string, queue: string): Promise<QueueStats> {
+  const row = await queues.rows.queue(tenantId, queue);
+  const entries = await queues.rows.entries(tenantId, queue);
+  const checks = await queues.rows.checks(tenantId, queue);
+  const worker = await queues.worker(tenantId, queue);
+  const engine = worker.engine.stats();
+  const counts: Record<string, number> = {};
+  for (const e of entries) counts[e.state] = (counts[e.state] ?? 0) + 1;
+  const merged = entries.filter((e) => e.state === 'merged');
+  const waits = entries
+    .filter((e) => e.finishedAt !== null)
+    .map((e) => (e.finishedAt as number) - e.createdAt);
+  const authors = new Map<string, { author: string; merged: number; checkMs: number }>();
+  for (const e of entries) {
+    const a = authors.get(e.author) ?? { author: e.author, merged: 0, checkMs: 0 };
+    a.merged += e.state === 'merged' ? 1 : 0;
+    a.checkMs += e.checkMs;
+    authors.set(e.author, a);
+  }
+  return {
+    queue,
+    paused: row.paused,
+    target: row.target,
+    mainCommit: row.mainCommit,
+    mainVersion: row.mainVersion,
+    counts,
+    checks: checks.length,
+    checksPerMerge: merged.length === 0 ? null : Number((checks.length / merged.length).toFixed(3)),
+    checkMs: checks.reduce((n, c) => n + (c.durationMs ?? 0), 0),
+    flakes: engine.flakes,
+    retries: engine.retries,
+    bisections: engine.bisections,
+    maxBisectionDepth: engine.maxBisectionDepth,
+    culprits: entries
+      .filter((e) => e.state === 'rejected')
+      .map((e) => ({ entry: e.id, check: e.failedCheck })),
+    window: engine.window,
+    headOfLine: worker.engine.headOfLine(),
+    queueTimeMs: { p50: percentile(waits, 50), p95: percentile(waits, 95) },
+    byAuthor: [...authors.values()],
+    failure: worker.failure?.message ?? null,
+  };
+}
