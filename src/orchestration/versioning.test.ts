@@ -43,11 +43,14 @@ const orderV2 = defineWorkflow(
 const FAST = { deploymentTtlMs: 300 } as const;
 
 onEveryStore('versioning', (db) => {
-  /** v1 runs in flight: one waiting on a signal, one on a timer. */
+  /**
+   * v1 runs in flight: one waiting on a signal, one on a timer. The timer is long (2 s) so that even
+   * on a loaded machine the run is seen waiting on it, not already completed (200 ms was not).
+   */
   async function v1InFlight(
     tenant: string,
     tag: string,
-    sleepMs: number,
+    sleepMs = 2_000,
   ): Promise<{ h: Harness; signalled: string; timed: string }> {
     const h = await harness(db(), tenant);
     h.engine.register(orderV1);
@@ -62,7 +65,7 @@ onEveryStore('versioning', (db) => {
   it('v1 runs finish on v1 code while v1 is still deployed next to v2', async () => {
     const tenant = `v-${randomBytes(3).toString('hex')}`;
     const tag = `${db().dialect}-both`;
-    const { h: v1, signalled, timed } = await v1InFlight(tenant, tag, 300);
+    const { h: v1, signalled, timed } = await v1InFlight(tenant, tag);
     const v2 = await harness(db(), tenant);
     v2.engine.register(orderV2);
     await v2.worker(FAST);
@@ -83,8 +86,11 @@ onEveryStore('versioning', (db) => {
   it('v1 runs park as version_unavailable when v1 is removed, and resume when it is back', async () => {
     const tenant = `v-${randomBytes(3).toString('hex')}`;
     const tag = `${db().dialect}-gone`;
-    const { h: v1, signalled, timed } = await v1InFlight(tenant, tag, 200);
+    const { h: v1, signalled, timed } = await v1InFlight(tenant, tag);
     const journalBefore = await v1.engine.journal(v1.principal.tenantId, signalled);
+    const timerDue = Math.max(
+      ...(await v1.engine.journal(v1.principal.tenantId, timed)).map((j) => Number(j.wake_at ?? 0)),
+    );
     await v1.close(); // v1 is deployed nowhere now
     const v2 = await harness(db(), tenant);
     v2.engine.register(orderV2);
@@ -97,7 +103,8 @@ onEveryStore('versioning', (db) => {
     }
     // A signal is kept for later; the timer comes due; neither makes v2 replay a v1 journal.
     await v2.engine.signal(v2.principal.tenantId, signalled, 'go', {});
-    await new Promise((r) => setTimeout(r, 600));
+    // Until the timer has been due for a while (several worker polls), not a guessed fixed time.
+    await new Promise((r) => setTimeout(r, Math.max(0, timerDue - Date.now()) + 400));
     for (const id of [signalled, timed])
       assert.equal((await v2.engine.get(v2.principal.tenantId, id)).status, 'version_unavailable');
     assert.deepEqual(ran(`${tag}-sig:v2`), []);
@@ -121,17 +128,26 @@ onEveryStore('versioning', (db) => {
     const h = await harness(db(), tenant);
     h.engine.register(orderV1); // registered here to start the run; this engine runs no worker
     const run = await h.engine.start('order', { key: tag }, { principal: h.principal });
+    const v2 = await harness(db(), tenant); // opened before the lease is set: it can take long under load
+    v2.engine.register(orderV2);
     // What a v1 worker killed mid-run leaves behind: running, under a lease about to expire.
-    const expiresAt = Date.now() + 300;
+    const expiresAt = Date.now() + 2_000;
     await h.store.run(
       "UPDATE orch_runs SET status = 'running', lease_owner = 'wrk_dead', lease_expires_at = ? WHERE id = ?",
       [expiresAt, run.id],
     );
-    const v2 = await harness(db(), tenant);
-    v2.engine.register(orderV2);
     await v2.worker(FAST);
-    await new Promise((r) => setTimeout(r, 150));
-    assert.equal((await v2.engine.get(v2.principal.tenantId, run.id)).status, 'running'); // lease still live
+    // Every status read that ended before the lease expired shows the run still running (no fixed
+    // sleep: how many reads fit before expiry depends on the load, their verdict does not).
+    let readsWhileLive = 0;
+    for (;;) {
+      const { status } = await v2.engine.get(v2.principal.tenantId, run.id);
+      if (Date.now() >= expiresAt) break;
+      assert.equal(status, 'running', 'parked while its lease was live');
+      readsWhileLive++;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(readsWhileLive > 0, 'no status read fitted in the lease (2 s)');
     const parked = await v2.waitFor(run.id, ['version_unavailable']);
     assert.ok(Date.now() >= expiresAt);
     assert.equal(parked.leaseOwner, null);
@@ -149,14 +165,23 @@ onEveryStore('versioning', (db) => {
     starter.engine.register(orderV1);
     const v2 = await harness(db(), tenant);
     v2.engine.register(orderV2);
-    await v2.worker(FAST);
+    const ttlMs = 1_500; // long enough for status reads to fit in it on a loaded machine
+    await v2.worker({ deploymentTtlMs: ttlMs });
     const run = await starter.engine.start(
       'order',
       { key: tag, sleepMs: 1 },
       { principal: starter.principal },
     );
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal((await v2.engine.get(v2.principal.tenantId, run.id)).status, 'queued'); // within the TTL
+    // Every status read that ended within the TTL of the run's start shows it still queued.
+    let readsInGrace = 0;
+    for (;;) {
+      const { status } = await v2.engine.get(v2.principal.tenantId, run.id);
+      if (Date.now() >= run.createdAt + ttlMs) break;
+      assert.equal(status, 'queued', 'parked within its grace period');
+      readsInGrace++;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(readsInGrace > 0, `no status read fitted in the ${ttlMs} ms grace period`);
     await v2.waitFor(run.id, ['version_unavailable']);
     v2.engine.register(orderV1); // the running worker gets v1 and announces it
     assert.equal((await v2.waitFor(run.id, ['completed'], 2_000)).output, 'v1');
@@ -200,8 +225,21 @@ onEveryStore('versioning', (db) => {
     const fresh = await second.engine.start('patchy', { key: `${tag}-new` }, { principal: second.principal });
     await second.waitFor(fresh.id, ['waiting']);
     await second.engine.wake(second.store, old.id); // a replay of the old run while it still waits
-    await new Promise((r) => setTimeout(r, 200));
-    assert.equal((await second.engine.get(second.principal.tenantId, old.id)).status, 'waiting');
+    // Not a fixed sleep: wait until a worker has claimed the wake (wake_pending cleared) and the run
+    // has settled, then it must be waiting again (the replay took the same branch, so no failure).
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const row = await second.store.get<{ status: string; wake_pending: number | string }>(
+        'SELECT status, wake_pending FROM orch_runs WHERE id = ?',
+        [old.id],
+      );
+      if (Number(row?.wake_pending) === 0 && row?.status !== 'running' && row?.status !== 'queued') {
+        assert.equal(row?.status, 'waiting');
+        break;
+      }
+      assert.ok(Date.now() < deadline, `the woken run never settled (${JSON.stringify(row)})`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
     for (const id of [old.id, fresh.id]) await second.engine.signal(second.principal.tenantId, id, 'go', {});
     assert.equal((await second.waitFor(old.id, ['completed'])).output, false);
     assert.equal((await second.waitFor(fresh.id, ['completed'])).output, true);
