@@ -21,15 +21,20 @@ interface Frame {
   readonly data: { seq: number; messageId: string; mailboxId: string };
 }
 
-/** Opens the stream and yields its frames until aborted. */
+/**
+ * Opens the stream and yields its frames until aborted. `opened` is called once the response headers
+ * are in: the server fixed its cursor before sending them, so every event appended after is streamed.
+ */
 async function* frames(
   url: string,
   headers: Record<string, string>,
   signal: AbortSignal,
+  opened?: () => void,
 ): AsyncGenerator<Frame> {
   const res = await fetch(url, { headers, signal });
   assert.equal(res.status, 200, await (res.status === 200 ? Promise.resolve('') : res.text()));
   assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+  opened?.();
   const decoder = new TextDecoder();
   let buffer = '';
   for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
@@ -102,9 +107,11 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
     it('resumes with Last-Event-ID: exactly the events after the last one seen', async () => {
       const first = new AbortController();
-      const stream = frames(`${server.url}/v1/mail/events`, auth, first.signal);
+      let opened: () => void = () => undefined;
+      const open = new Promise<void>((resolve) => (opened = resolve));
+      const stream = frames(`${server.url}/v1/mail/events`, auth, first.signal, opened);
       const next = stream.next(); // connects; events from now on
-      await new Promise((r) => setTimeout(r, 100));
+      await open; // not a fixed sleep: under load the connection can take longer than any guess
       const sent = [await deliver('inbox@agents.test', 'm1'), await deliver('inbox@agents.test', 'm2')];
       sent.push(await deliver('inbox@agents.test', 'm3'));
       const seen: Frame[] = [(await next).value as Frame];
