@@ -101,16 +101,25 @@ void describe('postgres driver', () => {
     await store.run('INSERT INTO urgent_probe VALUES (1, 0)');
     let release = (): void => undefined;
     const held = new Promise<void>((resolve) => (release = resolve));
+    let locked = (): void => undefined;
+    const lockTaken = new Promise<void>((resolve) => (locked = resolve));
     const locker = store.transaction(async (tx) => {
       await tx.run('UPDATE urgent_probe SET n = n + 1 WHERE id = 1');
+      locked();
       await held;
     });
-    await new Promise((r) => setTimeout(r, 50));
+    await lockTaken; // not a fixed sleep: the others must queue behind this lock, however slow
     // Four more transactions block on the row lock: the pool of five is exhausted.
     const blocked = Array.from({ length: 4 }, () =>
       store.transaction((tx) => tx.run('UPDATE urgent_probe SET n = n + 1 WHERE id = 1')),
     );
-    await new Promise((r) => setTimeout(r, 100));
+    const lockWaits =
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'";
+    for (const deadline = Date.now() + 15_000; ; await new Promise((r) => setTimeout(r, 20))) {
+      const waiting = await store.urgent?.get<{ n: number }>(lockWaits);
+      if (waiting?.n === 4) break;
+      assert.ok(Date.now() < deadline, `${waiting?.n} of 4 transactions wait on the lock`);
+    }
     const pooled = Promise.race([
       store.get('SELECT 1 AS ok').then(() => 'answered'),
       new Promise((r) => setTimeout(() => r('queued'), 300)),
