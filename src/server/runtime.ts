@@ -28,6 +28,7 @@ import {
 import { BrowserSessions, browserSyscalls } from '../compute/index.ts';
 import { openSandboxes, sandboxSyscalls, type SandboxManager } from '../compute/index.ts';
 import { MemoryService, memorySyscalls } from '../memory/index.ts';
+import { MergeQueues, mergeQueueSyscalls, sandboxRunner } from '../mergequeue/index.ts';
 import {
   AGENT_LAYER,
   agentMigrations,
@@ -84,6 +85,8 @@ export interface Runtime {
   readonly browsers: BrowserSessions;
   /** Sandboxes (bubblewrap): ephemeral ones are destroyed on `close()`, persistent ones stay on disk. */
   readonly sandboxes: SandboxManager;
+  /** Merge queues (`mq.*`): repositories under `<dataDir>/repos`, checks in sandboxes. */
+  readonly mergeQueues: MergeQueues;
   /** Billing core: ledger, budgets (the kernel's budget hook), meters (`billing.*` syscalls). */
   readonly billing: Billing;
   /** The provisioner: databases, files, sandboxes and browser contexts on demand (`provision.*`). */
@@ -226,6 +229,14 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       logger: logger.child({ component: 'sandbox' }),
     });
     for (const definition of sandboxSyscalls(sandboxes)) kernel.register(definition);
+    const mergeQueues = await MergeQueues.open({
+      store,
+      runner: sandboxRunner(sandboxes),
+      allowedRoots: [join(resolve(config.dataDir), 'repos')],
+      clock: options.clock,
+      logger: logger.child({ component: 'mergequeue' }),
+    });
+    for (const definition of mergeQueueSyscalls(mergeQueues)) kernel.register(definition);
     const { resources, sweeper } = await openProvisioning(
       {
         store,
@@ -291,6 +302,8 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
         })
       : undefined;
     await worker?.start();
+    // Queues with unfinished entries resume where a worker process runs (after a crash, too).
+    if (worker) await mergeQueues.resumeAll((await kernel.principals.listTenants()).map((t) => t.id));
     let stopping: Promise<void> | undefined;
     let closing: Promise<void> | undefined;
     const stopWorker = (): Promise<void> =>
@@ -308,6 +321,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
         () => sweeper.stop(),
         () => resources.close(),
         () => browsers.close(),
+        () => mergeQueues.close(),
         () => sandboxes.close(),
         () => billing.close(),
         () => kernel.close(timeoutMs),
@@ -327,6 +341,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       memory,
       browsers,
       sandboxes,
+      mergeQueues,
       billing,
       resources,
       rating,
