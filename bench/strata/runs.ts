@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Principal, Store } from '../../src/kernel/index.ts';
-import { defineWorkflow, Engine, Worker } from '../../src/orchestration/index.ts';
+import { defineWorkflow, Engine, waitForRun, Worker } from '../../src/orchestration/index.ts';
 import { percentile } from '../_util.ts';
 
 const principal: Principal = { tenantId: 'ten_bench', id: 'key_bench', kind: 'api_key', grants: [] };
@@ -109,13 +109,9 @@ export async function strataWorkflows(
         const n = next++;
         const started = performance.now();
         const run = await running.engine.start('three', n, { principal });
-        for (;;) {
-          const row = await store.get<{ status: string }>('SELECT status FROM orch_runs WHERE id = ?', [
-            run.id,
-          ]);
-          if (row?.status === 'completed') break;
-          await new Promise((r) => setTimeout(r, 2));
-        }
+        // The documented way to await a run (DBOS's caller also learns of the end in process).
+        const ended = await waitForRun(running.engine, principal.tenantId, run.id);
+        if (ended.status !== 'completed') throw new Error(`run ${run.id} ended ${ended.status}`);
         latencies.push(performance.now() - started);
       }
     }),

@@ -23,6 +23,7 @@ import { checkProject, labelTree, PROJECTS_LAYER, projectMigrations } from './fi
 import { setConcurrencyLimit, type ConcurrencyLimit } from './limits.ts';
 import { setRateLimit, type RateLimit } from './rate-limits.ts';
 import { WorkflowRegistry } from './registry.ts';
+import { StartBatcher } from './start-batcher.ts';
 import { TERMINAL, toRun, type JournalRow, type Run, type RunRow, type RunStatus } from './run-row.ts';
 
 /** NOTIFY channel on PostgreSQL; an in-process emitter event on SQLite. */
@@ -32,6 +33,12 @@ const INSERT_RUNS = `INSERT INTO orch_runs (id, tenant_id, workflow, version, qu
   parent_id, root_id, idempotency_key, attempt, max_attempts, available_at, timeout_at, created_at, updated_at)`;
 const RUN_ROW_MARKS = "(?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)";
 const ON_KEY_CONFLICT = 'ON CONFLICT (tenant_id, idempotency_key) DO NOTHING';
+const START_SQL = {
+  insert: INSERT_RUNS,
+  marks: RUN_ROW_MARKS,
+  onConflict: ON_KEY_CONFLICT,
+  channel: WAKE_CHANNEL,
+};
 
 export interface StartOptions {
   readonly principal: Principal;
@@ -64,6 +71,7 @@ export class Engine {
   /** In-process wake-ups (always), in addition to LISTEN/NOTIFY on PostgreSQL. */
   readonly wakes = new EventEmitter();
   #kernel: Kernel | undefined;
+  #starts: StartBatcher | undefined;
 
   private constructor(store: Store, clock: Clock) {
     this.store = store;
@@ -118,7 +126,24 @@ export class Engine {
   async start(name: string, input: unknown, options: StartOptions, q: Queryable = this.store): Promise<Run> {
     const def = this.workflows.get(name, options.version);
     const project = options.project === undefined ? undefined : checkProject(options.project);
-    const { values } = this.#newRunValues(def, input, options);
+    const { id, values } = this.#newRunValues(def, input, options);
+    if (q.dialect === 'postgres' && project === undefined) {
+      // The insert and its NOTIFY in one statement (none on a conflict); outside a transaction,
+      // with the other starts of this turn of the event loop: one round trip, one commit.
+      const inserted =
+        q === this.store
+          ? await (this.#starts ??= new StartBatcher(this.store, START_SQL)).start(id, values)
+          : await q.get<RunRow>(
+              `WITH inserted AS (${INSERT_RUNS} VALUES ${RUN_ROW_MARKS} ${ON_KEY_CONFLICT} RETURNING *)
+               SELECT inserted.*, pg_notify(?, '') AS notified FROM inserted`,
+              [...values, WAKE_CHANNEL],
+            );
+      if (inserted) {
+        queueMicrotask(() => this.wakes.emit('wake'));
+        return toRun(inserted);
+      }
+      return this.#existing(def, options, q);
+    }
     const inserted = await q.get<RunRow>(
       `${INSERT_RUNS} VALUES ${RUN_ROW_MARKS} ${ON_KEY_CONFLICT} RETURNING *`,
       values,
@@ -129,6 +154,11 @@ export class Engine {
       await this.notify(q);
       return toRun(inserted);
     }
+    return this.#existing(def, options, q);
+  }
+
+  /** The run an idempotent start found under its key (a conflict if it is of another workflow). */
+  async #existing(def: WorkflowDefinition, options: StartOptions, q: Queryable): Promise<Run> {
     const existing = await q.get<RunRow>(
       'SELECT * FROM orch_runs WHERE tenant_id = ? AND idempotency_key = ?',
       [options.principal.tenantId, options.idempotencyKey ?? ''],

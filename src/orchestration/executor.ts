@@ -13,6 +13,7 @@ import {
   type Transaction,
 } from '../kernel/index.ts';
 import type { CompletionBatcher } from './completions.ts';
+import type { JournalBatcher } from './journal-batcher.ts';
 import { takeToken } from './rate-limits.ts';
 import { backoff, serializeError, Suspension, WorkflowContext, type RunPort } from './context.ts';
 import type { WorkflowDefinition } from './define.ts';
@@ -21,6 +22,18 @@ import { lazyAttribution } from './finops/projects.ts';
 import { principalOf, toRun, type JournalRow, type RunRow } from './run-row.ts';
 // Supervision (issue 12): the two port operations behind ctx.nextChildExit / ctx.cancelChild.
 import { killChild, takeChildEvent } from './supervision/child-exits.ts';
+
+const JOURNAL_INSERT = `INSERT INTO orch_journal (run_id, seq, kind, name, status, output, error, wake_at, attempts,
+  started_at, finished_at)`;
+const JOURNAL_UPSERT = `ON CONFLICT (run_id, seq) DO UPDATE SET status = excluded.status, output = excluded.output,
+  error = excluded.error, attempts = excluded.attempts, finished_at = excluded.finished_at`;
+/** PostgreSQL: the fence and the journal write as one statement (it writes nothing without the lease). */
+const FENCED_JOURNAL_PG = `WITH held AS (
+    UPDATE orch_runs SET updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'running' RETURNING id)
+  ${JOURNAL_INSERT}
+  SELECT held.id, CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT),
+    CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS BIGINT) FROM held
+  ${JOURNAL_UPSERT} RETURNING seq`;
 
 export class LeaseLost extends Error {
   constructor(runId: string) {
@@ -35,6 +48,8 @@ export interface ExecuteOptions {
   readonly journal?: readonly JournalRow[];
   /** Group commit for completions of runs without a parent to wake. */
   readonly completions?: CompletionBatcher;
+  /** Group commit for journal entries written outside a transaction (PostgreSQL). */
+  readonly journalWrites?: JournalBatcher;
 }
 
 export async function executeRun(engine: Engine, row: RunRow, options: ExecuteOptions): Promise<void> {
@@ -101,29 +116,38 @@ export async function executeRun(engine: Engine, row: RunRow, options: ExecuteOp
     journal,
     fenced,
     record: async (entry, tx) => {
-      const write = async (q: Queryable): Promise<void> => {
-        await q.run(
-          `INSERT INTO orch_journal (run_id, seq, kind, name, status, output, error, wake_at, attempts, started_at, finished_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (run_id, seq) DO UPDATE SET status = excluded.status, output = excluded.output,
-             error = excluded.error, attempts = excluded.attempts, finished_at = excluded.finished_at`,
-          [
+      const values = [
+        entry.seq,
+        entry.kind,
+        entry.name,
+        entry.status,
+        entry.output,
+        entry.error,
+        entry.wake_at,
+        entry.attempts,
+        entry.started_at,
+        entry.finished_at,
+      ];
+      if (tx)
+        await tx.run(`${JOURNAL_INSERT} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ${JOURNAL_UPSERT}`, [
+          row.id,
+          ...values,
+        ]);
+      else if (options.journalWrites) {
+        const entryRow = { run_id: row.id, ...entry };
+        if (!(await options.journalWrites.write(entryRow))) throw new LeaseLost(row.id);
+      } else if (store.dialect === 'postgres') {
+        // One statement, one round trip and one commit: the fence (which row-locks the run until
+        // commit, so a takeover waits for it or makes it write nothing) and the insert together.
+        const written = await store.all(FENCED_JOURNAL_PG, [clock.now(), row.id, workerId, ...values]);
+        if (written.length !== 1) throw new LeaseLost(row.id);
+      } else
+        await fenced((q) =>
+          q.run(`${JOURNAL_INSERT} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ${JOURNAL_UPSERT}`, [
             row.id,
-            entry.seq,
-            entry.kind,
-            entry.name,
-            entry.status,
-            entry.output,
-            entry.error,
-            entry.wake_at,
-            entry.attempts,
-            entry.started_at,
-            entry.finished_at,
-          ],
+            ...values,
+          ]),
         );
-      };
-      if (tx) await write(tx);
-      else await fenced(write);
       journal.set(entry.seq, { run_id: row.id, ...entry });
     },
     consumeSignal: (seq, name) =>

@@ -9,6 +9,7 @@
  */
 import { newId, silentLogger, StrataError, type Logger, type Queryable } from '../kernel/index.ts';
 import { CompletionBatcher } from './completions.ts';
+import { JournalBatcher } from './journal-batcher.ts';
 import { admit, listLimits, lockLimits, MATCHES_A_LIMIT, type LimitRow } from './limits.ts';
 import { fireDueSchedules } from './schedules.ts';
 import {
@@ -24,6 +25,7 @@ const SCHEDULE_CHECK_MS = 250;
 import { WAKE_CHANNEL, type Engine } from './engine.ts';
 import { executeRun, LeaseLost } from './executor.ts';
 import { withExecution } from './execution-scope.ts';
+import { executionEnded } from './wait.ts';
 import { claimOrphans } from './takeovers.ts';
 import type { JournalRow, RunRow } from './run-row.ts';
 
@@ -67,6 +69,7 @@ export class Worker {
   readonly #logger: Logger;
   readonly #active = new Map<string, Active>();
   readonly #completions: CompletionBatcher;
+  readonly #journalWrites: JournalBatcher | undefined;
   #limitsCache: LimitRow[] = [];
   #limitsReadAt = -Infinity;
   #orphansCheckedAt = -Infinity;
@@ -96,6 +99,11 @@ export class Worker {
     this.#logger = options.logger ?? silentLogger();
     this.#deploymentTtlMs = options.deploymentTtlMs ?? 30_000;
     this.#completions = new CompletionBatcher(engine.store, this.id);
+    // SQLite commits in process (no round trip to save); PostgreSQL group-commits steps of many runs.
+    this.#journalWrites =
+      engine.store.dialect === 'postgres'
+        ? new JournalBatcher(engine.store, this.id, () => engine.clock.now())
+        : undefined;
   }
 
   get activeRuns(): number {
@@ -355,6 +363,7 @@ export class Worker {
         signal: controller.signal,
         journal,
         completions: this.#completions,
+        ...(this.#journalWrites ? { journalWrites: this.#journalWrites } : {}),
       }),
     )
       // A store failure mid-run: the lease is left to expire and another claim resumes the run.
@@ -362,6 +371,7 @@ export class Worker {
       .finally(() => {
         clearTimeout(timer);
         this.#active.delete(row.id);
+        this.#engine.wakes.emit(executionEnded(row.id));
         this.#kick?.();
       });
     this.#active.set(row.id, { controller, done, timer });
