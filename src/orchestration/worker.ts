@@ -20,9 +20,6 @@ import {
   unparkRuns,
 } from './deployments.ts';
 
-/** The column a PostgreSQL claim adds to each run: its journal as a JSON array (or null). */
-const WITH_JOURNAL = 'claimed_journal';
-
 /** How often a worker looks for due cron schedules (cron's finest grain is a second). */
 const SCHEDULE_CHECK_MS = 250;
 import { WAKE_CHANNEL, type Engine } from './engine.ts';
@@ -310,22 +307,16 @@ export class Worker {
     const keys = workflows.keys();
     if (keys.length === 0) return [];
     const now = clock.now();
-    const postgres = store.dialect === 'postgres';
-    const skipLocked = postgres ? ' FOR UPDATE SKIP LOCKED' : '';
+    const skipLocked = store.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
     const marks = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
-    const claim = `UPDATE orch_runs SET status = 'running', lease_owner = ?, lease_expires_at = ?, wake_pending = 0, updated_at = ?
+    return store.all<RunRow>(
+      `UPDATE orch_runs SET status = 'running', lease_owner = ?, lease_expires_at = ?, wake_pending = 0, updated_at = ?
        WHERE id IN (
          SELECT id FROM orch_runs
          WHERE ${condition}
            AND queue IN (${marks(this.#queues.length)}) AND (workflow || ':' || version) IN (${marks(keys.length)})
          ORDER BY priority DESC, available_at, id LIMIT ?${skipLocked})
-       RETURNING *`;
-    // PostgreSQL: each claimed run comes with its journal (one round trip less before it executes).
-    return store.all<RunRow>(
-      postgres
-        ? `WITH claimed AS (${claim}) SELECT claimed.*, (SELECT json_agg(j ORDER BY j.seq) FROM orch_journal j
-             WHERE j.run_id = claimed.id) AS ${WITH_JOURNAL} FROM claimed`
-        : claim,
+       RETURNING *`,
       [this.id, now + this.#leaseMs, now, now, ...this.#queues, ...keys, limit],
     );
   }
@@ -333,15 +324,10 @@ export class Worker {
   /** Journals of a claimed batch in one query (most runs have none yet). */
   async #journals(rows: readonly RunRow[]): Promise<Map<string, JournalRow[]>> {
     const byRun = new Map<string, JournalRow[]>(rows.map((r) => [r.id, []]));
-    const unread: RunRow[] = [];
-    for (const row of rows) {
-      if (!(WITH_JOURNAL in row)) unread.push(row);
-      else byRun.set(row.id, (row as RunRow & { [WITH_JOURNAL]: JournalRow[] | null })[WITH_JOURNAL] ?? []);
-    }
-    if (unread.length === 0) return byRun;
+    if (rows.length === 0) return byRun;
     const journal = await this.#engine.store.all<JournalRow>(
-      `SELECT * FROM orch_journal WHERE run_id IN (${unread.map(() => '?').join(', ')}) ORDER BY run_id, seq`,
-      unread.map((r) => r.id),
+      `SELECT * FROM orch_journal WHERE run_id IN (${rows.map(() => '?').join(', ')}) ORDER BY run_id, seq`,
+      rows.map((r) => r.id),
     );
     for (const entry of journal) byRun.get(entry.run_id)?.push(entry);
     return byRun;
