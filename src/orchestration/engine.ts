@@ -126,6 +126,10 @@ export class Engine {
   async start(name: string, input: unknown, options: StartOptions, q: Queryable = this.store): Promise<Run> {
     const def = this.workflows.get(name, options.version);
     const project = options.project === undefined ? undefined : checkProject(options.project);
+    // The run and its project label commit together: a worker claiming the run in between would
+    // bill its first calls with no project (and no project budget would hold them).
+    if (project !== undefined && q === this.store)
+      return this.store.transaction((tx) => this.start(name, input, options, tx));
     const { id, values } = this.#newRunValues(def, input, options);
     if (q.dialect === 'postgres' && project === undefined) {
       // The insert and its NOTIFY in one statement (none on a conflict); outside a transaction,
