@@ -358,9 +358,16 @@ export class Engine {
 
   /** Marks a run as having something to react to; wakes it now if it is waiting. */
   async wake(q: Queryable, runId: string): Promise<void> {
+    await this.wakeAll(q, [runId]);
+  }
+
+  /** {@link wake} for many runs in one statement (e.g. every run paused on one budget). */
+  async wakeAll(q: Queryable, runIds: readonly string[]): Promise<void> {
+    if (runIds.length === 0) return;
     await q.run(
-      "UPDATE orch_runs SET wake_pending = 1, available_at = CASE WHEN status = 'waiting' THEN ? ELSE available_at END WHERE id = ?",
-      [this.clock.now(), runId],
+      `UPDATE orch_runs SET wake_pending = 1, available_at = CASE WHEN status = 'waiting' THEN ? ELSE available_at END
+       WHERE id IN (${runIds.map(() => '?').join(', ')})`,
+      [this.clock.now(), ...runIds],
     );
     await this.notify(q);
   }

@@ -5,7 +5,7 @@
  */
 import { newId, StrataError, systemClock, type Clock, type Store } from '../../kernel/index.ts';
 import type { Engine } from '../engine.ts';
-import { escalationMigrations, ESCALATIONS_LAYER } from '../escalations/index.ts';
+import { escalationMigrations, ESCALATIONS_LAYER, resolveEscalationByKey } from '../escalations/index.ts';
 import { BUDGET_PAUSES_LAYER, budgetPauseMigrations } from './migrations.ts';
 import {
   escalationKey,
@@ -99,22 +99,21 @@ export class BudgetPauses {
       // Every joined run but the leader (which is applying it) gets the outcome and is woken.
       const payload = JSON.stringify({ resumed: approved, limit });
       const others = [id, pause.leaderRunId];
-      await tx.run(
+      const joined = await tx.all<{ run_id: string }>(
         `INSERT INTO orch_signals (id, run_id, name, payload, created_at)
-         SELECT ? || run_id, run_id, ?, ?, ? FROM orch_budget_paused_runs WHERE pause_id = ? AND run_id <> ?`,
+         SELECT ? || run_id, run_id, ?, ?, ? FROM orch_budget_paused_runs WHERE pause_id = ? AND run_id <> ?
+         RETURNING run_id`,
         [`${newId('sig', now)}-`, pauseSignal(id), payload, now, ...others],
       );
-      await tx.run(
-        `UPDATE orch_runs SET wake_pending = 1, available_at = CASE WHEN status = 'waiting' THEN ? ELSE available_at END
-         WHERE id IN (SELECT run_id FROM orch_budget_paused_runs WHERE pause_id = ? AND run_id <> ?)`,
-        [now, ...others],
+      await resolveEscalationByKey(tx, tenantId, {
+        key: escalationKey(pause.budgetId),
+        by: approval.decided_by ?? 'system',
+        now,
+      });
+      await this.#engine.wakeAll(
+        tx,
+        joined.map((r) => r.run_id),
       );
-      await tx.run(
-        `UPDATE orch_escalations SET status = 'resolved', resolved_by = ?, resolved_at = ?
-         WHERE tenant_id = ? AND dedup_key = ? AND status <> 'resolved'`,
-        [approval.decided_by ?? 'system', now, tenantId, escalationKey(pause.budgetId)],
-      );
-      await this.#engine.notify(tx);
     });
     return this.get(tenantId, id);
   }

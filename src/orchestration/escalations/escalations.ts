@@ -37,6 +37,22 @@ export interface RaiseInput {
   readonly source: string;
 }
 
+/**
+ * Resolves the unresolved item with `key`, if any, in `q` (a store or an open transaction): for
+ * code that raised it by key and now knows its cause is gone (e.g. an exhausted budget raised).
+ */
+export async function resolveEscalationByKey(
+  q: Queryable,
+  tenant: string,
+  at: { key: string; by: string; now: number },
+): Promise<void> {
+  await q.run(
+    `UPDATE orch_escalations SET status = 'resolved', resolved_by = ?, resolved_at = ?
+     WHERE tenant_id = ? AND dedup_key = ? AND status <> 'resolved'`,
+    [at.by, at.now, tenant, at.key],
+  );
+}
+
 /** Delivers one notification of an item (first raise, or a bump) through the tenant's route. */
 export type Notifier = (tenant: string, escalation: Escalation, route: Route) => Promise<void>;
 

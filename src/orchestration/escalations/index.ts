@@ -21,6 +21,7 @@ export {
 export {
   Escalations,
   raiseEscalation,
+  resolveEscalationByKey,
   type EscalationFilter,
   type Notifier,
   type RaiseInput,
