@@ -96,62 +96,70 @@ export function registerFleet(program: Command): void {
       outputOf(command).result(report, () => renderReport(report));
     });
 
-  fleet
-    .command('tasks')
-    .description('the task board: each task, its status and holder (run and incarnation)')
-    .option('--status <status>', 'open, claimed or completed')
-    .action(async (options: { status?: string }, command: Command) => {
-      const opts = command.optsWithGlobals<{ url?: string; key?: string }>();
-      const remote = remoteOf(opts, configOf(command));
-      const result = await remote.call<{ tasks: Task[] }>(
-        'fleet.task.list',
-        options.status === undefined ? { limit: 1000 } : { status: options.status, limit: 1000 },
-      );
-      outputOf(command).result(result, () =>
-        result.tasks.length === 0
-          ? 'no tasks'
-          : result.tasks
-              .map((t) =>
-                [
-                  t.id,
-                  t.status.padEnd(9),
-                  t.holder ? `${t.holder.runId}#${t.holder.incarnation}` : '-',
-                  `claims ${t.claims}`,
-                  t.title,
-                ].join('  '),
-              )
-              .join('\n'),
-      );
-    });
-
-  fleet
-    .command('pauses')
-    .description(
+  listCommand(fleet, {
+    name: 'tasks',
+    description: 'the task board: each task, its status and holder (run and incarnation)',
+    statusHelp: 'open, claimed or completed',
+    syscall: 'fleet.task.list',
+    field: 'tasks',
+    empty: 'no tasks',
+    line: (t: Task) => [
+      t.id,
+      t.status.padEnd(9),
+      t.holder ? `${t.holder.runId}#${t.holder.incarnation}` : '-',
+      `claims ${t.claims}`,
+      t.title,
+    ],
+  });
+  listCommand(fleet, {
+    name: 'pauses',
+    description:
       'runs paused on an exhausted budget: the budget, how many runs wait, the approval that decides',
-    )
-    .option('--status <status>', 'paused (default), resumed, rejected or all')
+    statusHelp: 'paused (default), resumed, rejected or all',
+    defaultStatus: 'paused',
+    syscall: 'runs.budget_pauses.list',
+    field: 'pauses',
+    empty: 'no budget pauses',
+    line: (p: BudgetPause) => [
+      p.id,
+      p.status.padEnd(8),
+      `${p.budget.period} ${p.budget.scope}${p.budget.subject ? ` ${p.budget.subject}` : ''}`,
+      `${p.budget.limit} ${p.budget.currency}`,
+      `runs ${p.runs}`,
+      p.approvalId ? `approval ${p.approvalId}` : 'no approval yet',
+    ],
+  });
+}
+
+/** A `<name> [--status]` subcommand listing one syscall's items: a line each, or `--json`. */
+function listCommand<T>(
+  parent: Command,
+  spec: {
+    name: string;
+    description: string;
+    statusHelp: string;
+    defaultStatus?: string;
+    syscall: string;
+    field: string;
+    empty: string;
+    line: (item: T) => string[];
+  },
+): void {
+  parent
+    .command(spec.name)
+    .description(spec.description)
+    .option('--status <status>', spec.statusHelp)
     .action(async (options: { status?: string }, command: Command) => {
       const opts = command.optsWithGlobals<{ url?: string; key?: string }>();
       const remote = remoteOf(opts, configOf(command));
-      const result = await remote.call<{ pauses: BudgetPause[] }>('runs.budget_pauses.list', {
-        status: options.status ?? 'paused',
-        limit: 1000,
-      });
+      const status = options.status ?? spec.defaultStatus;
+      const result = await remote.call<Record<string, T[]>>(
+        spec.syscall,
+        status === undefined ? { limit: 1000 } : { status, limit: 1000 },
+      );
+      const items = result[spec.field] ?? [];
       outputOf(command).result(result, () =>
-        result.pauses.length === 0
-          ? 'no budget pauses'
-          : result.pauses
-              .map((p) =>
-                [
-                  p.id,
-                  p.status.padEnd(8),
-                  `${p.budget.period} ${p.budget.scope}${p.budget.subject ? ` ${p.budget.subject}` : ''}`,
-                  `${p.budget.limit} ${p.budget.currency}`,
-                  `runs ${p.runs}`,
-                  p.approvalId ? `approval ${p.approvalId}` : 'no approval yet',
-                ].join('  '),
-              )
-              .join('\n'),
+        items.length === 0 ? spec.empty : items.map((item) => spec.line(item).join('  ')).join('\n'),
       );
     });
 }
