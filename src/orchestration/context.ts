@@ -9,7 +9,7 @@
 import type { Clock, Principal, Transaction } from '../kernel/index.ts';
 import { StrataError } from '../kernel/index.ts';
 import type { RetryOptions, WorkflowDefinition } from './define.ts';
-import { errorEntry, okEntry, rebuild, type Entry } from './journal-entry.ts';
+import { errorEntry, isTransientStoreError, okEntry, rebuild, type Entry } from './journal-entry.ts';
 import type { JournalKind, JournalRow, Run } from './run-row.ts';
 import { SYSCALL_PREFIXES, syscallNamespace, type SyscallNamespaces } from './syscall-proxy.ts';
 import { abortReason, backoff, sleep, withTimeout } from './timing.ts';
@@ -145,26 +145,19 @@ export class WorkflowContext {
     const started = this.#port.clock.now();
     const attempts = options.retry?.attempts ?? 1;
     for (let attempt = 1; ; attempt++) {
+      let value: T;
       try {
-        const value = await withTimeout(
+        value = await withTimeout(
           Promise.resolve(fn({ idempotencyKey: `${this.runId}:${seq}`, attempt })),
           options.timeoutMs,
           name,
         );
-        await this.#port.record(
-          okEntry({
-            seq,
-            kind: 'step',
-            name,
-            value,
-            attempts: attempt,
-            started,
-            finished: this.#port.clock.now(),
-          }),
-        );
-        return value;
       } catch (error) {
-        if (attempt >= attempts || this.#port.signal.aborted) {
+        if (attempt < attempts && !this.#port.signal.aborted) {
+          await sleep(backoff(options.retry, attempt), this.#port.signal);
+          continue;
+        }
+        if (!isTransientStoreError(error))
           await this.#port.record(
             errorEntry({
               seq,
@@ -176,10 +169,22 @@ export class WorkflowContext {
               finished: this.#port.clock.now(),
             }),
           );
-          throw error;
-        }
-        await sleep(backoff(options.retry, attempt), this.#port.signal);
+        throw error;
       }
+      // Outside the try: a failure to journal the result is not the step's failure (journaled as
+      // one, a deadlock on this write would become the step's outcome for good).
+      await this.#port.record(
+        okEntry({
+          seq,
+          kind: 'step',
+          name,
+          value,
+          attempts: attempt,
+          started,
+          finished: this.#port.clock.now(),
+        }),
+      );
+      return value;
     }
   }
 
@@ -222,24 +227,14 @@ export class WorkflowContext {
     const done = this.#recalled<T>(seq);
     if (done) return done.value;
     const started = this.#port.clock.now();
+    let value: T;
     try {
-      const value = (await this.#port.syscall(name, input, `${this.runId}:${seq}`)) as T;
-      await this.#port.record(
-        okEntry({
-          seq,
-          kind: 'syscall',
-          name,
-          value,
-          attempts: 1,
-          started,
-          finished: this.#port.clock.now(),
-        }),
-      );
-      return value;
+      value = (await this.#port.syscall(name, input, `${this.runId}:${seq}`)) as T;
     } catch (error) {
-      // Aborted by this worker (stopping, lease lost, cancelled): the call's outcome is unknown, so
-      // journal nothing and let the next worker make the call again on replay.
-      if (this.#port.signal.aborted) throw error;
+      // Aborted by this worker (stopping, lease lost, cancelled) or a transient store failure: the
+      // call's outcome is unknown or says nothing about it, so journal nothing and let the next
+      // worker make the call again on replay.
+      if (this.#port.signal.aborted || isTransientStoreError(error)) throw error;
       await this.#port.record(
         errorEntry({
           seq,
@@ -253,6 +248,10 @@ export class WorkflowContext {
       );
       throw error;
     }
+    await this.#port.record(
+      okEntry({ seq, kind: 'syscall', name, value, attempts: 1, started, finished: this.#port.clock.now() }),
+    );
+    return value;
   }
 
   /**

@@ -322,6 +322,47 @@ onEveryStore('durable runs', (db) => {
     }
   });
 
+  it('a deadlock journaling a step result, or thrown by a step, is not journaled as the step outcome', async (t) => {
+    // A real 40P01 from PostgreSQL on the step's journal write (a trigger raises it once); SQLite
+    // has no deadlocks, so there the step itself throws the transient error.
+    const onPostgres = db().dialect === 'postgres';
+    let calls = 0;
+    const wf = defineWorkflow(
+      { name: 'journal-deadlock', version: 1, input: z.object({}), output: z.number() },
+      async (ctx) => {
+        const n = await ctx.step('work', () => {
+          calls++;
+          if (!onPostgres && calls === 1)
+            throw new StrataError('E_STORE', 'deadlock', { driverCode: '40P01' }, { retryable: true });
+          return calls;
+        });
+        return n;
+      },
+    );
+    const h = await harness(db());
+    t.after(() => h.close());
+    if (onPostgres)
+      await h.store.transaction(async (tx) => {
+        await tx.run('CREATE SEQUENCE journal_deadlock_once');
+        await tx.run(`CREATE FUNCTION journal_deadlock() RETURNS trigger AS $$ BEGIN
+            IF NEW.name = 'work' AND nextval('journal_deadlock_once') = 1 THEN
+              RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01';
+            END IF; RETURN NEW; END $$ LANGUAGE plpgsql`);
+        await tx.run(`CREATE TRIGGER journal_deadlock BEFORE INSERT ON orch_journal
+            FOR EACH ROW EXECUTE FUNCTION journal_deadlock()`);
+      });
+    h.engine.register(wf);
+    await h.worker({ leaseMs: 300 });
+    const run = await h.engine.start('journal-deadlock', {}, { principal: h.principal });
+    const done = await h.waitFor(run.id, ['completed', 'failed']);
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.equal(done.attempt, 1, 'no attempt spent');
+    assert.equal(calls, 2, 'the step ran again on replay: its first outcome was never journaled');
+    assert.equal(done.output, 2);
+    if (onPostgres)
+      await h.store.transaction((tx) => tx.run('DROP TRIGGER journal_deadlock ON orch_journal'));
+  });
+
   it('claims higher priority first and honours delays', async () => {
     const order: string[] = [];
     const note = defineWorkflow(

@@ -17,6 +17,7 @@ import type { JournalBatcher } from './journal-batcher.ts';
 import { takeToken } from './rate-limits.ts';
 import { backoff, serializeError, Suspension, WorkflowContext, type RunPort } from './context.ts';
 import type { WorkflowDefinition } from './define.ts';
+import { isTransientStoreError } from './journal-entry.ts';
 import { dropFailedTail, type Engine } from './engine.ts';
 import { lazyAttribution } from './finops/projects.ts';
 import { principalOf, toRun, type JournalRow, type RunRow } from './run-row.ts';
@@ -256,10 +257,8 @@ export async function executeRun(engine: Engine, row: RunRow, options: ExecuteOp
   } catch (thrown) {
     // Lost the lease (found on a write, or told by the heartbeat through the abort signal): stop silently.
     if (thrown instanceof LeaseLost || signal.reason instanceof LeaseLost) return;
-    // A transient store failure (deadlock, serialization failure, too many connections, a dropped
-    // connection) says nothing about the workflow: the run is left to its lease and resumed by replay
-    // when it expires (journaled steps are not run again), without spending an attempt.
-    if (isStrataError(thrown) && thrown.code === 'E_STORE' && thrown.retryable) throw thrown;
+    // Left to the lease: resumed by replay when it expires (journaled steps are not run again).
+    if (isTransientStoreError(thrown)) throw thrown;
     if (thrown instanceof Suspension) {
       const now = clock.now();
       await finish(

@@ -3,7 +3,7 @@
  * Building journal rows, and turning a journaled error back into the error the first execution
  * threw, so replay behaves exactly like the original run.
  */
-import { StrataError } from '../kernel/index.ts';
+import { StrataError, isStrataError } from '../kernel/index.ts';
 import type { JournalKind, JournalRow } from './run-row.ts';
 
 export type Entry = Omit<JournalRow, 'run_id'>;
@@ -61,6 +61,16 @@ export function errorEntry({
     started_at: started,
     finished_at: finished,
   };
+}
+
+/**
+ * A transient store failure (deadlock, serialization failure, too many connections, a dropped
+ * connection) says nothing about the step or the workflow, so it is never journaled: the run is
+ * left to its lease and resumed by replay, without spending an attempt. Journaled, it would become
+ * the step's permanent outcome and fail the run on replay.
+ */
+export function isTransientStoreError(error: unknown): boolean {
+  return isStrataError(error) && error.code === 'E_STORE' && error.retryable;
 }
 
 export function serializeError(error: unknown): { code: string; message: string } {

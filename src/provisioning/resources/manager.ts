@@ -98,6 +98,22 @@ export interface CatalogEntry {
 
 const WAIT_POLL_MS = 50;
 
+/** What `#claim` inserts as the `pending` row. */
+interface Claim {
+  tenantId: string;
+  id: string;
+  key: string;
+  hash: string;
+  input: ProvisionInput;
+  request: {
+    name: string;
+    config: unknown;
+    labels: Readonly<Record<string, string>>;
+    subject: string;
+    idleMs: number;
+  };
+}
+
 export class ResourceManager {
   readonly #store: Store;
   readonly #drivers: Map<string, ResourceDriver>;
@@ -186,7 +202,7 @@ export class ResourceManager {
         continue; // the first call was refused and removed its row: try for ourselves
       }
       const id = newId('res', this.#clock.now());
-      if (!(await this.#claim({ tenantId, id, key, hash, input, request }))) continue;
+      if (!(await this.#claimOrYield({ tenantId, id, key, hash, input, request }))) continue;
       const work = this.#admitAndCreate(tenantId, id, driver, input);
       this.#inFlight.set(id, work);
       try {
@@ -200,21 +216,23 @@ export class ResourceManager {
     });
   }
 
+  /**
+   * `#claim`, also yielding when the name index refused the row because a concurrent call with the
+   * same key inserted first: on PostgreSQL `ON CONFLICT` settles only its arbiter (the key), so a
+   * race on the name surfaces as a unique violation on `prov_resources_live_name` instead.
+   */
+  async #claimOrYield(c: Claim): Promise<boolean> {
+    try {
+      return await this.#claim(c);
+    } catch (err) {
+      if (err instanceof StrataError && err.code === 'E_CONFLICT' && (await this.#byKey(c.tenantId, c.key)))
+        return false;
+      throw err;
+    }
+  }
+
   /** Inserts the `pending` row; false when another call holds the key. */
-  async #claim(c: {
-    tenantId: string;
-    id: string;
-    key: string;
-    hash: string;
-    input: ProvisionInput;
-    request: {
-      name: string;
-      config: unknown;
-      labels: Readonly<Record<string, string>>;
-      subject: string;
-      idleMs: number;
-    };
-  }): Promise<boolean> {
+  async #claim(c: Claim): Promise<boolean> {
     const now = this.#clock.now();
     return this.#store.transaction(async (tx) => {
       const { changes } = await tx.run(
