@@ -19,6 +19,7 @@ import { Principals } from './auth/principals.ts';
 import { adminSyscalls } from './builtins/admin.ts';
 import { keySyscalls } from './builtins/keys.ts';
 import { echo, time, whoami } from './builtins/basic.ts';
+import { eventsRead } from './builtins/events.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { StrataError } from './errors.ts';
 import { EventBus } from './events/bus.ts';
@@ -106,6 +107,7 @@ export class Kernel {
       erase(echo),
       erase(time),
       erase(whoami),
+      erase(eventsRead(store)),
       ...adminSyscalls({ authority, audit }),
       ...keySyscalls(principals),
     ]) {

@@ -8,6 +8,11 @@
  *
  * Topics are namespaced with colons (`token:revoked`, `run:step:failed`); a subscription to
  * `run:*` receives every topic under `run:`.
+ *
+ * A tenant's events commit in `seq` order: on PostgreSQL a publish first takes a transaction lock
+ * per tenant, so a later seq of the tenant can never become visible before an earlier one. A
+ * reader of one tenant's feed can therefore keep just the last seq it saw (kernel/events/feed.ts).
+ * The cost is that a tenant's publishing transactions commit one after another.
  */
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
@@ -35,6 +40,18 @@ const toEvent = (row: OutboxRow): StrataEvent => ({
   ts: row.ts,
 });
 
+/** Whether `topic` matches `pattern` (`a:b` itself, `a:*` anything under `a:`, `*` everything). */
+export function topicMatches(pattern: string, topic: string): boolean {
+  return (
+    pattern === topic || pattern === '*' || (pattern.endsWith(':*') && topic.startsWith(pattern.slice(0, -1)))
+  );
+}
+
+/** PostgreSQL: the per-tenant lock is taken before `nextval`, in the same statement (see above). */
+const PUBLISH_IN_TENANT_ORDER = `WITH ordered AS (SELECT pg_advisory_xact_lock(hashtext('kernel.outbox:' || ?)))
+  INSERT INTO kernel_outbox (topic, tenant_id, payload, ts)
+  SELECT ?::text, ?::text, ?::text, ?::bigint FROM ordered RETURNING seq`;
+
 export class EventBus {
   readonly #store: Store;
   readonly #clock: Clock;
@@ -60,13 +77,24 @@ export class EventBus {
     return () => set.delete(handler);
   }
 
+  /** How many handlers are subscribed (a subscriber that went away must have left). */
+  get handlerCount(): number {
+    let n = 0;
+    for (const set of this.#handlers.values()) n += set.size;
+    return n;
+  }
+
   /** Writes an event to the outbox inside `q` (a transaction, or the store itself). */
   async publish(q: Queryable, event: { topic: string; tenantId: string; payload: unknown }): Promise<number> {
-    const row = await q.get<{ seq: number }>(
-      'INSERT INTO kernel_outbox (topic, tenant_id, payload, ts) VALUES (?, ?, ?, ?) RETURNING seq',
-      [event.topic, event.tenantId, JSON.stringify(event.payload ?? null), this.#clock.now()],
-    );
-    return row?.seq ?? 0;
+    const values = [event.topic, event.tenantId, JSON.stringify(event.payload ?? null), this.#clock.now()];
+    const row =
+      q.dialect === 'postgres'
+        ? await q.get<{ seq: number }>(PUBLISH_IN_TENANT_ORDER, [event.tenantId, ...values])
+        : await q.get<{ seq: number }>(
+            'INSERT INTO kernel_outbox (topic, tenant_id, payload, ts) VALUES (?, ?, ?, ?) RETURNING seq',
+            values,
+          );
+    return Number(row?.seq ?? 0);
   }
 
   /** Delivers undelivered events in order and marks them delivered; returns how many. */
@@ -110,13 +138,7 @@ export class EventBus {
 
   #matching(topic: string): EventHandler[] {
     const out: EventHandler[] = [];
-    for (const [pattern, set] of this.#handlers) {
-      const hit =
-        pattern === topic ||
-        pattern === '*' ||
-        (pattern.endsWith(':*') && topic.startsWith(pattern.slice(0, -1)));
-      if (hit) out.push(...set);
-    }
+    for (const [pattern, set] of this.#handlers) if (topicMatches(pattern, topic)) out.push(...set);
     return out;
   }
 }

@@ -1,3 +1,4 @@
 /** @module kernel/events — the event bus and its outbox; see `bus.ts`. */
-export { EventBus, type EventHandler, type StrataEvent } from './bus.ts';
+export { EventBus, topicMatches, type EventHandler, type StrataEvent } from './bus.ts';
+export { isGap, outboxBounds, parseTopicPatterns, readFeed, type OutboxBounds } from './feed.ts';
 export { EVENTS_LAYER, eventMigrations } from './migrations.ts';

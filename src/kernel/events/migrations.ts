@@ -17,4 +17,10 @@ export const eventMigrations: readonly Migration[] = [
         CREATE INDEX kernel_outbox_pending ON kernel_outbox (seq) WHERE delivered_at IS NULL;`,
     },
   },
+  {
+    // A tenant's feed after a seq (kernel/events/feed.ts) without scanning other tenants' events.
+    version: 2,
+    name: 'outbox_tenant_seq',
+    up: 'CREATE INDEX kernel_outbox_tenant_seq ON kernel_outbox (tenant_id, seq)',
+  },
 ];
