@@ -12,8 +12,9 @@
  */
 import { Hono } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
-import { StrataError, type Kernel } from '../kernel/index.ts';
+import type { Kernel } from '../kernel/index.ts';
 import { eventOut, type MailEvents } from '../identity/index.ts';
+import { seqCursorOf } from './sse-cursor.ts';
 import type { AppEnv } from './types.ts';
 
 const PAGE = 100;
@@ -29,16 +30,6 @@ export interface MailEventRoutesOptions {
 
 type Event = ReturnType<typeof eventOut>;
 
-function cursorOf(value: string | undefined): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (!/^\d{1,15}$/.test(value)) {
-    throw new StrataError('E_INVALID_INPUT', 'Last-Event-ID (or ?after=) must be an event seq', {
-      issues: [{ path: ['after'], message: 'not a non-negative integer' }],
-    });
-  }
-  return Number(value);
-}
-
 export function mailEventRoutes(options: MailEventRoutesOptions): Hono<AppEnv> {
   const { kernel, events } = options;
   const pollMs = options.pollMs ?? 1000;
@@ -48,7 +39,7 @@ export function mailEventRoutes(options: MailEventRoutesOptions): Hono<AppEnv> {
     const principal = c.get('principal');
     const tenant = principal.tenantId;
     const mailbox = c.req.query('mailbox');
-    const cursor = cursorOf(c.req.header('last-event-id') ?? c.req.query('after'));
+    const cursor = seqCursorOf(c.req.header('last-event-id') ?? c.req.query('after'), 'after');
     const start = cursor ?? (await events.head(tenant));
     const first = await kernel.call<{ events: Event[]; mailboxId: string | null }>(
       'mail.events.list',

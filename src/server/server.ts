@@ -22,6 +22,7 @@ import { StrataError, type Logger } from '../kernel/index.ts';
 import { agentIdentityRoutes } from '../identity/index.ts';
 import { a2aEndpoint } from './a2a.ts';
 import { createApp } from './app.ts';
+import { eventStreamRoutes } from './events-stream.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { mailEventRoutes } from './mail-events.ts';
 import { runStreamRoutes } from './run-stream.ts';
@@ -97,6 +98,7 @@ export async function startServer(options: StartServerOptions): Promise<ServerHa
   const apiRoutes = [
     mailEventRoutes({ kernel, events: runtime.identity.mailEvents.events }),
     runStreamRoutes({ kernel, engine: runtime.engine, streams: runtime.runStreams }),
+    eventStreamRoutes({ kernel }),
   ];
   const app = createApp({
     kernel,
