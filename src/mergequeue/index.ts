@@ -40,4 +40,14 @@ export { MERGEQUEUE_LAYER, mergeQueueMigrations } from './migrations.ts';
 export { checkGit, GitRepository, type MergeResult } from './git.ts';
 export { sandboxRunner, type CheckJob, type CheckRun, type CheckRunner } from './runner.ts';
 export { QueueWorker, type ReworkEvent } from './worker.ts';
+export {
+  mailReworkNotifier,
+  REWORK_WORKFLOW,
+  ReworkTasks,
+  type Rework,
+  type ReworkNotice,
+  type ReworkNotifier,
+  type ReworkOutcome,
+  type ReworkTasksOptions,
+} from './rework.ts';
 export { QueueStore, type CheckRow, type EntryRow, type QueueRow } from './store.ts';
