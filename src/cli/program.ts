@@ -14,6 +14,7 @@ import { registerAudit } from './commands/audit.ts';
 import { registerBilling } from './commands/billing.ts';
 import { registerBrowser } from './commands/browser.ts';
 import { registerCost } from './commands/cost.ts';
+import { registerEvents } from './commands/events.ts';
 import { registerFleet } from './commands/fleet.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerMail } from './commands/mail.ts';
@@ -71,6 +72,7 @@ export function buildProgram(): Command {
   registerFleet(program);
   registerApprovals(program); // and escalations
   registerMq(program); // merge queue
+  registerEvents(program);
   return program;
 }
 

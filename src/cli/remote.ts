@@ -61,7 +61,7 @@ function keyOf(options: RemoteOptions, config: StrataConfig): string {
 }
 
 /** The error a server answered with, or a generic one when the body is not Strata's. */
-function errorFrom(status: number, body: unknown, url: string): StrataError {
+export function errorFrom(status: number, body: unknown, url: string): StrataError {
   const error = (body as { error?: { code?: unknown; message?: unknown; data?: unknown } } | null)?.error;
   if (error && isStrataErrorCode(error.code)) {
     const message = typeof error.message === 'string' ? error.message : error.code;
@@ -69,6 +69,19 @@ function errorFrom(status: number, body: unknown, url: string): StrataError {
   }
   const code = status === 502 || status === 503 || status === 504 ? 'E_UNAVAILABLE' : 'E_INTERNAL';
   return new StrataError(code, `unexpected HTTP ${status} from ${url}; is it a Strata server?`);
+}
+
+/** A failed fetch as E_UNAVAILABLE, with its reason. */
+export function unreachable(url: string, cause: unknown): StrataError {
+  // fetch says only "fetch failed"; the reason (ECONNREFUSED, a timeout) is its cause.
+  const inner: unknown = cause instanceof Error && cause.cause !== undefined ? cause.cause : cause;
+  const reason = inner instanceof Error ? inner.message : String(inner);
+  return new StrataError(
+    'E_UNAVAILABLE',
+    `cannot reach Strata at ${url} (${reason}); is \`strata up\` running? See --url or STRATA_URL`,
+    { url },
+    { cause },
+  );
 }
 
 export function remoteOf(options: RemoteOptions, config: StrataConfig): Remote {
@@ -88,15 +101,7 @@ export function remoteOf(options: RemoteOptions, config: StrataConfig): Remote {
           signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
         });
       } catch (cause) {
-        // fetch says only "fetch failed"; the reason (ECONNREFUSED, a timeout) is its cause.
-        const inner: unknown = cause instanceof Error && cause.cause !== undefined ? cause.cause : cause;
-        const reason = inner instanceof Error ? inner.message : String(inner);
-        throw new StrataError(
-          'E_UNAVAILABLE',
-          `cannot reach Strata at ${url} (${reason}); is \`strata up\` running? See --url or STRATA_URL`,
-          { url },
-          { cause },
-        );
+        throw unreachable(url, cause);
       }
       const text = await response.text();
       let body: unknown = null;
