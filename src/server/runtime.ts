@@ -28,7 +28,13 @@ import {
 import { BrowserSessions, browserSyscalls } from '../compute/index.ts';
 import { openSandboxes, sandboxSyscalls, type SandboxManager } from '../compute/index.ts';
 import { MemoryService, memorySyscalls } from '../memory/index.ts';
-import { MergeQueues, mergeQueueSyscalls, sandboxRunner } from '../mergequeue/index.ts';
+import {
+  mailReworkNotifier,
+  MergeQueues,
+  mergeQueueSyscalls,
+  ReworkTasks,
+  sandboxRunner,
+} from '../mergequeue/index.ts';
 import {
   AGENT_LAYER,
   agentMigrations,
@@ -229,12 +235,19 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       logger: logger.child({ component: 'sandbox' }),
     });
     for (const definition of sandboxSyscalls(sandboxes)) kernel.register(definition);
+    // A change sent to rework becomes its author's task: one durable run per entry.
+    const reworks = new ReworkTasks({
+      engine,
+      agents: (tenantId) => kernel.principals.listAgents(tenantId),
+      logger: logger.child({ component: 'mergequeue' }),
+    });
     const mergeQueues = await MergeQueues.open({
       store,
       runner: sandboxRunner(sandboxes),
       allowedRoots: [join(resolve(config.dataDir), 'repos')],
       clock: options.clock,
       logger: logger.child({ component: 'mergequeue' }),
+      onRework: reworks.onRework,
     });
     for (const definition of mergeQueueSyscalls(mergeQueues)) kernel.register(definition);
     const { resources, sweeper } = await openProvisioning(
@@ -278,6 +291,13 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       identities: identity.identities,
       allowPrivate: config.network.allowPrivate,
     });
+    // Persons are mailed their rework from the mailbox the tenant's escalations leave from.
+    reworks.setNotifier(
+      mailReworkNotifier(
+        identity.mail,
+        async (tenantId) => (await alerts.escalations.route(tenantId)).mailbox,
+      ),
+    );
     // A run refused by a budget pauses; an approved raise (billing) resumes it.
     const budgetPauses = await BudgetPauses.open({
       store,
@@ -304,6 +324,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
     await worker?.start();
     // Queues with unfinished entries resume where a worker process runs (after a crash, too).
     if (worker) await mergeQueues.resumeAll((await kernel.principals.listTenants()).map((t) => t.id));
+    if (worker) await reworks.reconcile(); // reworks whose run a crash kept from starting
     let stopping: Promise<void> | undefined;
     let closing: Promise<void> | undefined;
     const stopWorker = (): Promise<void> =>
