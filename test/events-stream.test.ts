@@ -110,10 +110,13 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
               tenantId: tenantA,
               payload: null,
             });
-            await sleep(3);
+            // Open longer than a dispatch tick (100 ms): streams read the fast publisher's later
+            // seqs meanwhile (unless the tenant lock holds them back until this commits).
+            await sleep(150);
             return s;
           });
           published.push(seq);
+          await sleep(50);
         }
       })();
       const received: number[] = [];
@@ -158,6 +161,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     });
 
     it('delivers a live event within the dispatch tick, and a burst in one write', async () => {
+      await runtime.kernel.events.recover(); // what earlier tests left undispatched
       const controller = new AbortController();
       const res = await fetch(`${events}?topics=run:burst:*`, { headers: authA, signal: controller.signal });
       const reader = (res.body as ReadableStream<Uint8Array>).getReader();
