@@ -17,7 +17,7 @@ import { openRuntime, type Runtime } from '../src/server/runtime.ts';
 import { startServer, type ServerHandle } from '../src/server/server.ts';
 import { createTestDatabase } from '../src/testkit/pg.ts';
 
-const ITERATIONS = 25;
+const ITERATIONS = 40;
 
 /** Opens `/v1/events` and returns its messages; the caller aborts `signal` to disconnect. */
 async function open(
