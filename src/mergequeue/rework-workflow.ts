@@ -95,15 +95,11 @@ export function reworkWorkflow(deps: ReworkDeps) {
       });
       const base = { ...done, taskId: task, authorKind: rework.authorKind };
       if (agent.kind === 'agent') {
-        if (agent.workflow === null)
+        const workflow = agent.workflow;
+        if (workflow === null)
           return { ...base, note: 'no workflow of that agent is registered; it claims the task' };
-        const started = await ctx.step('start-agent-run', () =>
-          startAgentRun(
-            deps.engine,
-            { tenantId, taskId: task, rework, agent: agent.id },
-            agent.workflow ?? '',
-          ),
-        );
+        const at = { tenantId, taskId: task, rework, agent: agent.id };
+        const started = await ctx.step('start-agent-run', () => startAgentRun(deps.engine, at, workflow));
         return { ...base, agentRun: started.runId, note: started.note };
       }
       const notice: ReworkNotice = { ...rework, tenantId, taskId: task };
