@@ -45,7 +45,8 @@ const publish = (topic: string, payload: unknown): Promise<number> =>
 async function watch(
   args: string[],
   lines: number,
-  whenStarted: () => Promise<void>,
+  /** Called once the watch is connected, with the number of lines it printed so far. */
+  whenStarted: (printed: () => number) => Promise<void>,
 ): Promise<{ out: string[]; code: number | null }> {
   // The server lets go of an earlier watch's stream asynchronously.
   for (let i = 0; runtime.kernel.events.handlerCount > idle; i++) {
@@ -73,7 +74,7 @@ async function watch(
       if (started || runtime.kernel.events.handlerCount <= idle) return;
       started = true;
       clearInterval(poll);
-      whenStarted().catch(reject);
+      whenStarted(() => stdout.split('\n').length - 1).catch(reject);
     }, 20);
     setTimeout(() => {
       clearInterval(poll);
@@ -112,6 +113,24 @@ test('prints ISO-timestamped text lines when stdout is not a terminal', async ()
   });
   assert.equal(code, 0);
   assert.match(out[0] ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\s+\d+ {2}run:text {2}\{"n":1\}$/);
+});
+
+test('resumes after the server drops the connection: nothing lost, nothing twice', async () => {
+  const { out, code } = await watch(['--topics', 'run:drop', '-o', 'jsonl'], 3, async (printed) => {
+    await publish('run:drop', { n: 1 });
+    for (let i = 0; printed() < 1; i++) {
+      assert.ok(i < 1000, 'the first event was not printed');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    server.server.closeAllConnections(); // a proxy restart, a network blip
+    await publish('run:drop', { n: 2 }); // while the watch reconnects
+    await publish('run:drop', { n: 3 });
+  });
+  assert.equal(code, 0);
+  assert.deepEqual(
+    out.map((l) => (JSON.parse(l) as { payload: unknown }).payload),
+    [{ n: 1 }, { n: 2 }, { n: 3 }],
+  );
 });
 
 test('a bad --topics and a key without the grant exit with their error codes', async () => {
