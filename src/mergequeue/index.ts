@@ -27,13 +27,8 @@ export {
 } from './simulate.ts';
 export { ENTRY_TRANSITIONS, TERMINAL_STATES } from './types.ts';
 export type * from './types.ts';
-export {
-  MergeQueues,
-  type ConfigureInput,
-  type EntryDetail,
-  type MergeQueuesOptions,
-  type SubmitChange,
-} from './service.ts';
+export { checkNetworkSchema, type ConfigureInput } from './configure.ts';
+export { MergeQueues, type EntryDetail, type MergeQueuesOptions, type SubmitChange } from './service.ts';
 export { mergeQueueSyscalls } from './syscalls.ts';
 export type { QueueStats } from './stats.ts';
 export { MERGEQUEUE_LAYER, mergeQueueMigrations } from './migrations.ts';
@@ -50,4 +45,4 @@ export {
   type ReworkOutcome,
   type ReworkTasksOptions,
 } from './rework.ts';
-export { QueueStore, type CheckRow, type EntryRow, type QueueRow } from './store.ts';
+export { QueueStore, type CheckRow, type EntryRow, type QueueRow, type StopInfo } from './store.ts';

@@ -9,6 +9,10 @@
  * - `mq_transitions`: every state change of every entry with its reason (the entry audit trail);
  * - `mq_checks`: every check with its tree, commit, outcome and log;
  * - `mq_advances`: every move of main (version → commit → the check that passed it).
+ *
+ * Version 2 adds to `mq_queues` the check's network policy (`check_network`, JSON: `"none"` or
+ * `{"allow":["host:port",…]}`) and why the queue's worker stopped (`stopped_*`, NULL while it
+ * runs): a stopped queue stays stopped — across restarts too — until a person resumes it.
  */
 import type { Migration } from '../kernel/index.ts';
 
@@ -102,5 +106,14 @@ export const mergeQueueMigrations: readonly Migration[] = [
         at BIGINT NOT NULL,
         PRIMARY KEY (tenant_id, queue_id, version)
       );`,
+  },
+  {
+    version: 2,
+    name: 'queue network policy and stop reason',
+    up: `
+      ALTER TABLE mq_queues ADD COLUMN check_network TEXT NOT NULL DEFAULT '"none"';
+      ALTER TABLE mq_queues ADD COLUMN stopped_code TEXT;
+      ALTER TABLE mq_queues ADD COLUMN stopped_reason TEXT;
+      ALTER TABLE mq_queues ADD COLUMN stopped_at BIGINT;`,
   },
 ];

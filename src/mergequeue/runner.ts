@@ -2,11 +2,12 @@
  * @module mergequeue/runner
  * Runs a queue's check command on one commit in a fresh Strata sandbox: the commit's tree (from
  * `git archive`) is uploaded into an ephemeral workspace, the command runs with the queue's wall
- * time and no network, and the sandbox is destroyed whatever happens. A check that hangs is ended
+ * time and network policy (none by default; a queue may allow `host:port` entries, reached only
+ * through the compute layer's egress proxy, which refuses every other destination), and the sandbox is destroyed whatever happens. A check that hangs is ended
  * by the sandbox's wall-time limit and reported as a failure marked `timedOut`, so the queue is
  * never wedged by it.
  */
-import type { SandboxManager } from '../compute/index.ts';
+import type { NetworkPolicy, SandboxManager } from '../compute/index.ts';
 
 export interface CheckRun {
   readonly ok: boolean;
@@ -22,6 +23,8 @@ export interface CheckJob {
   readonly command: string;
   readonly timeoutMs: number;
   readonly runtimes: readonly string[];
+  /** `none`, or the `host:port` entries the check may reach through the sandbox's egress proxy. */
+  readonly network: NetworkPolicy;
   /** A tar of the tree to check. */
   readonly tree: Buffer;
 }
@@ -39,7 +42,7 @@ export function sandboxRunner(sandboxes: Pick<SandboxManager, 'create'>): CheckR
         kind: 'ephemeral',
         runtimes: [...job.runtimes],
         limits: { wallTimeMs: job.timeoutMs },
-        network: 'none',
+        network: job.network,
       },
       job.tenantId,
     );
@@ -61,4 +64,24 @@ export function sandboxRunner(sandboxes: Pick<SandboxManager, 'create'>): CheckR
       await box.destroy();
     }
   };
+}
+
+/** Runs a check on a commit's tree; a check that could not run at all is a failed run, with why. */
+export async function runQueueCheck(
+  runner: CheckRunner,
+  job: Omit<CheckJob, 'tree'>,
+  archive: () => Promise<Buffer>,
+): Promise<CheckRun> {
+  try {
+    return await runner({ ...job, tree: await archive() });
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    return {
+      ok: false,
+      exitCode: null,
+      timedOut: false,
+      log: `the check could not run: ${why}`,
+      durationMs: 0,
+    };
+  }
 }

@@ -5,6 +5,14 @@
  * log), cancel, pause, resume, stats. One {@link QueueWorker} per queue runs in this process and
  * holds the queue's fencing token; submitting kicks it.
  *
+ * A worker that stopped — on an error (main moved outside the queue, git refused a push), or
+ * because a newer worker took the queue — stays stopped: a submit records the entry and leaves it
+ * queued, a kick does nothing, a restart does not reopen it. Only {@link MergeQueues.setPaused}
+ * with `false` (`mq.resume`) opens a new worker. Why: each of these stops means a person must look
+ * (fix the branch, or decide which process should own the queue); reopening on the next submit
+ * would retry a broken state in a loop and, for a lost queue, take the token back from the
+ * worker that won it, so two processes would steal the queue from each other on every submit.
+ *
  * Repositories must live under the allowed roots (a path outside is E_REPOSITORY_NOT_ALLOWED), so
  * an agent cannot point the queue at arbitrary directories of the host.
  */
@@ -16,13 +24,14 @@ import {
   type Clock,
   type Logger,
   type Store,
+  type StrataErrorCode,
 } from '../kernel/index.ts';
-import { checkGit, GitRepository } from './git.ts';
+import { writeQueue, type ConfigureInput } from './configure.ts';
+import { GitRepository } from './git.ts';
 import { MERGEQUEUE_LAYER, mergeQueueMigrations } from './migrations.ts';
 import type { CheckRunner } from './runner.ts';
-import { allowedRepository } from './roots.ts';
 import { queueStats, type QueueStats } from './stats.ts';
-import { QueueStore, type CheckRow, type EntryRow, type QueueRow } from './store.ts';
+import { QueueStore, type CheckRow, type EntryRow, type QueueRow, type StopInfo } from './store.ts';
 import { TERMINAL_STATES, type EntryState } from './types.ts';
 import { QueueWorker, type QueueWorkerOptions, type ReworkEvent } from './worker.ts';
 
@@ -38,18 +47,6 @@ export interface MergeQueuesOptions {
   readonly engine?: QueueWorkerOptions['engine'];
   /** Called when an entry needs rework (conflict, or a dependency that will not merge). */
   readonly onRework?: (event: ReworkEvent) => void | Promise<void>;
-}
-
-export interface ConfigureInput {
-  readonly queue: string;
-  readonly repository: string;
-  readonly target: string;
-  readonly check: {
-    readonly command: string;
-    readonly timeoutMs?: number;
-    readonly runtimes?: readonly string[];
-  };
-  readonly batch?: { readonly min?: number; readonly max?: number };
 }
 
 export interface SubmitChange {
@@ -87,56 +84,11 @@ export class MergeQueues {
   }
 
   async configure(tenantId: string, input: ConfigureInput): Promise<QueueRow> {
-    await checkGit();
-    const path = allowedRepository(input.repository, this.#o.allowedRoots);
-    const repo = new GitRepository(path);
-    if (!(await repo.isRepository())) {
-      throw new StrataError('E_REPOSITORY_NOT_ALLOWED', `${input.repository} is not a git repository`, {
-        repository: input.repository,
-      });
-    }
-    const main = await repo.branchCommit(input.target);
-    const min = input.batch?.min ?? 1;
-    const max = input.batch?.max ?? 8;
-    if (min > max)
-      throw new StrataError('E_INVALID_INPUT', `batch.min (${min}) exceeds batch.max (${max})`, { min, max });
-    const now = this.#clock.now();
-    const existing = (await this.rows.queues(tenantId)).find((q) => q.id === input.queue);
-    const settings = [
-      input.check.command,
-      input.check.timeoutMs ?? 600_000,
-      JSON.stringify(input.check.runtimes ?? ['sh', 'node']),
-      min,
-      max,
-    ];
-    if (existing) {
-      if (existing.repository !== path || existing.target !== input.target) {
-        throw new StrataError(
-          'E_CONFLICT',
-          `queue ${input.queue} already serves ${existing.repository} ${existing.target}`,
-        );
-      }
-      await this.rows.db.run(
-        `UPDATE mq_queues SET check_command = ?, check_timeout_ms = ?, runtimes = ?, batch_min = ?, batch_max = ?,
-         updated_at = ? WHERE tenant_id = ? AND id = ?`,
-        [...settings, now, tenantId, input.queue],
-      );
-      await this.#drop(tenantId, input.queue); // the next worker reads the new settings
-    } else {
-      await this.rows.db.transaction(async (tx) => {
-        await tx.run(
-          `INSERT INTO mq_queues (tenant_id, id, repository, target, check_command, check_timeout_ms, runtimes,
-           batch_min, batch_max, main_version, main_commit, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
-          [tenantId, input.queue, path, input.target, ...settings, main, now, now],
-        );
-        await tx.run(
-          'INSERT INTO mq_advances (tenant_id, queue_id, version, commit_sha, check_id, fence, at) VALUES (?, ?, 0, ?, NULL, 0, ?)',
-          [tenantId, input.queue, main, now],
-        );
-      });
-    }
-    return this.rows.queue(tenantId, input.queue);
+    const where = { rows: this.rows, clock: this.#clock, allowedRoots: this.#o.allowedRoots };
+    const { queue, updated } = await writeQueue(where, tenantId, input);
+    // The next worker reads the new settings; a stopped one stays until the queue is resumed.
+    if (updated && !(await this.halted(tenantId, input.queue))) await this.#drop(tenantId, input.queue);
+    return queue;
   }
 
   /** Submits a change; the same branch at the same commit again returns the first entry. */
@@ -167,18 +119,21 @@ export class MergeQueues {
     const overlaps = open
       .map((other) => ({ entry: other.id, files: other.files.filter((f) => files.includes(f)) }))
       .filter((o) => o.files.length > 0);
-    const worker = await this.worker(tenantId, queue.id);
+    const stop = await this.halted(tenantId, queue.id);
+    const worker = stop ? undefined : await this.worker(tenantId, queue.id);
+    const reason = stop ? `submitted; waits: the queue stopped (${stop.reason})` : 'submitted';
     const id = newId('mq');
     const now = this.#clock.now();
     await this.rows.db.transaction(async (tx) => {
       const seq = await this.rows.nextSeq(tenantId, queue.id, tx);
       await tx.run(
         `INSERT INTO mq_entries (tenant_id, id, queue_id, seq, author, branch, head_commit, priority, depends_on, state,
-         reason, files, overlap_warnings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 'submitted', ?, ?, ?, ?)`,
+         reason, files, overlap_warnings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
         [
           ...[tenantId, id, queue.id, seq, input.author, input.branch, head, input.priority ?? 0],
           ...[
             JSON.stringify(input.dependsOn ?? []),
+            reason,
             JSON.stringify(files),
             JSON.stringify(overlaps),
             now,
@@ -192,6 +147,7 @@ export class MergeQueues {
       );
     });
     const row = await this.rows.entry(tenantId, id);
+    if (!worker) return { ...row, duplicate: false }; // picked up by the worker a resume opens
     worker.track(row);
     // Read the dependencies' states again: the worker may have moved them meanwhile.
     const current = await Promise.all(deps.map((d) => this.rows.entry(tenantId, d.id)));
@@ -225,20 +181,36 @@ export class MergeQueues {
 
   async cancel(tenantId: string, id: string, reason: string): Promise<EntryRow> {
     const entry = await this.rows.entry(tenantId, id);
+    if (await this.halted(tenantId, entry.queue)) {
+      // No worker runs it here: the store is the only place the entry lives until a resume.
+      if (TERMINAL_STATES.includes(entry.state)) return entry;
+      const at = this.#clock.now();
+      await this.rows.transitions(tenantId, [
+        { entryId: id, from: entry.state, to: 'cancelled', reason, id: newId('mqt'), at },
+      ]);
+      return this.rows.entry(tenantId, id);
+    }
     const worker = await this.worker(tenantId, entry.queue);
     await worker.cancel(id, reason);
     void worker.kick();
     return this.rows.entry(tenantId, id);
   }
 
+  /** Pauses or resumes; resuming a stopped queue opens a new worker (a new token, git reconciled). */
   async setPaused(tenantId: string, queue: string, paused: boolean): Promise<QueueRow> {
     await this.rows.setPaused(tenantId, queue, paused);
-    const worker = await this.worker(tenantId, queue);
-    if (paused) worker.engine.pause();
-    else {
-      worker.engine.resume();
-      void worker.kick();
+    const stop = await this.halted(tenantId, queue);
+    if (paused) {
+      if (!stop) (await this.worker(tenantId, queue)).engine.pause();
+      return this.rows.queue(tenantId, queue);
     }
+    if (stop) {
+      await this.rows.clearStop(tenantId, queue);
+      await this.#drop(tenantId, queue);
+    }
+    const worker = await this.worker(tenantId, queue);
+    worker.engine.resume();
+    void worker.kick();
     return this.rows.queue(tenantId, queue);
   }
 
@@ -246,13 +218,25 @@ export class MergeQueues {
     return queueStats(this, tenantId, queue);
   }
 
+  /**
+   * Why the queue does not run in this process, or null: the stop recorded in the store, or the
+   * failure of this process's worker (E_LEASE_LOST: a newer worker, maybe elsewhere, holds it).
+   */
+  async halted(tenantId: string, queue: string): Promise<StopInfo | null> {
+    const row = await this.rows.queue(tenantId, queue);
+    if (row.stopped) return row.stopped;
+    const worker = await this.#workers.get(`${tenantId}\0${queue}`)?.catch(() => undefined);
+    return worker?.stopInfo ?? null;
+  }
+
   /** The queue's worker in this process (opened, with a fresh fencing token, on first use). */
   worker(tenantId: string, queue: string): Promise<QueueWorker> {
     const key = `${tenantId}\0${queue}`;
     let worker = this.#workers.get(key);
     if (!worker) {
-      worker = this.rows.queue(tenantId, queue).then((row) =>
-        QueueWorker.open({
+      worker = this.rows.queue(tenantId, queue).then((row) => {
+        if (row.stopped) throw stoppedError(queue, row.stopped);
+        return QueueWorker.open({
           tenantId,
           queue: row,
           rows: this.rows,
@@ -263,8 +247,8 @@ export class MergeQueues {
           concurrency: this.#o.concurrency,
           engine: this.#o.engine,
           onRework: this.#o.onRework,
-        }),
-      );
+        });
+      });
       worker.catch(() => this.#workers.delete(key));
       this.#workers.set(key, worker);
     }
@@ -273,6 +257,8 @@ export class MergeQueues {
 
   /** Runs a queue until nothing is left to check (tests, the CLI's `--wait`). */
   async idle(tenantId: string, queue: string): Promise<void> {
+    const stop = await this.halted(tenantId, queue);
+    if (stop) throw stoppedError(queue, stop);
     const worker = await this.worker(tenantId, queue);
     await worker.kick();
     if (worker.failure) throw worker.failure;
@@ -282,6 +268,7 @@ export class MergeQueues {
   async resumeAll(tenantIds: readonly string[]): Promise<void> {
     for (const tenantId of tenantIds) {
       for (const queue of await this.rows.queues(tenantId)) {
+        if (queue.stopped) continue; // stays stopped until a person resumes it
         if ((await this.rows.entries(tenantId, queue.id, ['queued', 'testing'])).length === 0) continue;
         void (await this.worker(tenantId, queue.id)).kick();
       }
@@ -300,4 +287,12 @@ export class MergeQueues {
     this.#workers.clear();
     for (const w of workers) if (w.status === 'fulfilled') await w.value.stop();
   }
+}
+
+function stoppedError(queue: string, stop: StopInfo): StrataError {
+  return new StrataError(
+    stop.code as StrataErrorCode,
+    `merge queue ${queue} stopped: ${stop.reason} (resume it with mq.resume once fixed)`,
+    { queue, stopped: stop },
+  );
 }

@@ -5,7 +5,9 @@
  * that named them, queue time p50/p95, and check time per author (cost per task: sandbox time is
  * attributed to the entries of each check in equal shares).
  */
+import { QueueEngine } from './engine.ts';
 import type { MergeQueues } from './service.ts';
+import type { StopInfo } from './store.ts';
 import { percentile } from './simulate.ts';
 
 export interface QueueStats {
@@ -30,14 +32,20 @@ export interface QueueStats {
   readonly byAuthor: { author: string; merged: number; checkMs: number }[];
   /** Why the worker stopped, if it did. */
   readonly failure: string | null;
+  /** The stop with its code and time; the queue runs again only when a person resumes it. */
+  readonly stopped: StopInfo | null;
 }
 
 export async function queueStats(queues: MergeQueues, tenantId: string, queue: string): Promise<QueueStats> {
   const row = await queues.rows.queue(tenantId, queue);
   const entries = await queues.rows.entries(tenantId, queue);
   const checks = await queues.rows.checks(tenantId, queue);
-  const worker = await queues.worker(tenantId, queue);
-  const engine = worker.engine.stats();
+  const stopped = await queues.halted(tenantId, queue);
+  // A stopped queue's figures must not open a worker (that would take the queue): a fresh engine's.
+  const engineOf = stopped
+    ? new QueueEngine({ batch: row.batch })
+    : (await queues.worker(tenantId, queue)).engine;
+  const engine = engineOf.stats();
   const counts: Record<string, number> = {};
   for (const e of entries) counts[e.state] = (counts[e.state] ?? 0) + 1;
   const merged = entries.filter((e) => e.state === 'merged');
@@ -69,9 +77,10 @@ export async function queueStats(queues: MergeQueues, tenantId: string, queue: s
       .filter((e) => e.state === 'rejected')
       .map((e) => ({ entry: e.id, check: e.failedCheck })),
     window: engine.window,
-    headOfLine: worker.engine.headOfLine(),
+    headOfLine: engineOf.headOfLine(),
     queueTimeMs: { p50: percentile(waits, 50), p95: percentile(waits, 95) },
     byAuthor: [...authors.values()],
-    failure: worker.failure?.message ?? null,
+    failure: stopped?.reason ?? null,
+    stopped,
   };
 }

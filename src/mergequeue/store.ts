@@ -2,118 +2,25 @@
  * @module mergequeue/store
  * Rows of the merge queue and the SQL that reads and writes them (same SQL on both dialects).
  * The fencing rule lives here: {@link QueueStore.advance} moves main only while the caller's token
- * is still the queue's current one and main is still where the caller saw it.
+ * is still the queue's current one and main is still where the caller saw it; a worker's entry
+ * transitions are fenced the same way, so a stale worker cannot rewrite what the current one did.
  */
 import { StrataError, type Queryable, type Store } from '../kernel/index.ts';
+import {
+  checkOf,
+  entryOf,
+  json,
+  num,
+  queueOf,
+  type CheckRow,
+  type EntryRow,
+  type QueueRow,
+  type StopInfo,
+} from './rows.ts';
+import type { CheckRun } from './runner.ts';
 import type { EntryState, Transition } from './types.ts';
 
-export interface QueueRow {
-  readonly id: string;
-  readonly repository: string;
-  readonly target: string;
-  readonly checkCommand: string;
-  readonly checkTimeoutMs: number;
-  readonly runtimes: readonly string[];
-  readonly batch: { readonly min: number; readonly max: number };
-  readonly paused: boolean;
-  readonly mainVersion: number;
-  readonly mainCommit: string;
-  readonly fence: number;
-  readonly createdAt: number;
-}
-
-export interface EntryRow {
-  readonly id: string;
-  readonly queue: string;
-  readonly seq: number;
-  readonly author: string;
-  readonly branch: string;
-  readonly headCommit: string;
-  readonly priority: number;
-  readonly dependsOn: readonly string[];
-  readonly state: EntryState;
-  readonly reason: string;
-  readonly files: readonly string[];
-  /** Other queued entries touching the same files when this one was submitted (early warning). */
-  readonly overlaps: readonly { readonly entry: string; readonly files: readonly string[] }[];
-  readonly conflictFiles: readonly string[] | null;
-  readonly failedCheck: string | null;
-  readonly mergedCommit: string | null;
-  readonly checks: number;
-  readonly checkMs: number;
-  readonly createdAt: number;
-  readonly finishedAt: number | null;
-}
-
-export interface CheckRow {
-  readonly id: string;
-  readonly purpose: string;
-  readonly tree: readonly string[];
-  readonly version: number;
-  readonly commit: string | null;
-  readonly outcome: 'pass' | 'fail' | null;
-  readonly exitCode: number | null;
-  readonly timedOut: boolean;
-  readonly log: string | null;
-  readonly startedAt: number;
-  readonly durationMs: number | null;
-}
-
-type Raw = Record<string, unknown>;
-const num = (v: unknown): number => Number(v);
-const json = <T>(v: unknown): T => JSON.parse(String(v)) as T;
-const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-
-const queueOf = (r: Raw): QueueRow => ({
-  id: String(r['id']),
-  repository: String(r['repository']),
-  target: String(r['target']),
-  checkCommand: String(r['check_command']),
-  checkTimeoutMs: num(r['check_timeout_ms']),
-  runtimes: json<string[]>(r['runtimes']),
-  batch: { min: num(r['batch_min']), max: num(r['batch_max']) },
-  paused: num(r['paused']) === 1,
-  mainVersion: num(r['main_version']),
-  mainCommit: String(r['main_commit']),
-  fence: num(r['fence']),
-  createdAt: num(r['created_at']),
-});
-
-const entryOf = (r: Raw): EntryRow => ({
-  id: String(r['id']),
-  queue: String(r['queue_id']),
-  seq: num(r['seq']),
-  author: String(r['author']),
-  branch: String(r['branch']),
-  headCommit: String(r['head_commit']),
-  priority: num(r['priority']),
-  dependsOn: json<string[]>(r['depends_on']),
-  state: String(r['state']) as EntryState,
-  reason: String(r['reason']),
-  files: json<string[]>(r['files']),
-  overlaps: json<EntryRow['overlaps']>(r['overlap_warnings']),
-  conflictFiles: r['conflict_files'] == null ? null : json<string[]>(r['conflict_files']),
-  failedCheck: text(r['failed_check']),
-  mergedCommit: text(r['merged_commit']),
-  checks: num(r['checks']),
-  checkMs: num(r['check_ms']),
-  createdAt: num(r['created_at']),
-  finishedAt: r['finished_at'] == null ? null : num(r['finished_at']),
-});
-
-const checkOf = (r: Raw): CheckRow => ({
-  id: String(r['id']),
-  purpose: String(r['purpose']),
-  tree: json<string[]>(r['tree']),
-  version: num(r['version']),
-  commit: text(r['commit_sha']),
-  outcome: text(r['outcome']) as 'pass' | 'fail' | null,
-  exitCode: r['exit_code'] == null ? null : num(r['exit_code']),
-  timedOut: num(r['timed_out']) === 1,
-  log: text(r['log']),
-  startedAt: num(r['started_at']),
-  durationMs: r['duration_ms'] == null ? null : num(r['duration_ms']),
-});
+export type { CheckRow, EntryRow, QueueRow, StopInfo } from './rows.ts';
 
 export class QueueStore {
   readonly #store: Store;
@@ -141,13 +48,51 @@ export class QueueStore {
     );
   }
 
-  /** Bumps the fencing token: the caller becomes the only worker allowed to move main. */
+  /**
+   * Bumps the fencing token: the caller becomes the only worker allowed to move main. One
+   * statement returns the new value, so two workers taking the queue at once get distinct tokens
+   * (an UPDATE then a SELECT could hand both the later one).
+   */
   async takeFence(tenant: string, queue: string): Promise<number> {
-    await this.#store.run('UPDATE mq_queues SET fence = fence + 1 WHERE tenant_id = ? AND id = ?', [
-      tenant,
-      queue,
-    ]);
-    return (await this.queue(tenant, queue)).fence;
+    const row = await this.#store.get(
+      'UPDATE mq_queues SET fence = fence + 1 WHERE tenant_id = ? AND id = ? RETURNING fence',
+      [tenant, queue],
+    );
+    if (!row) await this.queue(tenant, queue); // E_NOT_FOUND
+    return num(row?.['fence']);
+  }
+
+  /**
+   * Throws E_LEASE_LOST unless `fence` is still the queue's token. Inside a transaction the UPDATE
+   * locks the queue row (PostgreSQL), so a newer worker's {@link takeFence} waits for the commit.
+   */
+  async #holds(tx: Queryable, tenant: string, queue: string, fence: number): Promise<void> {
+    const held = await tx.run(
+      'UPDATE mq_queues SET fence = fence WHERE tenant_id = ? AND id = ? AND fence = ?',
+      [tenant, queue, fence],
+    );
+    if (held.changes !== 1) {
+      throw new StrataError('E_LEASE_LOST', `another worker holds merge queue ${queue}; this one stops`, {
+        queue,
+        fence,
+      });
+    }
+  }
+
+  /** Records why the queue stopped, unless a newer worker holds it (then the queue did not stop). */
+  async stop(tenant: string, queue: string, fence: number, why: StopInfo): Promise<void> {
+    await this.#store.run(
+      'UPDATE mq_queues SET stopped_code = ?, stopped_reason = ?, stopped_at = ? WHERE tenant_id = ? AND id = ? AND fence = ?',
+      [why.code, why.reason, why.at, tenant, queue, fence],
+    );
+  }
+
+  /** A person resumed the queue: the next worker may run it. */
+  async clearStop(tenant: string, queue: string): Promise<void> {
+    await this.#store.run(
+      'UPDATE mq_queues SET stopped_code = NULL, stopped_reason = NULL, stopped_at = NULL WHERE tenant_id = ? AND id = ?',
+      [tenant, queue],
+    );
   }
 
   /**
@@ -200,6 +145,20 @@ export class QueueStore {
     });
   }
 
+  /** Main's moves since `since` with the entries of the check each one passed (merged by it). */
+  async advancedTrees(
+    tenant: string,
+    queue: string,
+    since: number,
+  ): Promise<{ commit: string; tree: string[] }[]> {
+    const rows = await this.#store.all(
+      `SELECT a.commit_sha, c.tree FROM mq_advances a JOIN mq_checks c ON c.tenant_id = a.tenant_id AND c.id = a.check_id
+       WHERE a.tenant_id = ? AND a.queue_id = ? AND a.at >= ? ORDER BY a.version`,
+      [tenant, queue, since],
+    );
+    return rows.map((r) => ({ commit: String(r['commit_sha']), tree: json<string[]>(r['tree']) }));
+  }
+
   async versions(tenant: string, queue: string): Promise<Map<number, string>> {
     const rows = await this.#store.all(
       'SELECT version, commit_sha FROM mq_advances WHERE tenant_id = ? AND queue_id = ? ORDER BY version',
@@ -250,13 +209,18 @@ export class QueueStore {
     return num(row?.['m'] ?? 0) + 1;
   }
 
-  /** Applies engine transitions: the entry's state and reason, plus one history row each. */
+  /**
+   * Applies engine transitions: the entry's state and reason, plus one history row each. With
+   * `fenced`, only while that worker still holds the queue (else E_LEASE_LOST, nothing written).
+   */
   async transitions(
     tenant: string,
     list: readonly (Transition & { id: string; at: number })[],
+    fenced?: { queue: string; fence: number },
   ): Promise<void> {
     if (list.length === 0) return;
     await this.#store.transaction(async (tx) => {
+      if (fenced) await this.#holds(tx, tenant, fenced.queue, fenced.fence);
       for (const t of list) {
         const terminal = t.to !== 'queued' && t.to !== 'testing';
         await tx.run(
@@ -285,6 +249,52 @@ export class QueueStore {
       reason: String(r['reason']),
       at: num(r['at']),
     }));
+  }
+
+  async startCheck(
+    tenant: string,
+    check: {
+      id: string;
+      queue: string;
+      purpose: string;
+      tree: readonly string[];
+      version: number;
+      commit: string;
+      at: number;
+    },
+  ): Promise<void> {
+    await this.#store.run(
+      `INSERT INTO mq_checks (tenant_id, id, queue_id, purpose, tree, version, commit_sha, started_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        tenant,
+        check.id,
+        check.queue,
+        check.purpose,
+        JSON.stringify(check.tree),
+        check.version,
+        check.commit,
+        check.at,
+      ],
+    );
+  }
+
+  /** Records a check's outcome and attributes its time to the entries of its tree in equal shares. */
+  async finishCheck(tenant: string, id: string, run: CheckRun): Promise<void> {
+    const tree = (await this.check(tenant, id))?.tree ?? [];
+    const outcome = run.ok ? 'pass' : 'fail';
+    await this.#store.transaction(async (tx) => {
+      await tx.run(
+        'UPDATE mq_checks SET outcome = ?, exit_code = ?, timed_out = ?, log = ?, duration_ms = ? WHERE tenant_id = ? AND id = ?',
+        [outcome, run.exitCode, run.timedOut ? 1 : 0, run.log, run.durationMs, tenant, id],
+      );
+      for (const entry of tree) {
+        await tx.run(
+          'UPDATE mq_entries SET checks = checks + 1, check_ms = check_ms + ? WHERE tenant_id = ? AND id = ?',
+          [Math.round(run.durationMs / tree.length), tenant, entry],
+        );
+      }
+    });
   }
 
   async check(tenant: string, id: string): Promise<CheckRow | undefined> {

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { defineSyscall, erase, StrataError, type SyscallDefinition } from '../kernel/index.ts';
+import { checkNetworkSchema } from './configure.ts';
 import type { MergeQueues } from './service.ts';
 
 const QUEUE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -37,6 +38,8 @@ const entrySchema = z.object({
   finishedAt: z.number().nullable(),
 });
 
+const stopSchema = z.object({ code: z.string(), reason: z.string(), at: z.number() });
+
 const queueSchema = z.object({
   id: z.string(),
   repository: z.string(),
@@ -49,6 +52,8 @@ const queueSchema = z.object({
   mainVersion: z.number(),
   mainCommit: z.string(),
   fence: z.number(),
+  network: checkNetworkSchema,
+  stopped: stopSchema.nullable(),
   createdAt: z.number(),
 });
 
@@ -83,7 +88,7 @@ export function mergeQueueSyscalls(queues: MergeQueues): SyscallDefinition<unkno
         name,
         description: paused
           ? 'Pauses a queue: no new batches start; checks already running finish and may still merge.'
-          : 'Resumes a paused queue.',
+          : 'Resumes a paused queue, or a stopped one: a new worker takes the queue (the only way a stopped queue runs again).',
         input: byQueue,
         output: queueSchema,
         idempotency: 'idempotent',
@@ -96,7 +101,7 @@ export function mergeQueueSyscalls(queues: MergeQueues): SyscallDefinition<unkno
       defineSyscall({
         name: 'mq.configure',
         description:
-          'Creates or updates the merge queue of a (repository, target branch): the check command run in a sandbox, its timeout and runtimes, and {min,max} batch sizes.',
+          'Creates or updates the merge queue of a (repository, target branch): the check command run in a sandbox, its timeout, runtimes and network ("none", the default, or { allow: ["host:port", …] } reached through the sandbox egress proxy), and {min,max} batch sizes.',
         input: z
           .object({
             queue: queueName,
@@ -112,6 +117,7 @@ export function mergeQueueSyscalls(queues: MergeQueues): SyscallDefinition<unkno
                   .max(24 * 3600 * 1000)
                   .optional(),
                 runtimes: z.array(z.string().min(1).max(50)).max(10).optional(),
+                network: checkNetworkSchema.optional(),
               })
               .strict(),
             batch: z
@@ -153,13 +159,15 @@ export function mergeQueueSyscalls(queues: MergeQueues): SyscallDefinition<unkno
     erase(
       defineSyscall({
         name: 'mq.list',
-        description: 'Lists a queue’s entries in submission order, optionally only some states.',
+        description:
+          'Lists a queue’s entries in submission order, optionally only some states, and why the queue stopped (null while it runs).',
         input: z.object({ queue: queueName, states: z.array(states).max(6).optional() }).strict(),
-        output: z.object({ entries: z.array(entrySchema) }),
+        output: z.object({ entries: z.array(entrySchema), stopped: stopSchema.nullable() }),
         idempotency: 'pure',
         resource,
         handler: async (input, ctx) => ({
           entries: await queues.list(ctx.tenantId, input.queue, input.states),
+          stopped: await queues.halted(ctx.tenantId, input.queue),
         }),
       }),
     ),

@@ -13,8 +13,9 @@
 import { newId, StrataError, type Clock, type Logger } from '../kernel/index.ts';
 import { QueueEngine, type QueueEngineOptions } from './engine.ts';
 import type { GitRepository } from './git.ts';
-import type { CheckRun, CheckRunner } from './runner.ts';
-import type { EntryRow, QueueRow, QueueStore } from './store.ts';
+import { mergedBy, reconcileGit } from './restart.ts';
+import { runQueueCheck, type CheckRun, type CheckRunner } from './runner.ts';
+import type { EntryRow, QueueRow, QueueStore, StopInfo } from './store.ts';
 import type { CheckRequest, Transition } from './types.ts';
 
 export interface ReworkEvent {
@@ -51,11 +52,15 @@ export class QueueWorker {
   readonly #heads = new Map<string, EntryRow>();
   readonly #pending: Transition[] = [];
   readonly #conflicts = new Map<string, readonly string[]>();
+  /** Entry → the commit of main that merged it, written with the entry's `merged` transition. */
+  readonly #merged = new Map<string, string>();
   #fence = 0;
   #pump: Promise<void> | undefined;
   #stopped = false;
   /** Set when the worker stopped on an error (stale fence, main moved outside the queue). */
   failure: StrataError | undefined;
+  /** The failure as the queue's status shows it; a stopped worker never runs again. */
+  stopInfo: StopInfo | undefined;
 
   private constructor(options: QueueWorkerOptions, versions: Map<number, string>) {
     this.#o = options;
@@ -69,29 +74,36 @@ export class QueueWorker {
   }
 
   static async open(options: QueueWorkerOptions): Promise<QueueWorker> {
-    const { rows, tenantId, queue, repo } = options;
+    const { rows, tenantId, queue, clock } = options;
     const fence = await rows.takeFence(tenantId, queue.id);
     const fresh = await rows.queue(tenantId, queue.id);
     const worker = new QueueWorker({ ...options, queue: fresh }, await rows.versions(tenantId, queue.id));
     worker.#fence = fence;
-    const onGit = await repo.branchCommit(fresh.target);
-    if (onGit !== fresh.mainCommit) {
-      // A push recorded in the store but not made before a crash: its commit passed, finish it.
-      const finishable = await repo.isAncestor(onGit, fresh.mainCommit);
-      if (!finishable || !(await repo.compareAndSwap(fresh.target, fresh.mainCommit, onGit))) {
-        throw new StrataError(
-          'E_NOT_FAST_FORWARD',
-          `${fresh.target} moved outside the merge queue (to ${onGit.slice(0, 12)}); move it back to ${fresh.mainCommit.slice(0, 12)} to restart the queue`,
-          { branch: fresh.target, found: onGit, expected: fresh.mainCommit },
-        );
-      }
-    }
+    await reconcileGit(options.repo, fresh).catch(async (error: unknown) => {
+      await worker.#recordStop(error);
+      throw error;
+    });
     worker.engine.setVersion(fresh.mainVersion);
     if (fresh.paused) worker.engine.pause();
     const entries = await rows.entries(tenantId, queue.id);
-    const state = new Map(entries.map((e) => [e.id, e.state]));
-    for (const entry of entries) {
-      if (entry.state !== 'queued' && entry.state !== 'testing') continue;
+    // Entries in the tree of a recorded move of main merged with it, even if the worker that moved
+    // main stopped before it said so: testing them again would advance main twice for one change.
+    const open = entries.filter((e) => e.state === 'queued' || e.state === 'testing');
+    const since = Math.min(clock.now(), ...open.map((e) => e.createdAt));
+    const merged = mergedBy(await rows.advancedTrees(tenantId, queue.id, since));
+    const state = new Map(entries.map((e) => [e.id, merged.has(e.id) ? 'merged' : e.state]));
+    for (const entry of open) {
+      const commit = merged.get(entry.id);
+      if (commit !== undefined) {
+        worker.#pending.push({
+          entryId: entry.id,
+          from: entry.state,
+          to: 'merged',
+          reason: 'merged by a recorded move of main (finished at restart)',
+        });
+        worker.#merged.set(entry.id, commit);
+        continue;
+      }
       worker.#heads.set(entry.id, entry);
       const live = entry.dependsOn.filter((d) => state.get(d) === 'queued' || state.get(d) === 'testing');
       const dead = entry.dependsOn.find((d) => state.get(d) !== 'merged' && !live.includes(d));
@@ -135,6 +147,7 @@ export class QueueWorker {
     while (!this.#stopped) {
       try {
         const requests = this.engine.next();
+        await this.#flush(); // a stale worker learns it here, before it starts any sandbox
         for (const request of requests) await this.#start(request);
         await this.#flush();
         if (this.#running.size === 0) {
@@ -145,11 +158,28 @@ export class QueueWorker {
         this.#running.delete(check);
         await this.#finish(check, run);
       } catch (error) {
-        this.failure = error instanceof StrataError ? error : new StrataError('E_INTERNAL', String(error));
         this.#stopped = true;
+        await this.#recordStop(error);
         this.#o.logger.error({ queue: this.#o.queue.id, err: error }, 'merge queue worker stopped');
       }
     }
+  }
+
+  /**
+   * Sets `failure` and records it as the queue's stop reason — unless the worker lost the queue to
+   * a newer one (E_LEASE_LOST): then the queue did not stop, only this worker did.
+   */
+  async #recordStop(error: unknown): Promise<void> {
+    const failure = error instanceof StrataError ? error : new StrataError('E_INTERNAL', String(error));
+    const { rows, tenantId, queue, clock } = this.#o;
+    const why = { code: failure.code, reason: failure.message, at: clock.now() };
+    this.failure = failure;
+    this.stopInfo = why;
+    this.#stopped = true;
+    if (failure.code === 'E_LEASE_LOST') return;
+    await rows.stop(tenantId, queue.id, this.#fence, why).catch((e: unknown) => {
+      this.#o.logger.warn({ queue: queue.id, err: e }, 'could not record why the merge queue stopped');
+    });
   }
 
   async rework(id: string, reason: string): Promise<void> {
@@ -183,62 +213,19 @@ export class QueueWorker {
       return;
     }
     this.#commits.set(request.id, merged.commit);
-    await rows.db.run(
-      `INSERT INTO mq_checks (tenant_id, id, queue_id, purpose, tree, version, commit_sha, started_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        tenantId,
-        request.id,
-        queue.id,
-        request.purpose,
-        JSON.stringify(request.tree),
-        request.version,
-        merged.commit,
-        clock.now(),
-      ],
-    );
-    const job = async (): Promise<CheckRun> => {
-      const tree = await repo.archive(merged.commit);
-      const { checkCommand: command, checkTimeoutMs: timeoutMs, runtimes } = queue;
-      return this.#o.runner({ tenantId, command, timeoutMs, runtimes, tree });
-    };
-    const failed = (error: unknown): CheckRun => ({
-      ok: false,
-      exitCode: null,
-      timedOut: false,
-      log: `the check could not run: ${error instanceof Error ? error.message : String(error)}`,
-      durationMs: 0,
-    });
+    await rows.startCheck(tenantId, { ...request, queue: queue.id, commit: merged.commit, at: clock.now() });
+    const { checkCommand: command, checkTimeoutMs: timeoutMs, runtimes, network } = queue;
+    const job = { tenantId, command, timeoutMs, runtimes, network };
+    const run = runQueueCheck(this.#o.runner, job, () => repo.archive(merged.commit));
     this.#running.set(
       request.id,
-      job()
-        .catch(failed)
-        .then((run) => ({ check: request.id, run })),
+      run.then((result) => ({ check: request.id, run: result })),
     );
   }
 
   async #finish(check: string, run: CheckRun): Promise<void> {
     const { rows, tenantId, queue, repo, clock } = this.#o;
-    const row = await rows.check(tenantId, check);
-    await rows.db.run(
-      'UPDATE mq_checks SET outcome = ?, exit_code = ?, timed_out = ?, log = ?, duration_ms = ? WHERE tenant_id = ? AND id = ?',
-      [
-        run.ok ? 'pass' : 'fail',
-        run.exitCode,
-        run.timedOut ? 1 : 0,
-        run.log,
-        run.durationMs,
-        tenantId,
-        check,
-      ],
-    );
-    const tree = row?.tree ?? [];
-    for (const id of tree) {
-      await rows.db.run(
-        'UPDATE mq_entries SET checks = checks + 1, check_ms = check_ms + ? WHERE tenant_id = ? AND id = ?',
-        [Math.round(run.durationMs / tree.length), tenantId, id],
-      );
-    }
+    await rows.finishCheck(tenantId, check, run);
     for (const advance of this.engine.report(check, run.ok ? 'pass' : 'fail')) {
       const next = this.#commits.get(advance.check) as string;
       const from = this.#versions.get(advance.from) as string;
@@ -259,18 +246,19 @@ export class QueueWorker {
         );
       }
       if (!(await repo.compareAndSwap(queue.target, next, from))) {
+        if ((await repo.branchCommit(queue.target)) === next) {
+          // A newer worker found our recorded move at its start and finished it: the move stands.
+          throw new StrataError(
+            'E_LEASE_LOST',
+            `another worker took merge queue ${queue.id} and finished its push`,
+          );
+        }
         await rows.unadvance(tenantId, move); // git refused: the store must not claim the move
         await this.#fastForward(from, next);
         throw new StrataError('E_CONFLICT', `${queue.target} moved while the queue pushed; the queue stops`);
       }
       this.#versions.set(advance.to, next);
-      for (const id of advance.merged) {
-        await rows.db.run('UPDATE mq_entries SET merged_commit = ? WHERE tenant_id = ? AND id = ?', [
-          next,
-          tenantId,
-          id,
-        ]);
-      }
+      for (const id of advance.merged) this.#merged.set(id, next);
     }
     await this.#flush();
   }
@@ -291,11 +279,22 @@ export class QueueWorker {
     const list = this.#pending.splice(0);
     const { rows, tenantId, queue, clock } = this.#o;
     const at = clock.now();
+    const fenced = { queue: queue.id, fence: this.#fence };
     await rows.transitions(
       tenantId,
       list.map((t) => ({ ...t, id: newId('mqt'), at })),
+      fenced,
     );
     for (const t of list) {
+      const commit = t.to === 'merged' ? this.#merged.get(t.entryId) : undefined;
+      if (commit !== undefined) {
+        this.#merged.delete(t.entryId);
+        await rows.db.run('UPDATE mq_entries SET merged_commit = ? WHERE tenant_id = ? AND id = ?', [
+          commit,
+          tenantId,
+          t.entryId,
+        ]);
+      }
       if (t.to === 'rejected') {
         const failed = this.engine.entry(t.entryId).failedCheck;
         await rows.db.run('UPDATE mq_entries SET failed_check = ? WHERE tenant_id = ? AND id = ?', [
