@@ -22,6 +22,15 @@ interface Entry {
   conflictFiles?: string[] | null;
 }
 
+interface Stop {
+  code: string;
+  reason: string;
+  at: number;
+}
+
+const stopLine = (queue: string, stop: Stop): string =>
+  `queue stopped ${when(stop.at)} (${stop.code}): ${stop.reason}\nentries wait; after fixing it run: strata mq resume ${queue}`;
+
 const int = (text: string): number => {
   const n = Number(text);
   if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(n))
@@ -61,6 +70,10 @@ export function registerMq(program: Command): void {
     .requiredOption('--check <command>', 'the check command, run in a fresh sandbox at the repository root')
     .option('--timeout <ms>', 'check wall time', int)
     .option('--runtime <name...>', 'runtimes mounted in the sandbox (default sh node)')
+    .option(
+      '--allow-host <host:port...>',
+      'what the check may reach through the egress proxy (default nothing)',
+    )
     .option('--batch-min <n>', 'smallest batch', int)
     .option('--batch-max <n>', 'largest batch', int)
     .action(async (queue: string, o: Record<string, unknown>, command: Command) => {
@@ -74,7 +87,12 @@ export function registerMq(program: Command): void {
           queue,
           repository: o['repo'],
           target: o['target'],
-          check: { command: o['check'], timeoutMs: o['timeout'], runtimes: o['runtime'] },
+          check: {
+            command: o['check'],
+            timeoutMs: o['timeout'],
+            runtimes: o['runtime'],
+            ...(o['allowHost'] === undefined ? {} : { network: { allow: o['allowHost'] } }),
+          },
           ...(Object.keys(batch).length > 0 ? { batch } : {}),
         },
       );
@@ -103,23 +121,26 @@ export function registerMq(program: Command): void {
     .description('entries of a queue, in submission order')
     .option('--state <state...>', 'only these states (queued testing merged rejected needs_rework cancelled)')
     .action(async (queue: string, o: { state?: string[] }, command: Command) => {
-      const out = await remote(command).call<{ entries: Entry[] }>('mq.list', {
+      const out = await remote(command).call<{ entries: Entry[]; stopped: Stop | null }>('mq.list', {
         queue,
         ...(o.state ? { states: o.state } : {}),
       });
-      outputOf(command).result(out, () =>
-        table(
-          ['ID', 'BRANCH', 'AUTHOR', 'STATE', 'CHECKS', 'SUBMITTED', 'REASON'],
-          out.entries.map((e) => [
-            e.id,
-            e.branch,
-            e.author,
-            e.state,
-            String(e.checks),
-            when(e.createdAt),
-            e.reason,
-          ]),
-        ),
+      outputOf(command).result(
+        out,
+        () =>
+          (out.stopped === null ? '' : `${stopLine(queue, out.stopped)}\n`) +
+          table(
+            ['ID', 'BRANCH', 'AUTHOR', 'STATE', 'CHECKS', 'SUBMITTED', 'REASON'],
+            out.entries.map((e) => [
+              e.id,
+              e.branch,
+              e.author,
+              e.state,
+              String(e.checks),
+              when(e.createdAt),
+              e.reason,
+            ]),
+          ),
       );
     });
   mq.command('show <queue> <id>')
@@ -159,7 +180,9 @@ export function registerMq(program: Command): void {
   ] as const) {
     mq.command(`${name} <queue>`)
       .description(
-        name === 'pause' ? 'start no new batches (running checks finish)' : 'resume a paused queue',
+        name === 'pause'
+          ? 'start no new batches (running checks finish)'
+          : 'resume a paused queue, or a stopped one (the only way it runs again)',
       )
       .action(async (queue: string, _o: unknown, command: Command) => {
         const out = await remote(command).call<{ id: string; paused: boolean }>(syscall, { queue });
