@@ -48,7 +48,8 @@ export interface EventStreamRoutesOptions {
   readonly coalesceMs?: number;
   /** Idle time before a `: ping` comment. @default 15 000 */
   readonly heartbeatMs?: number;
-  /** More events than this waiting after the cursor: a `reset` instead of a replay. @default 500 */
+  /** More events than this waiting after the cursor: a `reset` instead of a replay (at most 999,
+   *  so the check is one `kernel.events.read` page). @default 500 */
   readonly maxBacklog?: number;
 }
 
@@ -100,7 +101,7 @@ export function eventStreamRoutes(options: EventStreamRoutesOptions): Hono<AppEn
   const pollMs = options.pollMs ?? 2000;
   const coalesceMs = options.coalesceMs ?? 25;
   const heartbeatMs = options.heartbeatMs ?? 15_000;
-  const maxBacklog = options.maxBacklog ?? 500;
+  const maxBacklog = Math.min(options.maxBacklog ?? 500, 999);
   const dispatcher = sharedDispatcher(kernel, options.dispatchMs ?? 100);
   const app = new Hono<AppEnv>();
   app.get('/events', async (c) => {
