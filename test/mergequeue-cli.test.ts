@@ -2,11 +2,13 @@
 // <dataDir>/repos, submit two branches (one breaks the check), watch them finish with `mq ls`, read
 // why one was rejected with `mq show` (its failing log), and `mq stats`; a branch that does not
 // exist fails with exit code 3 (E_NOT_FOUND) and a repository outside the allowed roots with 4.
+// Then main is moved outside the queue: `mq ls` says the queue stopped and why, it stays stopped
+// for later submits, and `mq resume` (after main is moved back) merges what waited.
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { after, before, test } from 'node:test';
 import { runCli, startUp, type CliResult, type RunningServer } from '../src/cli/testing.ts';
-import { createFixture, type Fixture } from './mergequeue-fixture.ts';
+import { createFixture, git, type Fixture } from './mergequeue-fixture.ts';
 
 let fx: Fixture;
 let server: RunningServer;
@@ -61,5 +63,36 @@ test(
     assert.deepEqual(stats.counts, { merged: 1, rejected: 1 });
     const table = await cli(['ls', 'app'], false);
     assert.match(table.stdout, /good +agent-1 +merged/);
+
+    const main = git(fx.bare, 'rev-parse', 'main');
+    git(
+      fx.bare,
+      'update-ref',
+      'refs/heads/main',
+      git(fx.bare, 'commit-tree', `${main}^{tree}`, '-m', 'outside'),
+    );
+    fx.branch('late', { 'b.txt': 'b\n' }, 'good');
+    const late = await json<{ id: string }>(['submit', 'app', 'late']);
+    type Listed = { entries: { id: string; state: string }[]; stopped: { code: string } | null };
+    let listed: Listed = { entries: [], stopped: null };
+    for (let i = 0; i < 200 && listed.stopped === null; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      listed = await json<Listed>(['ls', 'app']);
+    }
+    assert.equal(listed.stopped?.code, 'E_NOT_FAST_FORWARD');
+    assert.match((await cli(['ls', 'app'], false)).stdout, /^queue stopped .*\(E_NOT_FAST_FORWARD\)/);
+    fx.branch('later', { 'c.txt': 'c\n' }, 'good');
+    const later = await json<{ id: string; state: string; reason: string }>(['submit', 'app', 'later']);
+    assert.equal(later.state, 'queued');
+    git(fx.bare, 'update-ref', 'refs/heads/main', main);
+    await json(['resume', 'app']);
+    for (let i = 0; i < 200; i++) {
+      listed = await json<Listed>(['ls', 'app']);
+      if (listed.entries.every((e) => e.state !== 'queued' && e.state !== 'testing')) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal(listed.stopped, null);
+    const state = new Map(listed.entries.map((e) => [e.id, e.state]));
+    assert.deepEqual([state.get(late.id), state.get(later.id)], ['merged', 'merged']);
   },
 );

@@ -4,13 +4,14 @@
  * sends the entry to rework with its files), runs the check in a sandbox, reports the outcome and
  * applies the advances of main the engine allows — each one fenced in the store first (a worker
  * whose token is stale is refused and stops), then a compare-and-swap of the branch in git, so two
- * workers can never both push.
+ * workers can never both push. Its entry transitions are fenced too: a stale worker is refused at
+ * its first write and stops before it starts another sandbox. A stopped worker never runs again.
  *
  * Restart: a new worker takes a new fencing token, reconciles git with the store (a push that was
- * recorded but not yet made is finished: its commit passed its check), and re-queues entries that
- * were under test: their checks are run again, never assumed.
+ * recorded but not yet made is finished: its commit passed its check), marks merged the entries
+ * of recorded moves, and re-queues entries that were under test: their checks are run again.
  */
-import { newId, StrataError, type Clock, type Logger } from '../kernel/index.ts';
+import { coerceError, newId, StrataError, type Clock, type Logger } from '../kernel/index.ts';
 import { QueueEngine, type QueueEngineOptions } from './engine.ts';
 import type { GitRepository } from './git.ts';
 import { mergedBy, reconcileGit } from './restart.ts';
@@ -166,17 +167,19 @@ export class QueueWorker {
   }
 
   /**
-   * Sets `failure` and records it as the queue's stop reason — unless the worker lost the queue to
-   * a newer one (E_LEASE_LOST): then the queue did not stop, only this worker did.
+   * Sets `failure` and records it as the queue's stop reason, which survives restarts — unless the
+   * worker lost the queue to a newer one (E_LEASE_LOST: the queue did not stop, only this worker
+   * did) or the failure is transient (retryable: the store or git briefly unavailable), which stops
+   * this worker only, so a restart of the process may run the queue again.
    */
   async #recordStop(error: unknown): Promise<void> {
-    const failure = error instanceof StrataError ? error : new StrataError('E_INTERNAL', String(error));
+    const failure = coerceError(error);
     const { rows, tenantId, queue, clock } = this.#o;
     const why = { code: failure.code, reason: failure.message, at: clock.now() };
     this.failure = failure;
     this.stopInfo = why;
     this.#stopped = true;
-    if (failure.code === 'E_LEASE_LOST') return;
+    if (failure.code === 'E_LEASE_LOST' || failure.retryable) return;
     await rows.stop(tenantId, queue.id, this.#fence, why).catch((e: unknown) => {
       this.#o.logger.warn({ queue: queue.id, err: e }, 'could not record why the merge queue stopped');
     });
