@@ -19,6 +19,7 @@ export const LAYERS = [
   { name: 'memory', status: 'built', issue: 5 },
   { name: 'tools', status: 'built', issue: 6 },
   { name: 'provisioning', status: 'built', issue: 9 },
-  { name: 'orchestration', status: 'durable runs built; fleets in progress', issue: 12 },
+  { name: 'orchestration', status: 'built', issue: 12 },
   { name: 'models', status: 'built', issue: 7 },
+  { name: 'mergequeue', status: 'in progress', issue: 13 },
 ] as const;

@@ -8,7 +8,7 @@
  */
 import type { Command } from 'commander';
 import { loadConfig, type StrataConfig, type Tenant } from '../kernel/index.ts';
-import { openRuntime, type Runtime } from '../server/runtime.ts';
+import type { Runtime } from '../server/runtime.ts';
 import { createOutput, type Output } from './output.ts';
 
 export interface GlobalOptions {
@@ -48,6 +48,9 @@ export async function withRuntime<T>(
   fn: (runtime: Runtime, out: Output) => Promise<T>,
 ): Promise<T> {
   const out = outputOf(command);
+  // Imported here, not at the top: the runtime loads every layer (~2.5 s of CPU), and commands that
+  // talk to a running server never need it.
+  const { openRuntime } = await import('../server/runtime.ts');
   const runtime = await openRuntime({ config: configOf(command) });
   try {
     return await fn(runtime, out);

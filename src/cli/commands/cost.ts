@@ -9,7 +9,8 @@
  * fails with the syscall's own code (`E_INVALID_INPUT`).
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { toCsv, type CostReport } from '../../orchestration/index.ts';
+import type { CostReport } from '../../orchestration/index.ts';
+import { toCsv } from '../../orchestration/finops/cost-csv.ts';
 import { configOf, outputOf } from '../context.ts';
 import { table } from '../output.ts';
 import { parseTtl } from '../parse.ts';

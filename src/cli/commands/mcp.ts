@@ -7,9 +7,6 @@
  * It exits when the client closes stdin.
  */
 import type { Command } from 'commander';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { openRuntime } from '../../server/runtime.ts';
-import { createStrataMcpServer } from '../../tools/index.ts';
 import { configOf } from '../context.ts';
 import { credentialsFor } from './call-input.ts';
 
@@ -22,6 +19,11 @@ export function registerMcp(program: Command): void {
     .action(async (options: { key?: string; token?: string }, command: Command) => {
       const config = configOf(command);
       const credentials = credentialsFor(options, config);
+      const [{ StdioServerTransport }, { openRuntime }, { createStrataMcpServer }] = await Promise.all([
+        import('@modelcontextprotocol/sdk/server/stdio.js'),
+        import('../../server/runtime.ts'),
+        import('../../tools/index.ts'),
+      ]);
       const runtime = await openRuntime({ config });
       try {
         const principal = await runtime.kernel.authenticate(credentials);

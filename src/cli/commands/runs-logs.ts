@@ -8,7 +8,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isStrataErrorCode, StrataError } from '../../kernel/index.ts';
-import { TERMINAL, type Run, type TimelineEntry } from '../../orchestration/index.ts';
+import type { Run, TimelineEntry } from '../../orchestration/index.ts';
+import { TERMINAL } from '../../orchestration/run-row.ts';
 import { when, type Output } from '../output.ts';
 import type { Remote } from '../remote.ts';
 import { printTokens } from './runs-tokens.ts';

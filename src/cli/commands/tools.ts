@@ -14,7 +14,6 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { StrataError, isStrataError } from '../../kernel/index.ts';
-import { discoverMcpServer, loadOpenApi } from '../../tools/index.ts';
 import { table } from '../output.ts';
 import { parseInteger } from '../parse.ts';
 import { callAs, print, withAuth, readInput, type AuthOptions } from './call-input.ts';
@@ -200,6 +199,7 @@ function registerToolCommands(program: Command): void {
         command: Command,
       ) => {
         const bearer = options.bearerEnv === undefined ? undefined : await readSecret(options.bearerEnv);
+        const { discoverMcpServer } = await import('../../tools/index.ts');
         const found = await discoverMcpServer(url, {
           ...(bearer === undefined ? {} : { bearer }),
           ...(options.entry === undefined ? {} : { entry: options.entry }),
@@ -244,6 +244,7 @@ function registerToolCommands(program: Command): void {
         command: Command,
       ) => {
         // A local file is read here, by the user running the CLI, and sent as an object.
+        const { loadOpenApi } = await import('../../tools/index.ts');
         const doc = /^https?:\/\//.test(document) ? document : (await loadOpenApi(document)).bundled;
         const out = (await callAs(command, options, 'tools.openapi.add', {
           name,

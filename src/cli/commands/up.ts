@@ -15,7 +15,7 @@ import type { Command } from 'commander';
 import { createLogger, StrataError, type Logger } from '../../kernel/index.ts';
 import type { installSignalHandlers, ServerHandle } from '../../server/index.ts';
 import type { WorkflowDefinition } from '../../orchestration/index.ts';
-import { bootstrapDefaultTenant, openRuntime, type BootstrapResult } from '../../server/runtime.ts';
+import type { BootstrapResult } from '../../server/runtime.ts';
 import { configOf, outputOf } from '../context.ts';
 import type { Output } from '../output.ts';
 import { parseInteger } from '../parse.ts';
@@ -104,6 +104,7 @@ export function registerUp(program: Command): void {
       const server = await import('../../server/index.ts');
       // Loaded before the database is opened: a bad module fails fast and changes nothing.
       const workflows = options.workflows === undefined ? [] : await server.loadWorkflows(options.workflows);
+      const { bootstrapDefaultTenant, openRuntime } = await import('../../server/runtime.ts');
       const runtime = await openRuntime({ config, logger, workflows, worker: true });
       let handle: ServerHandle;
       let boot: BootstrapResult;
