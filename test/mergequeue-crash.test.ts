@@ -1,8 +1,9 @@
 /**
  * Crash safety (issue 13): the queue worker is killed with SIGKILL right after it recorded a move
  * of main but before git's ref moved, and again in the middle of a check. Each time a new worker
- * process resumes the queue: the recorded move is finished (its commit passed), the changes under
- * test are checked again, main is never left on an unchecked commit and no change merges twice.
+ * process resumes the queue: the recorded move is finished (its commit passed) and its changes are
+ * marked merged, the changes under test are checked again, main is never left on an unchecked
+ * commit and no change merges twice (in the store, or as a merge parent of two commits on main).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -108,6 +109,15 @@ test(
     const history = fx.mainLog();
     for (const commit of history.slice(0, -1))
       assert.ok(passed.has(commit), `${commit} on main was not checked`);
+    // Each merged change is a merge parent of exactly one commit on main: the move the crash left
+    // unfinished is finished, its changes marked merged, not checked and pushed a second time.
+    const parents = history.map((c) =>
+      git(fx.bare, 'rev-list', '--parents', '-n', '1', c).split(' ').slice(2),
+    );
+    for (const e of entries.filter((x) => x.state === 'merged')) {
+      const moves = parents.filter((p) => p.includes(e.headCommit)).length;
+      assert.equal(moves, 1, `${e.branch} was pushed to main ${moves} times`);
+    }
     const files = git(fx.bare, 'ls-tree', '--name-only', 'main').split('\n');
     assert.deepEqual(files.filter((f) => /^f\d\.txt$/.test(f)).sort(), [
       'f1.txt',
