@@ -3,6 +3,10 @@
 // source checkout (no build) runs the TypeScript directly through Node's type stripping, which is
 // on by default from Node 22.18.
 import { existsSync } from 'node:fs';
+import module from 'node:module';
+
+// Reuse V8's compiled code across runs (a third less start-up CPU); a no-op where unsupported.
+module.enableCompileCache?.();
 
 const built = new URL('../dist/cli/main.js', import.meta.url);
 if (existsSync(built)) {

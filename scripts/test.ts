@@ -3,6 +3,8 @@
 // glob to run instead of the whole suite (e.g. `npm test -- --fast src/kernel/store`).
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const args = process.argv.slice(2);
 const fast = args.includes('--fast');
@@ -48,6 +50,16 @@ const result = spawnSync(
     '--test-reporter-destination=stdout',
     ...patterns,
   ],
-  { stdio: 'inherit', env: { ...process.env, STRATA_TEST: '1' } },
+  {
+    stdio: 'inherit',
+    // V8's compile cache (keyed by file content, so never stale) shared by every process the suite
+    // starts: test files, workers and each CLI spawn load the same modules; it cuts a CLI start's CPU
+    // by about a third.
+    env: {
+      NODE_COMPILE_CACHE: join(tmpdir(), 'strata-node-compile-cache'),
+      ...process.env,
+      STRATA_TEST: '1',
+    },
+  },
 );
 process.exit(result.status ?? 1);
