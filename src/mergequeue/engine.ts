@@ -18,6 +18,7 @@
  *   batch size.
  */
 import { StrataError } from '../kernel/errors.ts';
+import { batchSize, BatchSizer } from './batching.ts';
 import { Bisection } from './bisection.ts';
 import { EntryTable, type EntryRecord } from './entries.ts';
 import type {
@@ -37,6 +38,11 @@ import { AdaptiveWindow } from './window.ts';
 export interface QueueEngineOptions {
   /** @default { min: 1, max: 8 } */
   readonly batch?: Partial<BatchSize>;
+  /**
+   * Size batches within `batch` from the culprit rate seen lately (`batching.ts`); false keeps
+   * every batch at `batch.max`. @default true
+   */
+  readonly adaptiveBatch?: boolean;
   readonly window?: WindowOptions;
   /** Ids for checks; @default `c1`, `c2`, … */
   readonly newCheckId?: () => string;
@@ -70,6 +76,7 @@ interface LiveCheck {
 export class QueueEngine {
   readonly #entries: EntryTable;
   readonly #batch: BatchSize;
+  readonly #sizer: BatchSizer;
   readonly #window: AdaptiveWindow;
   readonly #newCheckId: () => string;
   readonly #slots: Slot[] = [];
@@ -95,19 +102,8 @@ export class QueueEngine {
   };
 
   constructor(options: QueueEngineOptions = {}) {
-    const min = options.batch?.min ?? 1;
-    const max = options.batch?.max ?? 8;
-    if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || max < min) {
-      throw new StrataError(
-        'E_INVALID_INPUT',
-        `batch size must satisfy 1 <= min <= max (got ${min}, ${max})`,
-        {
-          min,
-          max,
-        },
-      );
-    }
-    this.#batch = { min, max };
+    this.#batch = batchSize(options.batch);
+    this.#sizer = new BatchSizer(this.#batch, options.adaptiveBatch ?? true);
     this.#window = new AdaptiveWindow(options.window);
     this.#jumpAhead = options.jumpAhead ?? false;
     this.#newCheckId = options.newCheckId ?? (() => `c${++this.#counter}`);
@@ -169,6 +165,9 @@ export class QueueEngine {
       merged: all.filter((e) => e.state === 'merged').length,
       rejected: all.filter((e) => e.state === 'rejected').length,
       window: this.#window.value,
+      batchTarget: this.#sizer.target,
+      batchRange: this.#sizer.range,
+      culpritRate: this.#sizer.culpritRate,
       culprits: [...this.#culprits],
     };
   }
@@ -288,7 +287,8 @@ export class QueueEngine {
     if (this.#paused) return;
     for (;;) {
       const inFlight = this.#slots.reduce((n, s) => n + s.entries.length, 0);
-      if (this.#slots.length > 0 && inFlight >= this.#window.value) return;
+      const limit = Math.min(this.#window.value, this.#sizer.speculation);
+      if (this.#slots.length > 0 && inFlight >= limit) return;
       const batch = this.#pickBatch();
       if (batch.length === 0) return;
       if (batch.length < this.#batch.min && (this.#slots.length > 0 || this.#bisections.length > 0)) return;
@@ -304,7 +304,7 @@ export class QueueEngine {
         (dep) => this.#entries.get(dep).state === 'merged' || inPipeline.has(dep) || picked.includes(dep),
       );
     for (const entry of this.#entries.waiting()) {
-      if (picked.length >= this.#batch.max) break;
+      if (picked.length >= this.#sizer.target) break;
       if (ready(entry)) picked.push(entry.id);
     }
     return picked;
@@ -389,6 +389,7 @@ export class QueueEngine {
       );
     }
     this.#window.merged(merged.length);
+    this.#sizer.merged(merged.length);
     return { check: slot.passedCheck ?? slot.check, from, to: this.#version, merged };
   }
 
@@ -453,6 +454,7 @@ export class QueueEngine {
       const culprit = this.#entries.get(step.entry);
       culprit.failedCheck = step.check;
       this.#culprits.push(step.entry);
+      this.#sizer.culprit();
       this.#entries.move(
         step.entry,
         'rejected',

@@ -35,6 +35,8 @@ export interface SimulationOptions {
   readonly batch: BatchSize;
   readonly window?: WindowOptions;
   readonly jumpAhead?: boolean;
+  /** @default true (see `batching.ts`) */
+  readonly adaptiveBatch?: boolean;
 }
 
 export interface SimulationResult {
@@ -69,6 +71,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
     batch: options.batch,
     window: options.window,
     jumpAhead: options.jumpAhead,
+    adaptiveBatch: options.adaptiveBatch,
   });
   const culprits = new Set<string>();
   const ids: string[] = [];

@@ -129,5 +129,11 @@ export interface EngineStats {
   readonly rejected: number;
   readonly advances: number;
   readonly window: number;
+  /** Size of the next batch (adaptive within `{min, max}`, see `batching.ts`). */
+  readonly batchTarget: number;
+  /** Smallest and largest batch sizes used so far. */
+  readonly batchRange: { readonly low: number; readonly high: number };
+  /** Culprit rate the batch size is chosen from. */
+  readonly culpritRate: number;
   readonly culprits: readonly string[];
 }
