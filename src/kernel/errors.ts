@@ -444,6 +444,18 @@ export const ERROR_CODES = {
     false,
     'The merge queue refused to move a branch: the new commit does not descend from the current one; data.branch.',
   ),
+  E_PATCH_REJECTED: code(
+    422,
+    EXIT.conflict,
+    false,
+    'A patch submitted to a merge queue does not apply to its target (data.files) or is not a diff.',
+  ),
+  E_REMOTE_AUTH: code(
+    401,
+    EXIT.denied,
+    false,
+    'A merge queue remote refused the credentials of its vault secret (or it has none); data.queue.',
+  ),
 } as const satisfies Record<string, CodeInfo>;
 
 export type StrataErrorCode = keyof typeof ERROR_CODES;

@@ -19,10 +19,17 @@ interface GitResult {
   readonly stderr: string;
 }
 
+export interface GitOptions {
+  /** Added to the fixed environment: a temporary index, an author, credentials for a remote. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Written to git's stdin. */
+  readonly input?: string;
+}
+
 /** Runs git in `repo`; never throws on a non-zero exit (callers decide what it means). */
-function run(repo: string, args: readonly string[]): Promise<GitResult> {
+export function runGit(repo: string, args: readonly string[], options: GitOptions = {}): Promise<GitResult> {
   return new Promise((resolvePromise, reject) => {
-    execFile(
+    const child = execFile(
       'git',
       ['-c', 'user.name=Strata merge queue', '-c', 'user.email=mergequeue@strata.invalid', ...args],
       {
@@ -35,6 +42,7 @@ function run(repo: string, args: readonly string[]): Promise<GitResult> {
           GIT_TERMINAL_PROMPT: '0',
           LC_ALL: 'C',
           HOME: '/nonexistent',
+          ...options.env,
         },
       },
       (error, stdout, stderr) => {
@@ -53,11 +61,22 @@ function run(repo: string, args: readonly string[]): Promise<GitResult> {
         });
       },
     );
+    if (options.input !== undefined) {
+      // git may exit before reading it all (a bad mail); its exit code says what went wrong.
+      child.stdin?.on('error', () => undefined);
+      child.stdin?.end(options.input);
+    }
   });
 }
 
-async function ok(repo: string, args: readonly string[]): Promise<string> {
-  const result = await run(repo, args);
+const run = (repo: string, args: readonly string[]): Promise<GitResult> => runGit(repo, args);
+
+export async function gitOk(
+  repo: string,
+  args: readonly string[],
+  options: GitOptions = {},
+): Promise<string> {
+  const result = await runGit(repo, args, options);
   if (result.code !== 0) {
     throw new StrataError('E_INTERNAL', `git ${args[0] ?? ''} failed: ${result.stderr.trim()}`, {
       args: args.slice(0, 3),
@@ -68,7 +87,7 @@ async function ok(repo: string, args: readonly string[]): Promise<string> {
 
 /** Checks that git is installed and recent enough; E_UNAVAILABLE says what to install. */
 export async function checkGit(): Promise<string> {
-  const version = await ok(process.cwd(), ['--version']).catch((error: unknown) => {
+  const version = await gitOk(process.cwd(), ['--version']).catch((error: unknown) => {
     throw new StrataError(
       'E_UNAVAILABLE',
       'the merge queue needs the git binary (apt-get install git)',
@@ -129,7 +148,7 @@ export class GitRepository {
     const out =
       forked.code === 0
         ? forked.stdout.trim()
-        : await ok(this.path, ['diff', '--name-only', '--no-renames', base, head]);
+        : await gitOk(this.path, ['diff', '--name-only', '--no-renames', base, head]);
     return out === '' ? [] : out.split('\n');
   }
 
@@ -148,7 +167,7 @@ export class GitRepository {
     message: string,
   ): Promise<MergeResult> {
     if (heads.length === 0) return { ok: true, commit: base };
-    let tree = await ok(this.path, ['rev-parse', `${base}^{tree}`]);
+    let tree = await gitOk(this.path, ['rev-parse', `${base}^{tree}`]);
     let current = base;
     for (const { entry, commit } of heads) {
       const merged = await run(this.path, [
@@ -167,7 +186,7 @@ export class GitRepository {
         throw new StrataError('E_INTERNAL', `git merge-tree failed: ${merged.stderr.trim()}`);
       tree = lines[0] as string;
       // A throwaway commit so the next merge sees this one's history as a merge base.
-      current = await ok(this.path, [
+      current = await gitOk(this.path, [
         'commit-tree',
         tree,
         '-p',
@@ -179,7 +198,7 @@ export class GitRepository {
       ]);
     }
     const parents = [base, ...heads.map((h) => h.commit)].flatMap((p) => ['-p', p]);
-    return { ok: true, commit: await ok(this.path, ['commit-tree', tree, ...parents, '-m', message]) };
+    return { ok: true, commit: await gitOk(this.path, ['commit-tree', tree, ...parents, '-m', message]) };
   }
 
   /** A tar of the commit's tree, for a sandbox's workspace. */
@@ -215,7 +234,7 @@ export class GitRepository {
 
   /** First-parent history of a branch, newest first. */
   async firstParents(branch: string): Promise<string[]> {
-    const out = await ok(this.path, ['rev-list', '--first-parent', `refs/heads/${branch}`]);
+    const out = await gitOk(this.path, ['rev-list', '--first-parent', `refs/heads/${branch}`]);
     return out === '' ? [] : out.split('\n');
   }
 }

@@ -1,7 +1,7 @@
 /**
  * @module mergequeue/service
  * The merge queues of a Strata instance: configure a queue per (repository, target branch),
- * submit changes (a branch of that repository), list, show (with history, checks and the failing
+ * submit changes (a branch of that repository, or a patch the queue commits on main), list, show (with history, checks and the failing
  * log), cancel, pause, resume, stats. One {@link QueueWorker} per queue runs in this process and
  * holds the queue's fencing token; submitting kicks it.
  *
@@ -28,6 +28,7 @@ import {
 } from '../kernel/index.ts';
 import { writeQueue, type ConfigureInput } from './configure.ts';
 import { GitRepository } from './git.ts';
+import { resolveChange, type SubmitChange } from './change.ts';
 import { MERGEQUEUE_LAYER, mergeQueueMigrations } from './migrations.ts';
 import type { CheckRunner } from './runner.ts';
 import { queueStats, type QueueStats } from './stats.ts';
@@ -49,13 +50,7 @@ export interface MergeQueuesOptions {
   readonly onRework?: (event: ReworkEvent) => void | Promise<void>;
 }
 
-export interface SubmitChange {
-  readonly queue: string;
-  readonly branch: string;
-  readonly author: string;
-  readonly priority?: number;
-  readonly dependsOn?: readonly string[];
-}
+export type { SubmitChange };
 
 export interface EntryDetail {
   readonly entry: EntryRow;
@@ -95,15 +90,10 @@ export class MergeQueues {
   async submit(tenantId: string, input: SubmitChange): Promise<EntryRow & { readonly duplicate: boolean }> {
     const queue = await this.rows.queue(tenantId, input.queue);
     const repo = new GitRepository(queue.repository);
-    const head = await repo.branchCommit(input.branch);
-    const same = await this.rows.entryByChange(tenantId, { queue: queue.id, branch: input.branch, head });
-    if (same) return { ...same, duplicate: true };
-    if (head === queue.mainCommit || (await repo.isAncestor(head, queue.mainCommit))) {
-      throw new StrataError(
-        'E_CONFLICT',
-        `branch ${input.branch} has nothing to merge: ${queue.target} already has it`,
-      );
-    }
+    const id = newId('mq');
+    const change = await resolveChange({ rows: this.rows, tenantId, queue, repo, id }, input);
+    if ('duplicate' in change) return change.duplicate;
+    const { branch, head } = change;
     const open = await this.rows.entries(tenantId, queue.id, ['queued', 'testing']);
     const deps: EntryRow[] = [];
     for (const dep of input.dependsOn ?? []) {
@@ -122,7 +112,6 @@ export class MergeQueues {
     const stop = await this.halted(tenantId, queue.id);
     const worker = stop ? undefined : await this.worker(tenantId, queue.id);
     const reason = stop ? `submitted; waits: the queue stopped (${stop.reason})` : 'submitted';
-    const id = newId('mq');
     const now = this.#clock.now();
     await this.rows.db.transaction(async (tx) => {
       const seq = await this.rows.nextSeq(tenantId, queue.id, tx);
@@ -130,7 +119,7 @@ export class MergeQueues {
         `INSERT INTO mq_entries (tenant_id, id, queue_id, seq, author, branch, head_commit, priority, depends_on, state,
          reason, files, overlap_warnings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
         [
-          ...[tenantId, id, queue.id, seq, input.author, input.branch, head, input.priority ?? 0],
+          ...[tenantId, id, queue.id, seq, input.author, branch, head, input.priority ?? 0],
           ...[
             JSON.stringify(input.dependsOn ?? []),
             reason,

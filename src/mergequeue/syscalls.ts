@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { defineSyscall, erase, StrataError, type SyscallDefinition } from '../kernel/index.ts';
 import { checkNetworkSchema } from './configure.ts';
+import { MAX_PATCH_BYTES } from './patch.ts';
 import type { MergeQueues } from './service.ts';
 
 const QUEUE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -139,18 +140,19 @@ export function mergeQueueSyscalls(queues: MergeQueues): SyscallDefinition<unkno
       defineSyscall({
         name: 'mq.submit',
         description:
-          'Submits a branch of the queue’s repository. The same branch at the same commit returns the existing entry (duplicate: true). Warns (overlaps) when queued changes touch the same files.',
+          'Submits a change: exactly one of branch (of the queue’s repository) or patch (a unified diff or `git format-patch` text, at most 1 MiB), which the queue commits on the target’s current main (E_PATCH_REJECTED, naming the files, when it does not apply). The same branch at the same commit, or the same patch while its entry is open or merged, returns the existing entry (duplicate: true). Warns (overlaps) when queued changes touch the same files.',
         input: z
           .object({
             queue: queueName,
-            branch: z.string().min(1).max(200),
+            branch: z.string().min(1).max(200).optional(),
+            patch: z.string().min(1).max(MAX_PATCH_BYTES).optional(),
             author: z.string().min(1).max(200).optional(),
             priority: z.number().int().min(-1000).max(1000).optional(),
             dependsOn: z.array(entryId).max(50).optional(),
           })
           .strict(),
         output: entrySchema.extend({ duplicate: z.boolean() }),
-        idempotency: 'idempotent', // keyed by (branch, head commit)
+        idempotency: 'idempotent', // keyed by (branch, head commit) or the patch text
         resource,
         handler: (input, ctx) =>
           queues.submit(ctx.tenantId, { ...input, author: input.author ?? ctx.principal.id }),

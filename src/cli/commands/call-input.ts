@@ -20,7 +20,8 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function readSource(path: string): Promise<string> {
+/** A file's text, or stdin's for `-`; E_NOT_FOUND names the file it cannot read. */
+export async function readSource(path: string): Promise<string> {
   if (path === '-') return readStdin();
   try {
     return await readFile(path, 'utf8');

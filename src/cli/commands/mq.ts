@@ -5,9 +5,11 @@
  * is capability-checked and audited. `--json` prints the syscall's output.
  */
 import { InvalidArgumentError, type Command } from 'commander';
+import { StrataError } from '../../kernel/index.ts';
 import { configOf, outputOf } from '../context.ts';
 import { table, when } from '../output.ts';
 import { remoteOf, type Remote } from '../remote.ts';
+import { readSource } from './call-input.ts';
 
 interface Entry {
   id: string;
@@ -101,19 +103,24 @@ export function registerMq(program: Command): void {
         () => `queue ${out.id} moves ${out.target} (now at ${out.mainCommit.slice(0, 12)})`,
       );
     });
-  mq.command('submit <queue> <branch>')
-    .description('submit a branch of the queue’s repository')
+  mq.command('submit <queue> [branch]')
+    .description('submit a branch of the queue’s repository, or a patch (--patch)')
+    .option('--patch <file>', 'a unified diff or git format-patch file (- reads stdin), instead of a branch')
     .option('--author <name>', 'who to send rework to (default the caller)')
     .option('--priority <n>', 'higher goes first', int)
     .option('--depends-on <id...>', 'entries that must merge first')
     .action(
       async (
         queue: string,
-        branch: string,
-        o: { author?: string; priority?: number; dependsOn?: string[] },
+        branch: string | undefined,
+        o: { patch?: string; author?: string; priority?: number; dependsOn?: string[] },
         command: Command,
       ) => {
-        const entry = await remote(command).call<Entry>('mq.submit', { queue, branch, ...o });
+        if ((branch === undefined) === (o.patch === undefined))
+          throw new StrataError('E_INVALID_INPUT', 'give a branch or --patch <file|->, not both');
+        const { patch: file, ...rest } = o;
+        const change = file === undefined ? { branch } : { patch: await readSource(file) };
+        const entry = await remote(command).call<Entry>('mq.submit', { queue, ...change, ...rest });
         outputOf(command).result(entry, () => renderEntry(entry));
       },
     );
