@@ -20,7 +20,7 @@
 import { StrataError } from '../kernel/errors.ts';
 import { batchSize, BatchSizer } from './batching.ts';
 import { Bisection } from './bisection.ts';
-import { EntryTable, type EntryRecord } from './entries.ts';
+import { EntryTable } from './entries.ts';
 import type {
   Advance,
   BatchSize,
@@ -30,31 +30,12 @@ import type {
   EngineStats,
   EntryView,
   SubmitInput,
-  Transition,
-  WindowOptions,
+  QueueEngineOptions,
 } from './types.ts';
+import { pickBatch, reworkOrphans } from './waiting.ts';
 import { AdaptiveWindow } from './window.ts';
 
-export interface QueueEngineOptions {
-  /** @default { min: 1, max: 8 } */
-  readonly batch?: Partial<BatchSize>;
-  /**
-   * Size batches within `batch` from the culprit rate seen lately (`batching.ts`); false keeps
-   * every batch at `batch.max`. @default true
-   */
-  readonly adaptiveBatch?: boolean;
-  readonly window?: WindowOptions;
-  /** Ids for checks; @default `c1`, `c2`, … */
-  readonly newCheckId?: () => string;
-  /**
-   * Let a later slot's pass move main straight to its tree, past slots still running. Fewer checks
-   * wait, but main's first-parent history then holds commits that were never checked on their own.
-   * @default false (every commit main points at, and every first-parent commit, passed its check)
-   */
-  readonly jumpAhead?: boolean;
-  /** Called on every state change of an entry, with its reason (the audit trail). */
-  readonly onTransition?: (transition: Transition) => void;
-}
+export type { QueueEngineOptions } from './types.ts';
 
 interface Slot {
   readonly entries: readonly string[];
@@ -220,7 +201,7 @@ export class QueueEngine {
     const reason = `conflicts with main and the changes ahead of it in: ${files.join(', ') || '(unknown files)'}`;
     this.#withdraw(live.owner, entry);
     if (!this.#entries.isTerminal(entry)) this.#entries.move(entry, 'needs_rework', reason);
-    this.#cascade();
+    reworkOrphans(this.#entries);
   }
 
   cancel(id: string, reason: string): EntryView {
@@ -234,7 +215,7 @@ export class QueueEngine {
     const owner = this.#ownerOf(id);
     if (owner) this.#withdraw(owner, id);
     this.#entries.move(id, 'cancelled', reason);
-    this.#cascade();
+    reworkOrphans(this.#entries);
     return this.#entries.view(id);
   }
 
@@ -246,7 +227,7 @@ export class QueueEngine {
     const owner = this.#ownerOf(id);
     if (owner) this.#withdraw(owner, id);
     this.#entries.move(id, 'needs_rework', reason);
-    this.#cascade();
+    reworkOrphans(this.#entries);
     return this.#entries.view(id);
   }
 
@@ -289,25 +270,12 @@ export class QueueEngine {
       const inFlight = this.#slots.reduce((n, s) => n + s.entries.length, 0);
       const limit = Math.min(this.#window.value, this.#sizer.speculation);
       if (this.#slots.length > 0 && inFlight >= limit) return;
-      const batch = this.#pickBatch();
+      const inPipeline = new Set(this.#slots.flatMap((s) => s.entries));
+      const batch = pickBatch(this.#entries, inPipeline, this.#sizer.target);
       if (batch.length === 0) return;
       if (batch.length < this.#batch.min && (this.#slots.length > 0 || this.#bisections.length > 0)) return;
       this.#openSlot(batch);
     }
-  }
-
-  #pickBatch(): string[] {
-    const inPipeline = new Set(this.#slots.flatMap((s) => s.entries));
-    const picked: string[] = [];
-    const ready = (e: EntryRecord): boolean =>
-      e.dependsOn.every(
-        (dep) => this.#entries.get(dep).state === 'merged' || inPipeline.has(dep) || picked.includes(dep),
-      );
-    for (const entry of this.#entries.waiting()) {
-      if (picked.length >= this.#sizer.target) break;
-      if (ready(entry)) picked.push(entry.id);
-    }
-    return picked;
   }
 
   #openSlot(batch: readonly string[]): void {
@@ -464,24 +432,7 @@ export class QueueEngine {
         step.release,
         `cleared by bisection ${bisection.id}; re-verified on current main`,
       );
-      this.#cascade();
-    }
-  }
-
-  /** Waiting entries whose dependency will never merge need rework too. */
-  #cascade(): void {
-    for (let changed = true; changed;) {
-      changed = false;
-      for (const entry of this.#entries.waiting()) {
-        const dead = entry.dependsOn.find((dep) => {
-          const state = this.#entries.get(dep).state;
-          return state === 'rejected' || state === 'needs_rework' || state === 'cancelled';
-        });
-        if (dead === undefined) continue;
-        const state = this.#entries.get(dead).state;
-        this.#entries.move(entry.id, 'needs_rework', `depends on ${dead}, which is ${state}`);
-        changed = true;
-      }
+      reworkOrphans(this.#entries);
     }
   }
 }

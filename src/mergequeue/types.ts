@@ -137,3 +137,25 @@ export interface EngineStats {
   readonly culpritRate: number;
   readonly culprits: readonly string[];
 }
+
+/** How the queue engine (`engine.ts`) batches, speculates and reports. */
+export interface QueueEngineOptions {
+  /** @default { min: 1, max: 8 } */
+  readonly batch?: Partial<BatchSize>;
+  /**
+   * Size batches within `batch` from the culprit rate seen lately (`batching.ts`); false keeps
+   * every batch at `batch.max`. @default true
+   */
+  readonly adaptiveBatch?: boolean;
+  readonly window?: WindowOptions;
+  /** Ids for checks; @default `c1`, `c2`, … */
+  readonly newCheckId?: () => string;
+  /**
+   * Let a later slot's pass move main straight to its tree, past slots still running. Fewer checks
+   * wait, but main's first-parent history then holds commits that were never checked on their own.
+   * @default false (every commit main points at, and every first-parent commit, passed its check)
+   */
+  readonly jumpAhead?: boolean;
+  /** Called on every state change of an entry, with its reason (the audit trail). */
+  readonly onTransition?: (transition: Transition) => void;
+}
