@@ -92,7 +92,7 @@ const LIVE = new Set(['queued', 'waiting', 'running']);
 const migrated = new WeakSet<Store>();
 
 /** The tables read here belong to layers that may not have been opened in this process. */
-async function ensureLayers(store: Store): Promise<void> {
+export async function ensureLayers(store: Store): Promise<void> {
   if (migrated.has(store)) return;
   await store.migrate(ESCALATIONS_LAYER, escalationMigrations);
   await store.migrate(STALLS_LAYER, stallMigrations);

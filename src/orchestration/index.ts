@@ -46,6 +46,13 @@ export { waitForRun, type WaitForRunOptions } from './wait.ts';
 // Fleet counters (issue 12): on /metrics and `fleet.report`.
 export { registerFleetMetrics, type FleetMetricsOptions } from './fleet-metrics.ts';
 export { fleetReport, type FleetReport, type FleetReportOptions } from './fleet-report.ts';
+export {
+  listProblems,
+  PROBLEM_KINDS,
+  type Problem,
+  type ProblemKind,
+  type Problems,
+} from './problems/index.ts';
 // Cost per task (issue 12): `billing.cost` over the attributed `syscall.cost` meter events.
 export {
   costReport,
