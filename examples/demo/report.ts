@@ -21,7 +21,7 @@ const LAYERS: Record<string, readonly string[]> = {
 interface FleetReport {
   syscalls: { layer: string; ok: number; failed: number; denied: number }[];
   restarts: { total: number };
-  deaths: { detected: number };
+  deaths: { detected: number; selfReclaimed: number };
   duplicateWork: { total: number };
   approvals: { decided: number };
 }
@@ -68,6 +68,7 @@ export async function collectReport(
     sandboxesRecreated: done.reduce((n, r) => n + (r.output?.sandboxesLost ?? 0), 0),
     supervisorRestarts: fleet.restarts.total,
     leaseTakeovers: fleet.deaths.detected,
+    selfReclaimed: fleet.deaths.selfReclaimed,
   };
   const subjects = new Set(messages.map((m) => m.subject));
   return {
@@ -111,7 +112,7 @@ export function printReport(r: DemoReport): void {
   );
   const rec = r.recovered;
   console.log(
-    `recovered by: model retries ${rec.modelRetries}, sandbox re-runs ${rec.sandboxRetries}, sandboxes re-made ${rec.sandboxesRecreated}, supervisor restarts ${rec.supervisorRestarts}, lease takeovers ${rec.leaseTakeovers}`,
+    `recovered by: model retries ${rec.modelRetries}, sandbox re-runs ${rec.sandboxRetries}, sandboxes re-made ${rec.sandboxesRecreated}, supervisor restarts ${rec.supervisorRestarts}, lease takeovers ${rec.leaseTakeovers} (own expired leases ${rec.selfReclaimed})`,
   );
   console.log(
     `approvals decided ${r.approvals.decided} (budget raises ${r.approvals.budgetRaises}, refunds ${r.approvals.refundsApproved}); duplicate work ${r.duplicateWork}`,

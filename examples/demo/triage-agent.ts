@@ -91,11 +91,16 @@ async function reproduce(ctx: WorkflowContext, plan: FaultPlan, agent: number, i
 
 export function triageAgent(plan: FaultPlan) {
   return defineWorkflow({ name: 'demo.triage', version: 1, input, output }, async (ctx, job) => {
-    const { agent, issue } = job;
+    const { agent } = job;
     const limit = plan.tightBudget(agent) ? TIGHT_BUDGET : AGENT_BUDGET;
     await ctx.syscall('billing.budgets.set', { scope: 'run', subject: ctx.runId, period: 'lifetime', limit });
     const claim = await ctx.syscall<{ claimed: boolean }>('fleet.task.claim', { taskId: job.taskId });
     if (!claim.claimed) throw new Error(`task ${job.taskId} is held by another agent`);
+    const read = await ctx.syscall<{ structuredContent?: Issue }>('tools.call', {
+      tool: 'mcp.tracker.get_issue',
+      arguments: { number: job.issue.number },
+    });
+    const issue = issueSchema.parse(read.structuredContent); // from the tracker, over MCP
     const recalled = await ctx.syscall<{ hits: { memory: { text: string } }[] }>('memory.search', {
       scope: TEAM_SCOPE,
       query: issue.title,
