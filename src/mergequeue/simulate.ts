@@ -55,6 +55,15 @@ export interface SimulationResult {
   /** Time from submission to a final state, per entry, in check durations. */
   readonly queueTimes: readonly number[];
   readonly elapsed: number;
+  /** Every check in the order it started, with its outcome: what a store would hold. */
+  readonly checks: readonly SimulatedCheck[];
+}
+
+export interface SimulatedCheck {
+  readonly purpose: CheckRequest['purpose'];
+  readonly tree: readonly string[];
+  readonly version: number;
+  outcome: 'pass' | 'fail' | null;
 }
 
 interface Running {
@@ -95,6 +104,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
   const versionLength = [0];
   const passed = new Set<string>();
   const requests = new Map<string, CheckRequest>();
+  const started = new Map<string, SimulatedCheck>();
   const flakyChecks = new Set<string>();
   const violations: string[] = [];
   const finishedAt = new Map<string, number>();
@@ -108,6 +118,8 @@ export function simulate(options: SimulationOptions): SimulationResult {
     }
     for (const request of engine.next()) {
       requests.set(request.id, request);
+      const { purpose, tree, version } = request;
+      started.set(request.id, { purpose, tree, version, outcome: null });
       running.push({ request, endsAt: now + 0.8 + random() * 0.4 });
     }
     if (running.length === 0) break;
@@ -122,6 +134,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
       flakyChecks.add(done.request.id);
     }
     if (outcome === 'pass') passed.add(done.request.id);
+    (started.get(done.request.id) as SimulatedCheck).outcome = outcome;
     for (const advance of engine.report(done.request.id, outcome)) {
       const request = requests.get(advance.check);
       if (!request || !passed.has(advance.check)) {
@@ -169,6 +182,7 @@ export function simulate(options: SimulationOptions): SimulationResult {
     main,
     queueTimes: [...finishedAt.values()],
     elapsed: now,
+    checks: [...started.values()],
   };
 }
 
