@@ -3,6 +3,7 @@
  * default (SQLite in a temporary directory, no server), touching all six layers, with faults
  * injected (see faults.ts and operator.ts); prints a short report and, last, one JSON line.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -73,11 +74,15 @@ runtime.tools.register(
     handler: ({ issue, labels }) => ({ issue, labels }),
   }),
 );
+const trackerToken = randomBytes(24).toString('base64url'); // the tracker's API token, kept in the vault
+await call('tools.vault.put', { name: 'tracker', kind: 'bearer', secret: trackerToken });
+const tokenHash = createHash('sha256').update(trackerToken).digest('hex');
 await call('tools.mcp.add', {
   name: 'tracker',
   transport: 'stdio',
   command: process.execPath,
-  args: [fileURLToPath(new URL('tracker-mcp.ts', import.meta.url)), String(seed), String(agents)],
+  args: [fileURLToPath(new URL('tracker-mcp.ts', import.meta.url)), String(seed), String(agents), tokenHash],
+  secretEnv: { TRACKER_TOKEN: 'tracker' },
 });
 await call('billing.budgets.set', { scope: 'tenant', period: 'month', limit: (agents * 0.05).toFixed(2) });
 for (const text of TEAM_FACTS) await call('memory.add', { scope: TEAM_SCOPE, text, infer: false });
