@@ -16,6 +16,7 @@ import { registerBrowser } from './commands/browser.ts';
 import { registerCost } from './commands/cost.ts';
 import { registerEvents } from './commands/events.ts';
 import { registerFleet } from './commands/fleet.ts';
+import { registerProblems } from './commands/problems.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerMail } from './commands/mail.ts';
 import { registerMemory } from './commands/memory.ts';
@@ -70,6 +71,7 @@ export function buildProgram(): Command {
   registerTools(program);
   registerMcp(program);
   registerFleet(program);
+  registerProblems(program); // the needs-you list
   registerApprovals(program); // and escalations
   registerMq(program); // merge queue
   registerEvents(program);

@@ -96,7 +96,7 @@ export async function listProblems(
   const kinds = PROBLEM_KINDS.filter((k) => wanted.has(k));
   const items: Problem[] = kinds
     .flatMap((k) => (found.get(k) ?? none).items)
-    .sort((a, b) => a.since - b.since); // longest waiting first
+    .sort((a, b) => a.since - b.since || (a.id < b.id ? -1 : 1)); // longest waiting first
   return {
     count: items.length,
     items,

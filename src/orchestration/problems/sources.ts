@@ -7,6 +7,7 @@
  */
 import type { SqlValue, Store } from '../../kernel/index.ts';
 import { SEVERITIES } from '../escalations/escalation-row.ts';
+import { shortDuration } from './age.ts';
 import type { Problem } from './types.ts';
 
 export interface SourceScope {
@@ -42,14 +43,6 @@ export const item = (scope: SourceScope, fields: Omit<Problem, 'ageMs'>): Proble
   ...fields,
   ageMs: Math.max(0, scope.now - fields.since),
 });
-
-function duration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 120) return `${s}s`;
-  if (s < 7200) return `${Math.round(s / 60)}m`;
-  if (s < 172_800) return `${Math.round(s / 3600)}h`;
-  return `${Math.round(s / 86_400)}d`;
-}
 
 /** Open budget pauses; their approval is the action, their escalation is folded in. */
 export async function budgetPauses(scope: SourceScope): Promise<Found & { approvals: Set<string> }> {
@@ -105,7 +98,7 @@ export async function approvals(scope: SourceScope, skip: ReadonlySet<string>): 
       ? 'escalated'
       : timeLeftMs === null
         ? 'no timeout'
-        : `${then} in ${duration(timeLeftMs)}`;
+        : `${then} in ${shortDuration(timeLeftMs)}`;
     return item(scope, {
       kind: 'approval',
       id: str(r['id']),
@@ -141,7 +134,7 @@ export async function stalledRuns(scope: SourceScope): Promise<Found> {
       id: str(r['run_id']),
       runId: str(r['run_id']),
       since: num(r['progress_at']),
-      reason: `${str(r['workflow'])} made no progress for ${duration(scope.now - num(r['progress_at']))} while held by ${str(r['lease_owner'] ?? '?')} (policy ${str(r['policy'])})`,
+      reason: `${str(r['workflow'])} made no progress for ${shortDuration(scope.now - num(r['progress_at']))} while held by ${str(r['lease_owner'] ?? '?')} (policy ${str(r['policy'])})`,
       action: { syscall: 'runs.cancel', input: { runId: str(r['run_id']) } },
     }),
   );
