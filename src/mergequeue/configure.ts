@@ -9,6 +9,7 @@
 import { specInputSchema, type NetworkPolicy } from '../compute/index.ts';
 import { StrataError, type Clock } from '../kernel/index.ts';
 import { checkGit, GitRepository } from './git.ts';
+import { isRemoteUrl, remoteUrl, repositoryOf, type RemoteAuth, type RepositoryAccess } from './remote.ts';
 import { allowedRepository } from './roots.ts';
 import type { QueueRow, QueueStore } from './store.ts';
 
@@ -24,6 +25,8 @@ export interface ConfigureInput {
     readonly network?: NetworkPolicy;
   };
   readonly batch?: { readonly min?: number; readonly max?: number };
+  /** For a remote URL: the vault connection holding its credentials (see {@link RemoteAuth}). */
+  readonly auth?: RemoteAuth;
 }
 
 /** The sandbox spec's network field: `'none'` or `{ allow: ['host:port' | 'host:*', …] }`. */
@@ -47,19 +50,13 @@ export function parseCheckNetwork(input: unknown): NetworkPolicy {
 
 /** Writes the queue's row; returns whether it existed (its worker must then reload the settings). */
 export async function writeQueue(
-  { rows, clock, allowedRoots }: { rows: QueueStore; clock: Clock; allowedRoots: readonly string[] },
+  { rows, clock, access }: { rows: QueueStore; clock: Clock; access: RepositoryAccess },
   tenantId: string,
   input: ConfigureInput,
 ): Promise<{ queue: QueueRow; updated: boolean }> {
   await checkGit();
   const network = parseCheckNetwork(input.check.network);
-  const path = allowedRepository(input.repository, allowedRoots);
-  const repo = new GitRepository(path);
-  if (!(await repo.isRepository())) {
-    throw new StrataError('E_REPOSITORY_NOT_ALLOWED', `${input.repository} is not a git repository`, {
-      repository: input.repository,
-    });
-  }
+  const { path, repo } = await repositoryFor(access, tenantId, input);
   const main = await repo.branchCommit(input.target);
   const min = input.batch?.min ?? 1;
   const max = input.batch?.max ?? 8;
@@ -67,6 +64,7 @@ export async function writeQueue(
     throw new StrataError('E_INVALID_INPUT', `batch.min (${min}) exceeds batch.max (${max})`, { min, max });
   const now = clock.now();
   const existing = (await rows.queues(tenantId)).find((q) => q.id === input.queue);
+  const auth = input.auth === undefined ? null : JSON.stringify(input.auth);
   const settings = [
     input.check.command,
     input.check.timeoutMs ?? 600_000,
@@ -84,16 +82,16 @@ export async function writeQueue(
     }
     await rows.db.run(
       `UPDATE mq_queues SET check_command = ?, check_timeout_ms = ?, runtimes = ?, check_network = ?, batch_min = ?,
-       batch_max = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
-      [...settings, now, tenantId, input.queue],
+       batch_max = ?, remote_auth = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
+      [...settings, auth, now, tenantId, input.queue],
     );
   } else {
     await rows.db.transaction(async (tx) => {
       await tx.run(
         `INSERT INTO mq_queues (tenant_id, id, repository, target, check_command, check_timeout_ms, runtimes,
-         check_network, batch_min, batch_max, main_version, main_commit, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
-        [tenantId, input.queue, path, input.target, ...settings, main, now, now],
+         check_network, batch_min, batch_max, remote_auth, main_version, main_commit, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
+        [tenantId, input.queue, path, input.target, ...settings, auth, main, now, now],
       );
       await tx.run(
         'INSERT INTO mq_advances (tenant_id, queue_id, version, commit_sha, check_id, fence, at) VALUES (?, ?, 0, ?, NULL, 0, ?)',
@@ -102,4 +100,33 @@ export async function writeQueue(
     });
   }
   return { queue: await rows.queue(tenantId, input.queue), updated: existing !== undefined };
+}
+
+/**
+ * The repository a configure names: a remote URL (its mirror under the allowed roots, created on
+ * first use) or a bare repository on disk inside the allowed roots.
+ */
+async function repositoryFor(
+  access: RepositoryAccess,
+  tenantId: string,
+  input: ConfigureInput,
+): Promise<{ path: string; repo: GitRepository }> {
+  if (isRemoteUrl(input.repository)) {
+    const url = remoteUrl(input.repository);
+    return {
+      path: url,
+      repo: repositoryOf(access, tenantId, { id: input.queue, repository: url, auth: input.auth ?? null }),
+    };
+  }
+  if (input.auth !== undefined) {
+    throw new StrataError('E_INVALID_INPUT', 'auth applies to a remote repository URL only');
+  }
+  const path = allowedRepository(input.repository, access.allowedRoots);
+  const repo = new GitRepository(path);
+  if (!(await repo.isRepository())) {
+    throw new StrataError('E_REPOSITORY_NOT_ALLOWED', `${input.repository} is not a git repository`, {
+      repository: input.repository,
+    });
+  }
+  return { path, repo };
 }

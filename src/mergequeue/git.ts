@@ -107,6 +107,13 @@ export async function checkGit(): Promise<string> {
   return version;
 }
 
+/** E_INVALID_INPUT unless `branch` is a plain branch name (never an option, never a range). */
+export function checkBranchName(branch: string): void {
+  if (!/^[A-Za-z0-9._/-]{1,200}$/.test(branch) || branch.includes('..') || branch.startsWith('-')) {
+    throw new StrataError('E_INVALID_INPUT', `not a valid branch name: ${branch}`, { branch });
+  }
+}
+
 export type MergeResult =
   | { readonly ok: true; readonly commit: string }
   | { readonly ok: false; readonly entry: string; readonly files: readonly string[] };
@@ -126,9 +133,7 @@ export class GitRepository {
 
   /** The commit a branch points at; E_NOT_FOUND when there is no such branch. */
   async branchCommit(branch: string): Promise<string> {
-    if (!/^[A-Za-z0-9._/-]{1,200}$/.test(branch) || branch.includes('..') || branch.startsWith('-')) {
-      throw new StrataError('E_INVALID_INPUT', `not a valid branch name: ${branch}`, { branch });
-    }
+    checkBranchName(branch);
     const result = await run(this.path, [
       'rev-parse',
       '--verify',

@@ -33,6 +33,7 @@ export { mergeQueueSyscalls } from './syscalls.ts';
 export type { QueueStats } from './stats.ts';
 export { MERGEQUEUE_LAYER, mergeQueueMigrations } from './migrations.ts';
 export { checkGit, GitRepository, type MergeResult } from './git.ts';
+export { RemoteRepository, type RemoteAuth, type SecretResolver } from './remote.ts';
 export { sandboxRunner, type CheckJob, type CheckRun, type CheckRunner } from './runner.ts';
 export { QueueWorker, type ReworkEvent } from './worker.ts';
 export {

@@ -13,6 +13,8 @@
  * Version 2 adds to `mq_queues` the check's network policy (`check_network`, JSON: `"none"` or
  * `{"allow":["host:port",…]}`) and why the queue's worker stopped (`stopped_*`, NULL while it
  * runs): a stopped queue stays stopped — across restarts too — until a person resumes it.
+ * Version 3 adds `remote_auth` (JSON `{"credential":…,"username":…}` or NULL): for a queue whose
+ * repository is a URL, the vault connection its credentials come from — a name, never the secret.
  */
 import type { Migration } from '../kernel/index.ts';
 
@@ -115,5 +117,10 @@ export const mergeQueueMigrations: readonly Migration[] = [
       ALTER TABLE mq_queues ADD COLUMN stopped_code TEXT;
       ALTER TABLE mq_queues ADD COLUMN stopped_reason TEXT;
       ALTER TABLE mq_queues ADD COLUMN stopped_at BIGINT;`,
+  },
+  {
+    version: 3,
+    name: 'remote repository credentials reference',
+    up: `ALTER TABLE mq_queues ADD COLUMN remote_auth TEXT;`,
   },
 ];

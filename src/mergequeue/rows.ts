@@ -4,6 +4,7 @@
  * same on both dialects: JSON in TEXT columns, booleans as 0/1, BIGINT read back as numbers).
  */
 import type { NetworkPolicy } from '../compute/index.ts';
+import type { RemoteAuth } from './remote.ts';
 import type { EntryState } from './types.ts';
 
 export interface QueueRow {
@@ -22,6 +23,8 @@ export interface QueueRow {
   readonly network: NetworkPolicy;
   /** Set when the queue's worker stopped on an error; only an explicit resume clears it. */
   readonly stopped: StopInfo | null;
+  /** A remote repository's credentials: the vault connection named, never the secret. */
+  readonly auth: RemoteAuth | null;
   readonly createdAt: number;
 }
 
@@ -94,6 +97,7 @@ export const queueOf = (r: Raw): QueueRow => ({
           reason: text(r['stopped_reason']) ?? '',
           at: num(r['stopped_at']),
         },
+  auth: r['remote_auth'] == null ? null : json<RemoteAuth>(r['remote_auth']),
   createdAt: num(r['created_at']),
 });
 

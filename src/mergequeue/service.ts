@@ -1,9 +1,10 @@
 /**
  * @module mergequeue/service
  * The merge queues of a Strata instance: configure a queue per (repository, target branch),
- * submit changes (a branch of that repository, or a patch the queue commits on main), list, show (with history, checks and the failing
- * log), cancel, pause, resume, stats. One {@link QueueWorker} per queue runs in this process and
- * holds the queue's fencing token; submitting kicks it.
+ * submit changes (a branch of that repository, or a patch the queue commits on main), list, show
+ * (with history, checks and the failing log), cancel, pause, resume, stats. One
+ * {@link QueueWorker} per queue runs in this process and holds the queue's fencing token;
+ * submitting kicks it.
  *
  * A worker that stopped — on an error (main moved outside the queue, git refused a push), or
  * because a newer worker took the queue — stays stopped: a submit records the entry and leaves it
@@ -14,7 +15,8 @@
  * worker that won it, so two processes would steal the queue from each other on every submit.
  *
  * Repositories must live under the allowed roots (a path outside is E_REPOSITORY_NOT_ALLOWED), so
- * an agent cannot point the queue at arbitrary directories of the host.
+ * an agent cannot point the queue at arbitrary directories of the host; a remote URL is mirrored
+ * there, with credentials from the vault (`RemoteAuth`).
  */
 import {
   newId,
@@ -27,11 +29,11 @@ import {
   type StrataErrorCode,
 } from '../kernel/index.ts';
 import { writeQueue, type ConfigureInput } from './configure.ts';
-import { GitRepository } from './git.ts';
 import { resolveChange, type SubmitChange } from './change.ts';
 import { MERGEQUEUE_LAYER, mergeQueueMigrations } from './migrations.ts';
 import type { CheckRunner } from './runner.ts';
 import { queueStats, type QueueStats } from './stats.ts';
+import { repositoryOf, type SecretResolver } from './remote.ts';
 import { QueueStore, type CheckRow, type EntryRow, type QueueRow, type StopInfo } from './store.ts';
 import { TERMINAL_STATES, type EntryState } from './types.ts';
 import { QueueWorker, type QueueWorkerOptions, type ReworkEvent } from './worker.ts';
@@ -48,6 +50,8 @@ export interface MergeQueuesOptions {
   readonly engine?: QueueWorkerOptions['engine'];
   /** Called when an entry needs rework (conflict, or a dependency that will not merge). */
   readonly onRework?: (event: ReworkEvent) => void | Promise<void>;
+  /** Reads a vault connection's secret, for queues on a remote URL (see `RemoteAuth`). */
+  readonly secrets?: SecretResolver;
 }
 
 export type { SubmitChange };
@@ -79,7 +83,7 @@ export class MergeQueues {
   }
 
   async configure(tenantId: string, input: ConfigureInput): Promise<QueueRow> {
-    const where = { rows: this.rows, clock: this.#clock, allowedRoots: this.#o.allowedRoots };
+    const where = { rows: this.rows, clock: this.#clock, access: this.#o };
     const { queue, updated } = await writeQueue(where, tenantId, input);
     // The next worker reads the new settings; a stopped one stays until the queue is resumed.
     if (updated && !(await this.halted(tenantId, input.queue))) await this.#drop(tenantId, input.queue);
@@ -89,7 +93,7 @@ export class MergeQueues {
   /** Submits a change; the same branch at the same commit again returns the first entry. */
   async submit(tenantId: string, input: SubmitChange): Promise<EntryRow & { readonly duplicate: boolean }> {
     const queue = await this.rows.queue(tenantId, input.queue);
-    const repo = new GitRepository(queue.repository);
+    const repo = repositoryOf(this.#o, tenantId, queue);
     const id = newId('mq');
     const change = await resolveChange({ rows: this.rows, tenantId, queue, repo, id }, input);
     if ('duplicate' in change) return change.duplicate;
@@ -229,7 +233,7 @@ export class MergeQueues {
           tenantId,
           queue: row,
           rows: this.rows,
-          repo: new GitRepository(row.repository),
+          repo: repositoryOf(this.#o, tenantId, row),
           runner: this.#o.runner,
           clock: this.#clock,
           logger: this.#o.logger ?? silentLogger(),

@@ -55,6 +55,7 @@ const queueSchema = z.object({
   fence: z.number(),
   network: checkNetworkSchema,
   stopped: stopSchema.nullable(),
+  auth: z.object({ credential: z.string(), username: z.string().optional() }).nullable(),
   createdAt: z.number(),
 });
 
@@ -102,7 +103,7 @@ export function mergeQueueSyscalls(queues: MergeQueues): SyscallDefinition<unkno
       defineSyscall({
         name: 'mq.configure',
         description:
-          'Creates or updates the merge queue of a (repository, target branch): the check command run in a sandbox, its timeout, runtimes and network ("none", the default, or { allow: ["host:port", …] } reached through the sandbox egress proxy), and {min,max} batch sizes.',
+          'Creates or updates the merge queue of a (repository, target branch): the check command run in a sandbox, its timeout, runtimes and network ("none", the default, or { allow: ["host:port", …] } reached through the sandbox egress proxy), and {min,max} batch sizes. The repository is a bare repository under the allowed roots, or an https URL (mirrored locally, fetched before checks, main pushed with a compare-and-swap) whose credentials come from the vault connection named by auth.credential (sent as Basic auth with auth.username, default x-access-token; E_REMOTE_AUTH when refused).',
         input: z
           .object({
             queue: queueName,
@@ -125,6 +126,13 @@ export function mergeQueueSyscalls(queues: MergeQueues): SyscallDefinition<unkno
               .object({
                 min: z.number().int().min(1).max(100).optional(),
                 max: z.number().int().min(1).max(100).optional(),
+              })
+              .strict()
+              .optional(),
+            auth: z
+              .object({
+                credential: z.string().min(1).max(200),
+                username: z.string().min(1).max(200).optional(),
               })
               .strict()
               .optional(),

@@ -248,6 +248,8 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       clock: options.clock,
       logger: logger.child({ component: 'mergequeue' }),
       onRework: reworks.onRework,
+      // A remote repository's credentials: the tenant-wide vault connection its queue names.
+      secrets: async (tenantId, name) => (await tools.vault.reveal(tenantId, name, '')).value,
     });
     for (const definition of mergeQueueSyscalls(mergeQueues)) kernel.register(definition);
     const { resources, sweeper } = await openProvisioning(
