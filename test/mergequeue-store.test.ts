@@ -5,6 +5,7 @@
  * capability scoping per queue, bad input refused with stable codes, and fencing: a second worker
  * takes the queue and the first one's stale advance is refused, main untouched by it; a target
  * rewritten outside the queue is never fast-forwarded over (E_NOT_FAST_FORWARD), nothing recorded.
+ * Check time is billed through the billing layer's meters to each change's author.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -13,8 +14,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { openSandboxes, type SandboxManager } from '../src/compute/index.ts';
-import { Kernel, type Grant, type Principal } from '../src/kernel/index.ts';
-import { MergeQueues, mergeQueueSyscalls, sandboxRunner, type ReworkEvent } from '../src/mergequeue/index.ts';
+import { Kernel, silentLogger, type Grant, type Principal } from '../src/kernel/index.ts';
+import {
+  CHECK_SECONDS_METER,
+  CheckMetering,
+  MergeQueues,
+  mergeQueueSyscalls,
+  sandboxRunner,
+  type ReworkEvent,
+} from '../src/mergequeue/index.ts';
+import { Billing } from '../src/provisioning/index.ts';
 import { onEveryStore, withCode } from '../src/testkit/stores.ts';
 import { createFixture, git, type Fixture } from './mergequeue-fixture.ts';
 
@@ -27,6 +36,7 @@ onEveryStore('merge queue syscalls', (db) => {
   let sandboxes: SandboxManager;
   let admin: Principal;
   let tenantId: string;
+  let billing: Billing;
   const reworks: ReworkEvent[] = [];
   const dataDir = mkdtempSync(join(tmpdir(), 'strata-mq-sbx-'));
 
@@ -35,11 +45,13 @@ onEveryStore('merge queue syscalls', (db) => {
     const store = await db().open();
     kernel = await Kernel.open({ store, masterKey: randomBytes(32) });
     sandboxes = await openSandboxes({ dataDir });
+    billing = await Billing.open({ store });
     queues = await MergeQueues.open({
       store,
       runner: sandboxRunner(sandboxes),
       allowedRoots: [fx.allowedRoot],
       onRework: (event) => void reworks.push(event),
+      metering: new CheckMetering(billing.meters, silentLogger()),
     });
     for (const d of mergeQueueSyscalls(queues)) kernel.register(d);
     tenantId = (await kernel.principals.createTenant('mq')).id;
@@ -47,6 +59,7 @@ onEveryStore('merge queue syscalls', (db) => {
   });
   after(async () => {
     await queues.close();
+    await billing.close();
     await sandboxes.close();
     await kernel.close();
     fx.cleanup();
@@ -134,6 +147,21 @@ onEveryStore('merge queue syscalls', (db) => {
     });
     assert.deepEqual(stats.counts, { merged: 2, rejected: 1, needs_rework: 1 });
     assert.equal(stats.culprits.length, 1);
+    // Every check's sandbox time is billed, in shares, to the authors of the changes it carried.
+    const billed = async (subject?: string): Promise<number> => {
+      const window = { from: 0, to: Date.now() + 60_000 };
+      return Number(
+        (await billing.meters.aggregate(tenantId, { type: CHECK_SECONDS_METER.type, ...window, subject }))
+          .value,
+      );
+    };
+    const checks = await queues.rows.checks(tenantId, 'app');
+    const checkSeconds = checks.reduce((n, c) => n + (c.durationMs ?? 0), 0) / 1000;
+    assert.ok((await billed('agent-a')) > 0 && (await billed('agent-b')) > 0);
+    assert.ok(
+      Math.abs((await billed()) - checkSeconds) < 0.01 * checks.length,
+      `${await billed()} vs ${checkSeconds}`,
+    );
   });
 
   it('a hanging check times out, is marked, and the queue moves on', async () => {

@@ -47,3 +47,4 @@ export {
   type ReworkTasksOptions,
 } from './rework.ts';
 export { QueueStore, type CheckRow, type EntryRow, type QueueRow, type StopInfo } from './store.ts';
+export { CHECK_SECONDS_METER, CheckMetering, checkUsage, type FinishedCheck } from './metering.ts';

@@ -30,6 +30,7 @@ import {
 } from '../kernel/index.ts';
 import { writeQueue, type ConfigureInput } from './configure.ts';
 import { resolveChange, type SubmitChange } from './change.ts';
+import type { CheckMetering } from './metering.ts';
 import { MERGEQUEUE_LAYER, mergeQueueMigrations } from './migrations.ts';
 import type { CheckRunner } from './runner.ts';
 import { queueStats, type QueueStats } from './stats.ts';
@@ -50,6 +51,8 @@ export interface MergeQueuesOptions {
   readonly engine?: QueueWorkerOptions['engine'];
   /** Called when an entry needs rework (conflict, or a dependency that will not merge). */
   readonly onRework?: (event: ReworkEvent) => void | Promise<void>;
+  /** Bills check time to the changes' authors through the billing layer's meters. */
+  readonly metering?: CheckMetering;
   /** Reads a vault connection's secret, for queues on a remote URL (see `RemoteAuth`). */
   readonly secrets?: SecretResolver;
 }
@@ -240,6 +243,7 @@ export class MergeQueues {
           concurrency: this.#o.concurrency,
           engine: this.#o.engine,
           onRework: this.#o.onRework,
+          metering: this.#o.metering,
         });
       });
       worker.catch(() => this.#workers.delete(key));

@@ -14,6 +14,7 @@
 import { coerceError, newId, StrataError, type Clock, type Logger } from '../kernel/index.ts';
 import { QueueEngine, type QueueEngineOptions } from './engine.ts';
 import type { GitRepository } from './git.ts';
+import type { CheckMetering } from './metering.ts';
 import { mergedBy, reconcileGit } from './restart.ts';
 import { runQueueCheck, type CheckRun, type CheckRunner } from './runner.ts';
 import type { EntryRow, QueueRow, QueueStore, StopInfo } from './store.ts';
@@ -42,6 +43,8 @@ export interface QueueWorkerOptions {
   readonly concurrency?: number;
   readonly engine?: Pick<QueueEngineOptions, 'window' | 'jumpAhead'>;
   readonly onRework?: (event: ReworkEvent) => void | Promise<void>;
+  /** Bills each check's sandbox time to the authors of its changes (`metering.ts`). */
+  readonly metering?: CheckMetering;
 }
 
 export class QueueWorker {
@@ -226,9 +229,23 @@ export class QueueWorker {
     );
   }
 
+  async #meter(check: string, run: CheckRun): Promise<void> {
+    const { metering, rows, tenantId, queue, clock } = this.#o;
+    const tree = metering ? ((await rows.check(tenantId, check))?.tree ?? []) : [];
+    const entries = tree.map((id) => ({ id, author: this.#heads.get(id)?.author ?? 'unknown' }));
+    await metering?.record(tenantId, {
+      queue: queue.id,
+      check,
+      entries,
+      durationMs: run.durationMs,
+      at: clock.now(),
+    });
+  }
+
   async #finish(check: string, run: CheckRun): Promise<void> {
     const { rows, tenantId, queue, repo, clock } = this.#o;
     await rows.finishCheck(tenantId, check, run);
+    await this.#meter(check, run);
     for (const advance of this.engine.report(check, run.ok ? 'pass' : 'fail')) {
       const next = this.#commits.get(advance.check) as string;
       const from = this.#versions.get(advance.from) as string;

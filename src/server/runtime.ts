@@ -29,6 +29,7 @@ import { BrowserSessions, browserSyscalls } from '../compute/index.ts';
 import { openSandboxes, sandboxSyscalls, type SandboxManager } from '../compute/index.ts';
 import { MemoryService, memorySyscalls } from '../memory/index.ts';
 import {
+  CheckMetering,
   mailReworkNotifier,
   MergeQueues,
   mergeQueueSyscalls,
@@ -248,6 +249,8 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       clock: options.clock,
       logger: logger.child({ component: 'mergequeue' }),
       onRework: reworks.onRework,
+      // Check time billed to each change's author (`mq.check_seconds` meter events).
+      metering: new CheckMetering(billing.meters, logger.child({ component: 'mergequeue' })),
       // A remote repository's credentials: the tenant-wide vault connection its queue names.
       secrets: async (tenantId, name) => (await tools.vault.reveal(tenantId, name, '')).value,
     });
