@@ -3,9 +3,12 @@
 // why one was rejected with `mq show` (its failing log), and `mq stats`; a branch that does not
 // exist fails with exit code 3 (E_NOT_FOUND) and a repository outside the allowed roots with 4.
 // Then main is moved outside the queue: `mq ls` says the queue stopped and why, it stays stopped
-// for later submits, and `mq resume` (after main is moved back) merges what waited.
+// for later submits, and `mq resume` (after main is moved back) merges what waited, a patch
+// submitted with `--patch <file>` among them.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCli, startUp, type CliResult, type RunningServer } from '../src/cli/testing.ts';
 import { createFixture, git, type Fixture } from './mergequeue-fixture.ts';
@@ -84,6 +87,11 @@ test(
     fx.branch('later', { 'c.txt': 'c\n' }, 'good');
     const later = await json<{ id: string; state: string; reason: string }>(['submit', 'app', 'later']);
     assert.equal(later.state, 'queued');
+    const diff = join(fx.root, 'd.diff');
+    writeFileSync(diff, '--- /dev/null\n+++ b/d.txt\n@@ -0,0 +1 @@\n+d\n');
+    assert.equal((await cli(['submit', 'app', 'later', '--patch', diff])).code, 2); // not both
+    const patched = await json<{ id: string; branch: string }>(['submit', 'app', '--patch', diff]);
+    assert.match(patched.branch, /^patch:/);
     git(fx.bare, 'update-ref', 'refs/heads/main', main);
     await json(['resume', 'app']);
     for (let i = 0; i < 200; i++) {
@@ -93,6 +101,10 @@ test(
     }
     assert.equal(listed.stopped, null);
     const state = new Map(listed.entries.map((e) => [e.id, e.state]));
-    assert.deepEqual([state.get(late.id), state.get(later.id)], ['merged', 'merged']);
+    assert.deepEqual(
+      [state.get(late.id), state.get(later.id), state.get(patched.id)],
+      ['merged', 'merged', 'merged'],
+    );
+    assert.equal(git(fx.bare, 'show', 'main:d.txt'), 'd');
   },
 );

@@ -88,6 +88,7 @@ export class RemoteRepository extends GitRepository {
       'fetch',
       '--quiet',
       '--no-tags',
+      '--no-write-fetch-head', // concurrent fetches (a submit, the worker) share the mirror
       '--',
       this.url,
       `+refs/heads/${branch}:refs/heads/${branch}`,

@@ -67,7 +67,9 @@ export function registerMq(program: Command): void {
     );
   mq.command('configure <queue>')
     .description('create or update the queue of a repository branch')
-    .requiredOption('--repo <path>', 'bare git repository under <dataDir>/repos')
+    .requiredOption('--repo <path|url>', 'bare git repository under <dataDir>/repos, or an https URL')
+    .option('--credential <name>', 'for a URL: the vault connection holding its password or token')
+    .option('--username <name>', 'for a URL: the user name sent with the credential (default x-access-token)')
     .option('--target <branch>', 'the branch the queue moves', 'main')
     .requiredOption('--check <command>', 'the check command, run in a fresh sandbox at the repository root')
     .option('--timeout <ms>', 'check wall time', int)
@@ -96,6 +98,9 @@ export function registerMq(program: Command): void {
             ...(o['allowHost'] === undefined ? {} : { network: { allow: o['allowHost'] } }),
           },
           ...(Object.keys(batch).length > 0 ? { batch } : {}),
+          ...(o['credential'] === undefined
+            ? {}
+            : { auth: { credential: o['credential'], username: o['username'] } }),
         },
       );
       outputOf(command).result(
