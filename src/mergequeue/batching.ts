@@ -82,6 +82,11 @@ export class BatchSizer {
     return { low: this.#low, high: this.#high };
   }
 
+  /** Restores decided changes, oldest first (true: a named culprit), e.g. when a queue restarts. */
+  recall(verdicts: readonly boolean[]): void {
+    for (const culprit of verdicts) this.#record(culprit ? 1 : 0, 1);
+  }
+
   merged(count: number): void {
     this.#record(0, count);
   }

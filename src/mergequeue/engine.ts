@@ -102,6 +102,11 @@ export class QueueEngine {
     this.#version = version;
   }
 
+  /** Restores the culprit history batch sizes adapt to (oldest first; true: a named culprit). */
+  recall(verdicts: readonly boolean[]): void {
+    this.#sizer.recall(verdicts);
+  }
+
   get paused(): boolean {
     return this.#paused;
   }

@@ -90,6 +90,11 @@ export class QueueWorker {
     worker.engine.setVersion(fresh.mainVersion);
     if (fresh.paused) worker.engine.pause();
     const entries = await rows.entries(tenantId, queue.id);
+    // Batch sizes adapt to the culprit rate: a restarted queue goes on from the rate it had seen.
+    const decided = entries
+      .filter((e) => e.state === 'merged' || (e.state === 'rejected' && e.failedCheck !== null))
+      .sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0));
+    worker.engine.recall(decided.map((e) => e.state === 'rejected'));
     // Entries in the tree of a recorded move of main merged with it, even if the worker that moved
     // main stopped before it said so: testing them again would advance main twice for one change.
     const open = entries.filter((e) => e.state === 'queued' || e.state === 'testing');
