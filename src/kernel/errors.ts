@@ -451,10 +451,10 @@ export const ERROR_CODES = {
     'A patch submitted to a merge queue does not apply to its target (data.files) or is not a diff.',
   ),
   E_REMOTE_AUTH: code(
-    401,
+    502, // the caller is authenticated; the remote git server refused the queue's credentials
     EXIT.denied,
     false,
-    'A merge queue remote refused the credentials of its vault secret (or it has none); data.queue.',
+    'A merge queue’s remote repository refused the credentials of its vault connection (or it has none).',
   ),
 } as const satisfies Record<string, CodeInfo>;
 
