@@ -7,9 +7,10 @@
  * of a check that passed and that extends the current main.
  *
  * Design (see `types.ts` for the glossary):
- * - The pipeline is a list of slots (batches of `{min,max}` changes). Slot k's tree is main plus
- *   slots 0..k, so its check runs while the slots ahead are still being checked. By default main
- *   moves slot by slot, each to a tree that passed; with `jumpAhead` a pass of slot k moves main
+ * - The pipeline is a list of slots: batches sized within `{min,max}` from the culprit rate seen
+ *   lately, with no more changes under test than the window and that rate make worth it
+ *   (`batching.ts`). Slot k's tree is main plus slots 0..k, so its check runs while the slots
+ *   ahead are still being checked. By default main moves slot by slot, each to a tree that passed; with `jumpAhead` a pass of slot k moves main
  *   straight to its tree (merging 0..k) and also proves a head that failed once was a flake.
  * - The head's failure is retried once on the same tree. A confirmed failure throws away the slots
  *   behind (their trees contain the culprit), halves the window and hands the batch to a

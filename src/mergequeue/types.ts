@@ -9,7 +9,8 @@
  *   entries it depends on. Its state follows {@link ENTRY_TRANSITIONS}; every move has a reason.
  * - **Main version**: a counter bumped on every advance of main; version `v` names the tree main
  *   held after its `v`-th advance. The git driver maps versions to commits.
- * - **Batch / slot**: changes tested together as one check. Slots form a speculative pipeline
+ * - **Batch / slot**: changes tested together as one check; its size adapts to the culprit rate
+ *   within the queue's `{min, max}` (`batching.ts`). Slots form a speculative pipeline
  *   (Zuul's dependent pipeline): slot `k` is tested on main plus every slot ahead of it, so when
  *   slot `k` passes, main may jump straight to its tree.
  * - **Window**: how many changes may be under test in the pipeline at once; adaptive (starts at
