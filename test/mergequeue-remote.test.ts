@@ -83,7 +83,8 @@ test('wrong, missing or inline credentials are refused with stable codes, no sec
   );
   await assert.rejects(configure('anon'), refusedWith('E_REMOTE_AUTH'));
   assert.ok(server.refused >= 2);
-  const inline = url.replace('http://', `http://agent:${SECRET}@`);
+  // Refused, but the audit records the input as typed: a secret pasted into the URL is not hidden.
+  const inline = url.replace('http://', 'http://agent:typed-inline@');
   await assert.rejects(configure('inline', undefined, inline), refusedWith('E_INVALID_INPUT'));
   await assert.rejects(
     configure('ftp', undefined, 'ftp://example.com/app.git'),
@@ -116,6 +117,9 @@ test('a branch and a patch merge through the mirror; main is pushed to the remot
   // The secret reached git through its environment only: no file of the mirror holds it.
   const mirror = join(queueRoot, '.mq-mirrors', h.tenantId, 'app.git');
   assert.equal(spawnSync('grep', ['-rqF', SECRET, mirror]).status, 1);
+  const audit = JSON.stringify(await h.kernel.audit.list(h.tenantId, { limit: 1000 }));
+  assert.match(audit, /git-remote/, 'the audit names the connection');
+  for (const secret of [SECRET, WRONG]) assert.ok(!audit.includes(secret), 'secret in the audit');
 });
 
 test('a push whose lease is stale is refused and the remote keeps its main', async () => {
