@@ -93,7 +93,9 @@ export async function approvals(scope: SourceScope, skip: ReadonlySet<string>): 
     const timeoutAt = r['timeout_at'] === null ? null : num(r['timeout_at']);
     const escalated = r['escalated_at'] !== null;
     const timeLeftMs = escalated ? 0 : timeoutAt === null ? null : Math.max(0, timeoutAt - scope.now);
-    const then = r['on_timeout'] === 'escalate' ? 'escalates' : `is ${str(r['on_timeout'])}d`;
+    const then =
+      { escalate: 'escalates', reject: 'is rejected', approve: 'is approved' }[String(r['on_timeout'])] ??
+      'times out';
     const when = escalated
       ? 'escalated'
       : timeLeftMs === null
