@@ -242,6 +242,11 @@ onEveryStore('syscall pipeline', (db) => {
   it('never lets a secret input reach the log, the audit entry, a span or the error', async () => {
     const principal = await principalWith([{ syscall: '*', resource: '*' }]);
     await kernel.call('kernel.echo', { message: 'hello', secret: SECRET }, { principal });
+    // A credential in a URL of a field not marked secret, accepted or refused.
+    await kernel.call('kernel.echo', { message: `https://ada:${SECRET}@git.example/r.git` }, { principal });
+    await kernel
+      .call('test.leaky', { user: `https://${SECRET}@git.example/r.git`, password: 7 }, { principal })
+      .catch(() => undefined);
     const error = await kernel
       .call('test.leaky', { user: 'ada', password: SECRET }, { principal })
       .catch((e: unknown) => e);

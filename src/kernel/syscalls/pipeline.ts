@@ -32,7 +32,7 @@ import type {
   RunAttribution,
   UsageLabels,
 } from './hooks.ts';
-import { redactInput, scrub, secretValues } from './redact.ts';
+import { maskUrlCredentials, redactInput, scrub, secretValues } from './redact.ts';
 import type { RegisteredSyscall, SyscallRegistry } from './registry.ts';
 
 /** Largest redacted input kept verbatim in an audit entry; larger ones are kept as a digest. */
@@ -77,8 +77,10 @@ function scrubError(error: StrataError, secrets: readonly string[]): StrataError
   return new StrataError(error.code, scrub(error.message, secrets), data, { retryable: error.retryable });
 }
 
-function auditDetail(redacted: unknown, result?: unknown): unknown {
-  const text = JSON.stringify(redacted ?? null);
+function auditDetail(input: unknown, result?: unknown): unknown {
+  const raw = JSON.stringify(input ?? null);
+  const text = maskUrlCredentials(raw);
+  const redacted: unknown = text === raw ? input : JSON.parse(text);
   const detail: Record<string, unknown> =
     text.length <= AUDIT_DETAIL_LIMIT
       ? { input: redacted ?? null }

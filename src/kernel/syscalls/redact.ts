@@ -79,6 +79,18 @@ export function secretValues(input: unknown, paths: readonly SecretPath[]): stri
   return values;
 }
 
+/** The user-info of a URL (`scheme://user:password@host`, `scheme://token@host`). */
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s"'/@]+@/gi;
+
+/**
+ * `text` with the user-info of every URL in it replaced: a credential pasted into a URL field that
+ * is not marked `secret()` (a git remote, a webhook) must not reach the audit chain either, even
+ * when the syscall then refuses the input.
+ */
+export function maskUrlCredentials(text: string): string {
+  return text.includes('@') ? text.replace(URL_USERINFO, `$1${REDACTED}@`) : text;
+}
+
 /** Replaces every occurrence of each secret value in `text`. */
 export function scrub(text: string, values: readonly string[]): string {
   let out = text;
