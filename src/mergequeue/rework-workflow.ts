@@ -168,7 +168,10 @@ async function startAgentRun(
     prompt: [
       `Your change ${rework.branch} (${rework.headCommit.slice(0, 12)}) was sent back by merge queue ${rework.queue}: ${rework.reason}.`,
       rework.files.length > 0 ? `Conflicting files: ${rework.files.join(', ')}.` : '',
-      `Claim task ${taskId} (fleet.task.claim), rebase the branch on the queue's target, resubmit it (mq.submit), then complete the task.`,
+      // A patch entry's branch is `patch:<hash>`, not a ref the author can rebase.
+      rework.branch.startsWith('patch:')
+        ? `Claim task ${taskId} (fleet.task.claim), make a new patch against the queue's target, submit it (mq.submit with patch), then complete the task.`
+        : `Claim task ${taskId} (fleet.task.claim), rebase the branch on the queue's target, resubmit it (mq.submit), then complete the task.`,
     ]
       .filter(Boolean)
       .join('\n'),

@@ -28,7 +28,13 @@ export async function mergeChanges(scope: SourceScope): Promise<Found> {
       id: str(r['id']),
       since: Number(r['updated_at']),
       reason: `${str(r['branch'])} by ${str(r['author'])} ${str(r['state']) === 'rejected' ? 'rejected' : 'needs rework'} in queue ${str(r['queue_id'])}: ${str(r['reason'])}`,
-      action: { syscall: 'mq.submit', input: { queue: str(r['queue_id']), branch: str(r['branch']) } },
+      // A patch entry (`patch:<hash>`) is resubmitted as a new patch, which the caller must supply.
+      action: {
+        syscall: 'mq.submit',
+        input: str(r['branch']).startsWith('patch:')
+          ? { queue: str(r['queue_id']) }
+          : { queue: str(r['queue_id']), branch: str(r['branch']) },
+      },
     }),
   );
   return { items, full: found.full, covers: [] };
