@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../testkit/pg.ts';
-import { jsonOf, tempCli } from './testing.ts';
+import { jsonOf, tempCli, withTestRuntime } from './testing.ts';
 
 let db: TestDatabase;
 let cli: ReturnType<typeof tempCli>;
@@ -18,18 +18,23 @@ after(async () => {
 });
 
 test('an edited row in PostgreSQL makes `audit verify` exit 5 naming it', async () => {
-  const tenant = await cli.json<{ id: string }>(['tenants', 'create', 'acme']);
-  const { key } = await cli.json<{ key: string }>([
-    'keys',
-    'create',
-    '--tenant',
-    'acme',
-    '--grant',
-    'kernel.echo',
-  ]);
-  for (const message of ['one', 'two', 'three']) {
-    await cli.json(['syscalls', 'call', 'kernel.echo', '--input', JSON.stringify({ message }), '--key', key]);
-  }
+  // Three audited calls through the kernel pipeline, in process on the same PostgreSQL database.
+  const tenant = await withTestRuntime(
+    cli.dataDir,
+    async ({ kernel }) => {
+      const acme = await kernel.principals.createTenant('acme');
+      const { key } = await kernel.principals.createApiKey({
+        tenantId: acme.id,
+        name: 'cli',
+        grants: [{ syscall: 'kernel.echo', resource: '*' }],
+      });
+      const principal = await kernel.authenticate({ apiKey: key });
+      for (const message of ['one', 'two', 'three'])
+        await kernel.call('kernel.echo', { message }, { principal });
+      return acme;
+    },
+    db.url,
+  );
   assert.equal((await cli.json<{ ok: boolean }>(['audit', 'verify'])).ok, true);
 
   const client = new pg.Client({ connectionString: db.url });

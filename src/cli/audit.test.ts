@@ -1,12 +1,13 @@
 // `strata audit verify` must catch tampering done behind Strata's back: a few syscalls run through
-// the CLI, then the SQLite file is edited directly (an edited, a deleted and a reordered row, each
+// the kernel pipeline (in process; the CLI's own syscall command is tested in cli.test.ts), then the
+// SQLite file is edited directly (an edited, a deleted and a reordered row, each
 // in a fresh copy of the data dir) and verification must exit 5 naming the first bad entry.
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { jsonOf, runCli, tempCli, type CliResult } from './testing.ts';
+import { jsonOf, runCli, tempCli, withTestRuntime } from './testing.ts';
 
 interface FirstBad {
   seq: number;
@@ -23,33 +24,27 @@ let acmeId = '';
 const cleanups: (() => void)[] = [template.dispose];
 
 before(async () => {
-  acmeId = (await template.json<{ id: string }>(['tenants', 'create', 'acme'])).id;
-  const { key } = await template.json<{ key: string }>([
-    'keys',
-    'create',
-    '--tenant',
-    'acme',
-    '--grant',
-    'kernel.echo',
-  ]);
-  const call = (message: string, syscall = 'kernel.echo'): Promise<CliResult> =>
-    template.run(['syscalls', 'call', syscall, '--input', JSON.stringify({ message }), '--key', key]);
-  // seq 1..4 of acme's chain: ok, denied (still audited), ok, ok.
-  assert.equal((await call('one')).code, 0);
-  assert.equal((await template.run(['syscalls', 'call', 'kernel.time', '--key', key])).code, 4);
-  assert.equal((await call('three')).code, 0);
-  assert.equal((await call('four')).code, 0);
-  await template.json(['tenants', 'create', 'beta']);
-  const beta = await template.json<{ key: string }>([
-    'keys',
-    'create',
-    '--tenant',
-    'beta',
-    '--grant',
-    'kernel.echo',
-  ]);
-  const betaCall = ['syscalls', 'call', 'kernel.echo', '--input', '{"message":"b"}', '--key', beta.key];
-  assert.equal((await template.run(betaCall)).code, 0);
+  await withTestRuntime(template.dataDir, async ({ kernel }) => {
+    const callerOf = async (name: string) => {
+      const tenant = await kernel.principals.createTenant(name);
+      const { key } = await kernel.principals.createApiKey({
+        tenantId: tenant.id,
+        name: 'cli',
+        grants: [{ syscall: 'kernel.echo', resource: '*' }],
+      });
+      return { tenant, principal: await kernel.authenticate({ apiKey: key }) };
+    };
+    const acme = await callerOf('acme');
+    acmeId = acme.tenant.id;
+    const echo = (principal: typeof acme.principal, message: string) =>
+      kernel.call('kernel.echo', { message }, { principal });
+    // seq 1..4 of acme's chain: ok, denied (still audited), ok, ok.
+    await echo(acme.principal, 'one');
+    await assert.rejects(kernel.call('kernel.time', {}, { principal: acme.principal }), /kernel\.time/);
+    await echo(acme.principal, 'three');
+    await echo(acme.principal, 'four');
+    await echo((await callerOf('beta')).principal, 'b');
+  });
 });
 after(() => cleanups.forEach((cleanup) => cleanup()));
 
