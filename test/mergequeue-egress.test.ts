@@ -6,18 +6,13 @@
  * E_INVALID_INPUT and change nothing; the policy is stored and shown with the queue.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { openSandboxes, type SandboxManager } from '../src/compute/index.ts';
-import { Kernel, type Principal } from '../src/kernel/index.ts';
-import { MergeQueues, mergeQueueSyscalls, sandboxRunner } from '../src/mergequeue/index.ts';
+import type { MergeQueues } from '../src/mergequeue/index.ts';
 import { onEveryStore, withCode } from '../src/testkit/stores.ts';
 import { createFixture, type Fixture } from './mergequeue-fixture.ts';
+import { openQueueHarness, type QueueHarness } from './mergequeue-harness.ts';
 
 // The check fetches the URL the change names; it fails when the fetch does.
 const CHECK = `import sys, urllib.request
@@ -34,14 +29,11 @@ type Entry = { id: string; state: string };
 
 onEveryStore('merge queue check network', (db) => {
   let fx: Fixture;
-  let kernel: Kernel;
+  let h: QueueHarness;
   let queues: MergeQueues;
-  let sandboxes: SandboxManager;
-  let admin: Principal;
   let server: Server;
   let denied: Server;
   const hits: string[] = [];
-  const dataDir = mkdtempSync(join(tmpdir(), 'strata-mq-egress-'));
   const listen = async (s: Server): Promise<number> => {
     await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
     return (s.address() as AddressInfo).port;
@@ -59,34 +51,16 @@ onEveryStore('merge queue check network', (db) => {
     port = await listen(server);
     deniedPort = await listen(denied);
     fx = createFixture({ 'check.py': CHECK, 'url.txt': `http://127.0.0.1:${deniedPort}/` });
-    const store = await db().open();
-    kernel = await Kernel.open({ store, masterKey: randomBytes(32) });
-    sandboxes = await openSandboxes({ dataDir });
-    queues = await MergeQueues.open({
-      store,
-      runner: sandboxRunner(sandboxes),
-      allowedRoots: [fx.allowedRoot],
-    });
-    for (const d of mergeQueueSyscalls(queues)) kernel.register(d);
-    tenantId = (await kernel.principals.createTenant('mq')).id;
-    const { key } = await kernel.principals.createApiKey({
-      tenantId,
-      name: 'admin',
-      grants: [{ syscall: '*', resource: '*' }],
-    });
-    admin = await kernel.authenticate({ apiKey: key });
+    h = await openQueueHarness(await db().open(), { allowedRoots: [fx.allowedRoot] });
+    ({ queues, tenantId } = h);
   });
   after(async () => {
-    await queues.close();
-    await sandboxes.close();
-    await kernel.close();
+    await h.close();
     server.close();
     denied.close();
     fx.cleanup();
-    rmSync(dataDir, { recursive: true, force: true });
   });
-  const call = <T>(name: string, input: unknown): Promise<T> =>
-    kernel.call<T>(name, input, { principal: admin });
+  const call = <T>(name: string, input: unknown): Promise<T> => h.call<T>(name, input);
   const configure = (network?: unknown) =>
     call<Queue>('mq.configure', {
       queue: 'app',
