@@ -25,6 +25,7 @@ import { registerMq } from './commands/mq.ts';
 import { registerMcp } from './commands/mcp.ts';
 import { registerResources } from './commands/resources.ts';
 import { registerRuns } from './commands/runs.ts';
+import { registerRunsWatch } from './commands/runs-watch.ts';
 import { registerSandbox } from './commands/sandbox.ts';
 import { registerSyscalls } from './commands/syscalls.ts';
 import { registerTenants } from './commands/tenants.ts';
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
   registerAudit(program);
   registerSyscalls(program);
   registerRuns(program);
+  registerRunsWatch(program); // strata runs watch
   registerBrowser(program);
   registerMail(program);
   registerMemory(program);

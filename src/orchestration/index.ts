@@ -53,6 +53,7 @@ export {
   type ProblemKind,
   type Problems,
 } from './problems/index.ts';
+export { fleetSnapshot, fleetSnapshotSchema, type FleetSnapshot } from './fleet-snapshot/index.ts';
 // Cost per task (issue 12): `billing.cost` over the attributed `syscall.cost` meter events.
 export {
   costReport,

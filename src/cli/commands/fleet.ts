@@ -6,6 +6,7 @@
  * `strata fleet report [--since 1h]`: the fleet counters of the tenant (`fleet.report`).
  * `strata fleet tasks [--status open]`: the task board (`fleet.task.list`).
  * `strata fleet pauses [--status all]`: runs paused on exhausted budgets (`runs.budget_pauses.list`).
+ * `strata fleet top`: the fleet now as a live table (`fleet.snapshot`, fleet-top.ts).
  */
 import type { Command } from 'commander';
 import type { BudgetPause, FleetReport, TreeNode } from '../../orchestration/index.ts';
@@ -13,6 +14,7 @@ import type { Task } from '../../orchestration/tasks/index.ts';
 import { configOf, outputOf } from '../context.ts';
 import { parseTtl } from '../parse.ts';
 import { remoteOf } from '../remote.ts';
+import { registerFleetTop } from './fleet-top.ts';
 
 /** One line per node, indented by depth: child id, run, workflow, status, incarnation, restarts. */
 export function renderTree(node: TreeNode, depth = 0): string[] {
@@ -129,6 +131,7 @@ export function registerFleet(program: Command): void {
       p.approvalId ? `approval ${p.approvalId}` : 'no approval yet',
     ],
   });
+  registerFleetTop(fleet);
 }
 
 /** A `<name> [--status]` subcommand listing one syscall's items: a line each, or `--json`. */

@@ -4,7 +4,8 @@
  * `fleet.supervisor.start_child` (a dynamic child for a simple_one_for_one supervisor) and
  * `fleet.fence` (is this run still its child's current incarnation? else E_STALE_INCARNATION),
  * `fleet.report` (the fleet counters, see fleet-report.ts), `fleet.problems` (what waits on a person,
- * problems/) and `fleet.task.*` (the task board, tasks/).
+ * problems/), `fleet.snapshot` (the fleet now, fleet-snapshot/) and `fleet.task.*` (the task board,
+ * tasks/).
  * Tenant-scoped like `runs.*`: the tenant comes from the caller's principal.
  */
 import { z } from 'zod';
@@ -12,6 +13,7 @@ import { StrataError } from '../../kernel/index.ts';
 import { defineSyscall, erase, type SyscallDefinition } from '../../kernel/syscalls/define.ts';
 import type { Engine } from '../engine.ts';
 import { fleetReportSyscall } from '../fleet-report-syscall.ts';
+import { fleetSnapshotSyscall } from '../fleet-snapshot/syscall.ts';
 import { problemsSyscall } from '../problems/syscall.ts';
 import { taskSyscalls } from '../tasks/syscalls.ts';
 import { runStatusSchema } from '../timeline.ts';
@@ -118,6 +120,7 @@ export function fleetSyscalls(engine: Engine): SyscallDefinition<unknown, unknow
     ),
     fleetReportSyscall(engine),
     problemsSyscall(engine), // the needs-you list
+    fleetSnapshotSyscall(engine), // the fleet now: fleet top, the dashboard's Fleet view
     ...taskSyscalls(engine),
   ];
 }
