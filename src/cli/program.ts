@@ -13,6 +13,7 @@ import { registerApprovals } from './commands/approvals.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerBilling } from './commands/billing.ts';
 import { registerBrowser } from './commands/browser.ts';
+import { registerChaos } from './commands/chaos.ts';
 import { registerCost } from './commands/cost.ts';
 import { registerEvents } from './commands/events.ts';
 import { registerFleet } from './commands/fleet.ts';
@@ -77,6 +78,7 @@ export function buildProgram(): Command {
   registerApprovals(program); // and escalations
   registerMq(program); // merge queue
   registerEvents(program);
+  registerChaos(program); // fault injection
   return program;
 }
 

@@ -9,10 +9,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { chaosSchema, modeSchema } from './chaos/config.ts';
 import { StrataError } from './errors.ts';
 
 export const configSchema = z
   .object({
+    /**
+     * `production` refuses fault injection unless `chaos.force` (env STRATA_MODE; NODE_ENV=production
+     * implies it when STRATA_MODE and the file leave it unset).
+     */
+    mode: modeSchema,
     /** Where the embedded database, keys and state live. */
     dataDir: z.string().min(1).default('.strata'),
     /** `sqlite:<path>` or `postgres://…`; unset means `sqlite:<dataDir>/strata.db`. */
@@ -109,6 +115,8 @@ export const configSchema = z
      * validates this section itself when the runtime starts (its errors name `models.<key>`).
      */
     models: z.unknown().optional(),
+    /** Fault injection (`strata chaos`): off by default; see kernel/chaos/config.ts. */
+    chaos: chaosSchema.prefault({}),
     /** Base64 of 32 bytes that seals private keys and secrets at rest; generated into dataDir if unset. */
     masterKey: z.string().optional(),
   })
@@ -127,6 +135,7 @@ export const ENV_KEYS = {
   STRATA_DRAIN_TIMEOUT_MS: 'server.drainTimeoutMs',
   STRATA_LOG_LEVEL: 'log.level',
   STRATA_MASTER_KEY: 'masterKey',
+  STRATA_MODE: 'mode',
   STRATA_WORKER_CONCURRENCY: 'orchestration.concurrency',
   STRATA_CHROMIUM_PATH: 'browser.executablePath',
   STRATA_BROWSER_IDLE_TIMEOUT_MS: 'browser.idleTimeoutMs',
@@ -203,6 +212,10 @@ export function loadConfig(options: LoadConfigOptions = {}): StrataConfig {
     origin.set(key, 'command-line flag');
   }
 
+  if (options.env?.['NODE_ENV'] === 'production' && raw['mode'] === undefined) {
+    raw['mode'] = 'production';
+    origin.set('mode', 'env NODE_ENV');
+  }
   const result = configSchema.safeParse(raw);
   if (result.success) return result.data;
   const issue = result.error.issues[0];

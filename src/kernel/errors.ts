@@ -51,6 +51,7 @@ export const ERROR_CODES = {
   E_TOKEN_EXPIRED: code(401, EXIT.denied, false, 'The capability token (or an ancestor) has expired.'),
   E_TOKEN_REVOKED: code(401, EXIT.denied, false, 'The capability token (or an ancestor) was revoked.'),
   E_ATTENUATION: code(403, EXIT.denied, false, 'A derived token may only narrow its parent’s grants.'),
+  E_CSRF: code(403, EXIT.denied, false, 'A dashboard write without its CSRF token or from another origin.'),
   E_CONFLICT: code(409, EXIT.conflict, false, 'A uniqueness or state conflict.'),
   E_BUDGET_EXCEEDED: code(402, EXIT.budget, false, 'The budget does not cover this call.'),
   E_SYSCALL_TIMEOUT: code(504, EXIT.timeout, true, 'The syscall did not finish within its timeout.'),
@@ -449,6 +450,12 @@ export const ERROR_CODES = {
     EXIT.conflict,
     false,
     'A patch submitted to a merge queue does not apply to its target (data.files) or is not a diff.',
+  ),
+  E_CHAOS_REFUSED: code(
+    403,
+    EXIT.denied,
+    false,
+    'Fault injection was asked for in production mode without chaos.force: true; nothing was changed.',
   ),
   E_REMOTE_AUTH: code(
     502, // the caller is authenticated; the remote git server refused the queue's credentials

@@ -38,3 +38,4 @@ export type { CallOptions } from './syscalls/pipeline.ts';
 export type { SyscallDescription } from './syscalls/registry.ts';
 export { KernelMetrics } from './metrics.ts';
 export { Kernel, type KernelOptions } from './kernel.ts';
+export * from './chaos/index.ts';

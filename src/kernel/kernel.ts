@@ -22,6 +22,8 @@ import { echo, time, whoami } from './builtins/basic.ts';
 import { eventsRead } from './builtins/events.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { StrataError } from './errors.ts';
+import type { ChaosInjector } from './chaos/injector.ts';
+import { chaosSyscalls } from './chaos/syscalls.ts';
 import { EventBus } from './events/bus.ts';
 import { silentLogger, type Logger } from './logger.ts';
 import { KernelMetrics } from './metrics.ts';
@@ -50,6 +52,8 @@ export interface KernelOptions {
   journal?: JournalHook;
   meter?: MeterHook;
   tracer?: Tracer;
+  /** Fault injection; absent or disabled, the pipeline injects nothing. */
+  chaos?: ChaosInjector;
 }
 
 export class Kernel {
@@ -89,7 +93,9 @@ export class Kernel {
       journal: options.journal ?? noJournal,
       meter: options.meter ?? noMeter,
       tracer: options.tracer,
+      chaos: options.chaos,
     });
+    options.chaos?.countInto(this.metrics.chaosFaults);
   }
 
   /** Migrates the kernel's schema, loads keys, and registers the built-in syscalls. */
@@ -110,6 +116,7 @@ export class Kernel {
       erase(eventsRead(store)),
       ...adminSyscalls({ authority, audit }),
       ...keySyscalls(principals),
+      ...(options.chaos ? chaosSyscalls(options.chaos) : []),
     ]) {
       kernel.register(definition);
     }

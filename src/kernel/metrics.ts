@@ -38,4 +38,10 @@ export class KernelMetrics {
     labelNames: ['syscall'] as const,
     registers: [this.registry],
   });
+  readonly chaosFaults = new Counter({
+    name: 'strata_chaos_faults_total',
+    help: 'Faults injected by chaos (fault injection), by layer and kind (error, latency, outage, or a named fault).',
+    labelNames: ['layer', 'kind'] as const,
+    registers: [this.registry],
+  });
 }

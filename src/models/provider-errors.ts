@@ -60,7 +60,8 @@ export function providerError(provider: string, error: unknown, signal?: AbortSi
       provider,
       status,
     });
-  const name = typeof e.name === 'string' ? e.name : '';
+  // The openai SDK's error classes keep `name` "Error": their class name says what happened.
+  const name = `${typeof e.name === 'string' ? e.name : ''} ${(error as object | null)?.constructor?.name ?? ''}`;
   if (/Connection|Timeout|Fetch/i.test(name) || (error instanceof TypeError && /fetch/i.test(error.message)))
     return new StrataError('E_MODEL_UNAVAILABLE', `${provider} could not be reached`, { provider });
   if (error instanceof SyntaxError) return badResponse(provider, 'invalid JSON');

@@ -347,6 +347,7 @@ export class ModelService {
         case 'scripted':
           provider = createScriptedProvider({
             name: config.name,
+            timeoutMs: config.timeoutMs,
             script: (config.script ?? []).map((s) => ({ text: s.text })),
           });
           break;

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
+  ChaosInjector,
   databaseUrlOf,
   isStrataError,
   Kernel,
@@ -103,6 +104,8 @@ export interface Runtime {
   /** Agent identities, delegation, mailboxes (and the SMTP server), `a2a.call`. */
   readonly identity: IdentityLayer;
   readonly config: StrataConfig;
+  /** Fault injection (`chaos.*` syscalls; config `chaos`); disabled unless configured or set. */
+  readonly chaos: ChaosInjector;
   readonly databaseUrl: string;
   /**
    * Stops the worker: no new claims; runs in progress finish or suspend, for up to
@@ -161,6 +164,12 @@ async function stopWithin(worker: Worker, timeoutMs: number, logger: Logger): Pr
 export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime> {
   const { config } = options;
   const logger = options.logger ?? silentLogger();
+  // Fault injection: off unless configured; E_CHAOS_REFUSED in production mode without force.
+  const chaos = new ChaosInjector({
+    config: config.chaos,
+    mode: config.mode,
+    clock: options.clock ?? systemClock,
+  });
   mkdirSync(resolve(config.dataDir), { recursive: true, mode: 0o700 });
   const masterKey = loadMasterKey(config);
   const databaseUrl = databaseUrlOf(config);
@@ -181,6 +190,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       masterKey,
       logger,
       clock: options.clock,
+      chaos,
       budget: billing.budgetHook,
       meter: composeMeters(engine.meterHook, billing.meterHook),
     });
@@ -327,6 +337,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
         })
       : undefined;
     await worker?.start();
+    if (worker) chaos.armWorkerKill(); // chaos.killWorkerAfterMs: a `kill -9` of this worker process
     // Queues with unfinished entries resume where a worker process runs (after a crash, too).
     if (worker) await mergeQueues.resumeAll((await kernel.principals.listTenants()).map((t) => t.id));
     if (worker) await reworks.reconcile(); // reworks whose run a crash kept from starting
@@ -373,6 +384,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       rating,
       identity,
       config,
+      chaos,
       databaseUrl,
       stopWorker,
       close: () => (closing ??= close()),

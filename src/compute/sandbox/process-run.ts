@@ -5,9 +5,14 @@
  * a cap. Past the cap the bytes are counted and dropped — the pipe keeps draining, so a command
  * writing gigabytes is neither wedged nor kept in memory — and the kept text ends with a marker
  * saying how much was dropped.
+ *
+ * Chaos: when the syscall's attempt was chosen for the `oom_kill` fault, the process group is
+ * SIGKILLed as soon as it is spawned and the result says `oomKilled`, which the drivers report as
+ * the memory limit exceeded, as they do when the cgroup's OOM killer ends a command.
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import { takeChaosFault } from '../../kernel/chaos/scope.ts';
 
 export interface ProcessRunOptions {
   readonly file: string;
@@ -35,6 +40,8 @@ export interface ProcessRunResult {
   readonly truncated: boolean;
   readonly timedOut: boolean;
   readonly aborted: boolean;
+  /** Killed as the OOM killer would (an injected `oom_kill` fault). */
+  readonly oomKilled: boolean;
   readonly durationMs: number;
 }
 
@@ -99,6 +106,7 @@ export function runProcess(options: ProcessRunOptions): Promise<ProcessRunResult
     const stderr = new Capture('stderr', options.outputBytes, options.onStderr);
     let timedOut = false;
     let aborted = false;
+    let oomKilled = false;
     let settled = false;
     const child = spawn(options.file, [...options.args], {
       env: { ...options.env },
@@ -147,6 +155,7 @@ export function runProcess(options: ProcessRunOptions): Promise<ProcessRunResult
         truncated: stdout.truncated || stderr.truncated,
         timedOut,
         aborted,
+        oomKilled,
         durationMs: performance.now() - started,
       });
     };
@@ -167,5 +176,9 @@ export function runProcess(options: ProcessRunOptions): Promise<ProcessRunResult
     });
     child.on('close', (code, signal) => finish(code, signal));
     if (options.signal?.aborted) onAbort();
+    if (takeChaosFault('compute', 'oom_kill')) {
+      oomKilled = true;
+      killGroup();
+    }
   });
 }

@@ -2,8 +2,11 @@
  * Outbound mail: the message is composed and DKIM-signed with nodemailer into exact bytes (stored
  * by hash before anything leaves), then those bytes go to the configured relay with an explicit
  * envelope. Every address reaching nodemailer here was validated by Strata first (see address.ts).
+ * Under chaos, a send chosen for `smtp_451` meets a relay that answers 451 (chaos-relay.ts).
  */
 import { createTransport } from 'nodemailer';
+import { takeChaosFault } from '../../kernel/index.ts';
+import { withRefusingRelay } from './chaos-relay.ts';
 import type { DkimKey } from './dkim.ts';
 
 export interface RelayOptions {
@@ -59,6 +62,10 @@ export async function relay(
   envelope: { from: string; to: readonly string[] },
   raw: Buffer,
 ): Promise<string> {
+  if (takeChaosFault('identity', 'smtp_451'))
+    return withRefusingRelay((port) =>
+      relay({ host: '127.0.0.1', port, hostname: options.hostname, timeoutMs: 5_000 }, envelope, raw),
+    );
   const transport = createTransport({
     host: options.host,
     port: options.port,

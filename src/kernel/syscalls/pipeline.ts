@@ -6,6 +6,10 @@
  *     → execute (timeout; retry by error class) → validate output → budget commit → meter
  *     → audit (hash chain, committed before returning) → trace span → journal record
  *
+ * Chaos (fault injection, kernel/chaos): when an injector is enabled, each attempt first asks it for
+ * latency, an injected error or a named fault (realised by the driver under the handler); the faults
+ * land in the call's audit detail (`faults`) and span (`strata.chaos.*`). Off, it costs one boolean.
+ *
  * Secrets: input paths marked `secret()` are redacted before the audit entry, the log line and the
  * span are built, and their values are scrubbed from any error that leaves the pipeline.
  */
@@ -21,6 +25,8 @@ import type { Principal } from '../auth/principal.ts';
 import type { Clock } from '../clock.ts';
 import { coerceError, StrataError } from '../errors.ts';
 import { newId } from '../ids.ts';
+import type { ChaosCall, ChaosInjector } from '../chaos/injector.ts';
+import { runWithFault } from '../chaos/scope.ts';
 import type { Logger } from '../logger.ts';
 import type { KernelMetrics } from '../metrics.ts';
 import type {
@@ -59,7 +65,11 @@ export interface PipelineDeps {
   readonly journal: JournalHook;
   readonly meter: MeterHook;
   readonly tracer?: Tracer;
+  readonly chaos?: ChaosInjector;
 }
+
+/** What an attempt runs with: the call's options and, when chaos is on, the call's chaos. */
+type ExecOptions = CallOptions & { readonly chaos?: ChaosCall };
 
 function zodIssues(error: z.ZodError, secrets: readonly string[]): { path: string; message: string }[] {
   return error.issues
@@ -77,7 +87,7 @@ function scrubError(error: StrataError, secrets: readonly string[]): StrataError
   return new StrataError(error.code, scrub(error.message, secrets), data, { retryable: error.retryable });
 }
 
-function auditDetail(input: unknown, result?: unknown): unknown {
+function auditDetail(input: unknown, result?: unknown): Record<string, unknown> {
   const raw = JSON.stringify(input ?? null);
   const text = maskUrlCredentials(raw);
   const redacted: unknown = text === raw ? input : JSON.parse(text);
@@ -169,6 +179,7 @@ export class SyscallPipeline {
         'strata.resource': resource,
       },
     });
+    let chaos: ChaosCall | undefined = undefined; // set once the call gets past authorization
     const finish = async (
       outcome: AuditOutcome,
       error: StrataError | null,
@@ -184,6 +195,14 @@ export class SyscallPipeline {
         span.setAttribute('strata.error_code', error.code);
         span.setStatus({ code: SpanStatusCode.ERROR, message: error.code });
       }
+      const faults = chaos?.marks() ?? [];
+      if (faults.length > 0) {
+        span.setAttribute('strata.chaos.faults', faults.length);
+        span.setAttribute(
+          'strata.chaos.kinds',
+          faults.map((f) => f.kind),
+        );
+      }
       try {
         await d.audit.append({
           id: newId('aud', d.clock.now()),
@@ -194,7 +213,9 @@ export class SyscallPipeline {
           resource,
           outcome,
           errorCode: error?.code ?? null,
-          detail: auditDetail(redacted, result),
+          detail: faults.length
+            ? { ...auditDetail(redacted, result), faults }
+            : auditDetail(redacted, result),
           durationUs,
           costMicros,
         });
@@ -222,6 +243,8 @@ export class SyscallPipeline {
     }
 
     let reservation: BudgetReservation | null = null;
+    // After authorization and journal recall, so denied and replayed calls draw nothing.
+    chaos = d.chaos?.enabled ? d.chaos.begin(name) : undefined;
     try {
       reservation = await d.budget.reserve({
         principal,
@@ -232,7 +255,7 @@ export class SyscallPipeline {
         rootRunId: options.attribution?.rootId,
         project: options.attribution?.project,
       });
-      const output = await this.#execute(entry, input, options);
+      const output = await this.#execute(entry, input, chaos ? { ...options, chaos } : options);
       traceAttributesOf(span, definition, input, output);
       const cost = definition.actualCost?.(input, output) ?? estimate;
       if (reservation) await d.budget.commit(reservation, cost);
@@ -295,7 +318,7 @@ export class SyscallPipeline {
   }
 
   /** Runs the handler with a timeout per attempt, retrying retryable errors when the class allows. */
-  async #execute(entry: RegisteredSyscall, input: unknown, options: CallOptions): Promise<unknown> {
+  async #execute(entry: RegisteredSyscall, input: unknown, options: ExecOptions): Promise<unknown> {
     const { definition, retry } = entry;
     const mayRetry = definition.idempotency !== 'unsafe' || options.idempotencyKey !== undefined;
     for (let attempt = 1; ; attempt++) {
@@ -328,7 +351,7 @@ export class SyscallPipeline {
   async #attempt(
     entry: RegisteredSyscall,
     input: unknown,
-    options: CallOptions,
+    options: ExecOptions,
     attempt: number,
   ): Promise<unknown> {
     const { definition, timeoutMs } = entry;
@@ -358,7 +381,16 @@ export class SyscallPipeline {
         idempotencyKey: options.idempotencyKey,
         runId: options.runId,
       };
-      return await Promise.race([Promise.resolve().then(() => definition.handler(input, ctx)), timeout]);
+      const { chaos } = options;
+      const run = chaos
+        ? async (): Promise<unknown> => {
+            const planned = await chaos.before(attempt, controller.signal);
+            return planned
+              ? runWithFault(planned, () => Promise.resolve(definition.handler(input, ctx)))
+              : definition.handler(input, ctx);
+          }
+        : () => definition.handler(input, ctx);
+      return await Promise.race([Promise.resolve().then(run), timeout]);
     } finally {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);

@@ -11,6 +11,9 @@
  *
  * Discovery: tools, resources and prompts are listed on connect (all pages) and cached; the SDK's
  * `listChanged` handlers refresh the cache when the server announces a change.
+ *
+ * Chaos: a call chosen for the `mcp_killed` fault SIGKILLs the stdio server once the request is on
+ * its way, so the call fails as a crash mid-call does and the supervisor restarts the process.
  */
 import type { Readable } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -24,7 +27,7 @@ import {
   type Resource,
   type Tool as McpTool,
 } from '@modelcontextprotocol/sdk/types.js';
-import { StrataError, type Logger } from '../../kernel/index.ts';
+import { StrataError, takeChaosFault, type Logger } from '../../kernel/index.ts';
 import type { RateLimit, ToolResult } from '../types.ts';
 
 export type McpTransportKind = 'stdio' | 'http';
@@ -171,10 +174,10 @@ export class McpConnection {
       );
     }
     try {
-      const result = await client.callTool({ name, arguments: args }, undefined, {
-        timeout: timeoutMs,
-        signal,
-      });
+      const pending = client.callTool({ name, arguments: args }, undefined, { timeout: timeoutMs, signal });
+      const pid = this.#transport instanceof StdioClientTransport ? this.#transport.pid : null;
+      if (pid !== null && takeChaosFault('tools', 'mcp_killed')) process.kill(pid, 'SIGKILL');
+      const result = await pending;
       if (this.#health === 'unhealthy' && this.#connected) this.#markReady();
       return result as ToolResult;
     } catch (error) {

@@ -299,12 +299,12 @@ class BubblewrapRunner implements SandboxRunner {
     const exceeded: LimitName[] = [];
     if (result.timedOut) exceeded.push('wall');
     if (signal === 'SIGXCPU') exceeded.push('cpu');
-    if (before && after && after.oomKills > before.oomKills) exceeded.push('memory');
+    if (result.oomKilled || (before && after && after.oomKills > before.oomKills)) exceeded.push('memory');
     if (before && after && after.pidsMax > before.pidsMax) exceeded.push('pids');
     if (result.truncated) exceeded.push('output');
     return {
       exitCode: signal === null ? result.exitCode : null,
-      signal: result.timedOut || result.aborted ? 'SIGKILL' : signal,
+      signal: result.timedOut || result.aborted || result.oomKilled ? 'SIGKILL' : signal,
       stdout: result.stdout,
       stderr: result.stderr,
       durationMs: result.durationMs,

@@ -114,10 +114,11 @@ class ProcessRunner implements SandboxRunner {
     const exceeded: LimitName[] = [];
     if (result.timedOut) exceeded.push('wall');
     if (signal === 'SIGXCPU') exceeded.push('cpu');
+    if (result.oomKilled) exceeded.push('memory');
     if (result.truncated) exceeded.push('output');
     return {
       exitCode: signal === null ? result.exitCode : null,
-      signal: result.timedOut || result.aborted ? 'SIGKILL' : signal,
+      signal: result.timedOut || result.aborted || result.oomKilled ? 'SIGKILL' : signal,
       stdout: result.stdout,
       stderr: result.stderr,
       durationMs: result.durationMs,

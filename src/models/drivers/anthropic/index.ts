@@ -7,6 +7,7 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { z } from 'zod';
+import { chaosFetch } from '../../chaos-faults.ts';
 import { badResponse, providerError } from '../../provider-errors.ts';
 import type {
   FinishReason,
@@ -187,6 +188,7 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
     baseURL: options.baseUrl ?? 'https://api.anthropic.com',
     maxRetries: 0,
     timeout: options.timeoutMs ?? 60_000,
+    fetch: chaosFetch(), // realises chaos's named faults (models/chaos-faults.ts); plain fetch otherwise
   });
   const check = <T>(schema: z.ZodType<T>, value: unknown): T => {
     const parsed = schema.safeParse(value);
@@ -212,6 +214,9 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
       if (block.type === 'text' && 'text' in block) text += block.text as string;
       else if (block.type === 'tool_use' && 'id' in block) {
         const call = block as { id: string; name: string; input: unknown };
+        // The wire format's tool input is a JSON object; anything else is a malformed tool call.
+        if (typeof call.input !== 'object' || call.input === null || Array.isArray(call.input))
+          throw badResponse(name, 'tool call input is not a JSON object');
         if (call.name === format) text = JSON.stringify(call.input);
         else toolCalls.push({ id: call.id, name: call.name, arguments: call.input });
       }

@@ -7,6 +7,7 @@
  */
 import OpenAI from 'openai';
 import { z } from 'zod';
+import { chaosFetch } from '../../chaos-faults.ts';
 import { badResponse, providerError } from '../../provider-errors.ts';
 import type {
   Embeddings,
@@ -185,6 +186,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     baseURL: options.baseUrl,
     maxRetries: 0,
     timeout: options.timeoutMs ?? 60_000,
+    fetch: chaosFetch(), // realises chaos's named faults (models/chaos-faults.ts); plain fetch otherwise
   });
   const check = <T>(schema: z.ZodType<T>, value: unknown): T => {
     const parsed = schema.safeParse(value);

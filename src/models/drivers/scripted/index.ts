@@ -4,10 +4,12 @@
  * consumed in order, or a function of the request). It reports usage like a real provider (given in
  * the script, else about four characters per token), so metering, price books and budgets are
  * exercised exactly as with a real model. Its embeddings are feature hashes of words: deterministic
- * and similarity-preserving for shared words, not semantic.
+ * and similarity-preserving for shared words, not semantic. Under chaos it realises the models layer's
+ * named faults (429, 500, timeout, malformed tool call) as the HTTP drivers report them.
  */
 import { createHash } from 'node:crypto';
 import { StrataError } from '../../../kernel/index.ts';
+import { scriptedFault, scriptedToolCallFault } from '../../chaos-faults.ts';
 import type {
   Embeddings,
   FinishReason,
@@ -33,6 +35,8 @@ export type Script = readonly ScriptedReply[] | ((request: ProviderRequest, call
 export interface ScriptedOptions {
   readonly name?: string;
   readonly script: Script;
+  /** How long an answer may take (only an injected `model_timeout` fault waits). @default 60_000 */
+  readonly timeoutMs?: number;
   /** Dimensions of the hashed embeddings. @default 64 */
   readonly dimensions?: number;
 }
@@ -47,6 +51,7 @@ export interface ScriptedProvider extends ModelProvider {
 export function createScriptedProvider(options: ScriptedOptions): ScriptedProvider {
   const name = options.name ?? 'scripted';
   const dimensions = options.dimensions ?? 64;
+  const timeoutMs = options.timeoutMs ?? 60_000;
   const calls: ProviderRequest[] = [];
 
   function reply(request: ProviderRequest): Generation {
@@ -61,6 +66,7 @@ export function createScriptedProvider(options: ScriptedOptions): ScriptedProvid
     if (entry.error !== undefined) throw entry.error as Error;
     const text = entry.text ?? '';
     const toolCalls = entry.toolCalls ?? [];
+    scriptedToolCallFault(name, toolCalls.length);
     const prompt = request.messages.map((m) => m.content).join('\n');
     return {
       text,
@@ -76,8 +82,8 @@ export function createScriptedProvider(options: ScriptedOptions): ScriptedProvid
   }
 
   async function* stream(request: ProviderRequest): AsyncIterable<StreamDelta> {
+    await scriptedFault(name, { signal: request.signal, timeoutMs });
     const answer = reply(request);
-    await Promise.resolve();
     for (const piece of answer.text.match(/\S+\s*|\s+/g) ?? []) yield { type: 'text', text: piece };
     for (const [index, toolCall] of answer.toolCalls.entries()) {
       const { id, name } = toolCall;
@@ -109,7 +115,8 @@ export function createScriptedProvider(options: ScriptedOptions): ScriptedProvid
   return {
     name,
     calls,
-    generate: (request) => Promise.resolve().then(() => reply(request)),
+    generate: (request) =>
+      scriptedFault(name, { signal: request.signal, timeoutMs }).then(() => reply(request)),
     stream,
     embed,
   };

@@ -1,0 +1,177 @@
+// The injector on its own: the same seed faults the same calls (whatever else runs in between), a
+// different seed others; rates come out near their setting over 2,000 calls; outage windows open
+// and close on the clock; production mode refuses chaos unless forced; kill -9 of a worker process.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { ManualClock } from '../clock.ts';
+import { loadConfig } from '../config.ts';
+import { isStrataError } from '../errors.ts';
+import { chaosSchema, type ChaosConfigInput } from './config.ts';
+import { ChaosInjector } from './injector.ts';
+
+const injectorOf = (config: ChaosConfigInput, clock = new ManualClock(0)): ChaosInjector =>
+  new ChaosInjector({ config: chaosSchema.parse(config), mode: 'development', clock });
+
+const signal = new AbortController().signal;
+
+/** Calls `syscall` n times (first attempt each) and returns the indices that were faulted. */
+async function faulted(
+  injector: ChaosInjector,
+  syscall: string,
+  n: number,
+  noise?: string,
+): Promise<number[]> {
+  const hits: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (noise && i % 3 === 0)
+      await injector
+        .begin(noise)
+        ?.before(1, signal)
+        .catch(() => undefined);
+    const call = injector.begin(syscall);
+    assert.ok(call);
+    const failed = await call.before(1, signal).then(
+      (planned) => planned !== undefined,
+      () => true,
+    );
+    if (failed) hits.push(i);
+  }
+  return hits;
+}
+
+describe('chaos injector', () => {
+  const rules = [{ layer: 'memory', errorRate: 0.1 }];
+
+  it('is deterministic per seed and independent of other syscalls’ calls', async () => {
+    const a = await faulted(injectorOf({ enabled: true, seed: 7, rules }), 'memory.search', 300);
+    const b = await faulted(
+      injectorOf({ enabled: true, seed: 7, rules }),
+      'memory.search',
+      300,
+      'memory.write',
+    );
+    const c = await faulted(injectorOf({ enabled: true, seed: 8, rules }), 'memory.search', 300);
+    assert.ok(a.length > 10, `some calls faulted (${a.length})`);
+    assert.deepEqual(b, a, 'interleaved memory.write calls do not shift the faulted indices');
+    assert.notDeepEqual(c, a, 'another seed faults other calls');
+  });
+
+  it('injects at about the configured rate over 2,000 calls, and only in the matching layer', async () => {
+    const injector = injectorOf({
+      enabled: true,
+      seed: 1,
+      rules: [
+        { layer: 'models', errorRate: 0.03 },
+        { syscall: 'mail.*', errorRate: 0.5 },
+      ],
+    });
+    const models = (await faulted(injector, 'model.generate', 2000)).length;
+    const mail = (await faulted(injector, 'mail.send', 2000)).length;
+    const memory = (await faulted(injector, 'memory.search', 2000)).length;
+    assert.ok(models >= 35 && models <= 85, `3 % of 2,000 ≈ 60, got ${models}`);
+    assert.ok(mail >= 900 && mail <= 1100, `50 % of 2,000 ≈ 1,000, got ${mail}`);
+    assert.equal(memory, 0);
+    const status = injector.status();
+    assert.equal(status.total, models + mail);
+    assert.deepEqual(
+      status.faults.map((f) => `${f.layer}/${f.kind}`),
+      ['models/error', 'identity/error'],
+    );
+  });
+
+  it('injects nothing when disabled', async () => {
+    const injector = injectorOf({ enabled: false, seed: 1, rules: [{ errorRate: 1 }] });
+    assert.deepEqual(await faulted(injector, 'model.generate', 100), []);
+    assert.equal(injector.status().total, 0);
+  });
+
+  it('errors carry the layer’s transient code, retryable, with data.injected', async () => {
+    const injector = injectorOf({ enabled: true, rules: [{ errorRate: 1 }] });
+    for (const [syscall, code, layer] of [
+      ['model.generate', 'E_MODEL_UNAVAILABLE', 'models'],
+      ['mail.send', 'E_MAIL_SEND_FAILED', 'identity'],
+      ['sandbox.exec', 'E_UNAVAILABLE', 'compute'],
+    ] as const) {
+      await assert.rejects(injector.begin(syscall)?.before(1, signal) ?? Promise.resolve(), (error) => {
+        assert.ok(isStrataError(error));
+        assert.equal(error.code, code);
+        assert.equal(error.retryable, true);
+        assert.deepEqual(error.data, { injected: true, layer, kind: 'error', rule: 'rules[0]' });
+        return true;
+      });
+    }
+  });
+
+  it('adds latency within its bounds, from the seed', async () => {
+    const injector = injectorOf({
+      enabled: true,
+      seed: 3,
+      rules: [{ layer: 'tools', latencyMs: { min: 5, max: 15 } }],
+    });
+    const call = injector.begin('tools.call');
+    const started = performance.now();
+    assert.equal(await call?.before(1, signal), undefined);
+    const [mark] = call?.marks() ?? [];
+    assert.equal(mark?.kind, 'latency');
+    assert.ok(mark.latencyMs !== undefined && mark.latencyMs >= 5 && mark.latencyMs <= 15);
+    assert.ok(performance.now() - started >= mark.latencyMs - 1);
+  });
+
+  it('fails every call of a layer while its outage window is open', async () => {
+    const clock = new ManualClock(10_000);
+    const injector = injectorOf(
+      { enabled: true, outages: [{ layer: 'models', startAfterMs: 1000, durationMs: 500 }] },
+      clock,
+    );
+    assert.deepEqual(await faulted(injector, 'model.generate', 20), []);
+    clock.advance(1200);
+    assert.equal((await faulted(injector, 'model.generate', 20)).length, 20);
+    assert.deepEqual(await faulted(injector, 'memory.search', 5), [], 'other layers are up');
+    assert.deepEqual(injector.status().openOutages, ['outages[0]']);
+    clock.advance(400);
+    assert.deepEqual(await faulted(injector, 'model.generate', 20), []);
+  });
+
+  it('is refused in production mode unless forced', () => {
+    const config = chaosSchema.parse({ enabled: true, rules: [{ errorRate: 0.1 }] });
+    const clock = new ManualClock(0);
+    assert.throws(
+      () => new ChaosInjector({ config, mode: 'production', clock }),
+      (e) => isStrataError(e) && e.code === 'E_CHAOS_REFUSED',
+    );
+    const off = new ChaosInjector({ config: chaosSchema.parse({}), mode: 'production', clock });
+    assert.throws(
+      () => off.set(config),
+      (e) => isStrataError(e) && e.code === 'E_CHAOS_REFUSED',
+    );
+    assert.equal(off.enabled, false, 'a refused set changes nothing');
+    off.set({ ...config, force: true });
+    assert.equal(off.enabled, true);
+  });
+
+  it('reads production mode from NODE_ENV unless the config says otherwise', () => {
+    assert.equal(loadConfig({ env: { NODE_ENV: 'production' } }).mode, 'production');
+    assert.equal(
+      loadConfig({ env: { NODE_ENV: 'production', STRATA_MODE: 'development' } }).mode,
+      'development',
+    );
+    assert.equal(loadConfig({ env: {} }).mode, 'development');
+    assert.equal(loadConfig({ env: {} }).chaos.enabled, false);
+  });
+
+  it('kills a worker process with SIGKILL at killWorkerAfterMs', () => {
+    const script = `
+      import { ChaosInjector, chaosSchema, systemClock } from './src/kernel/index.ts';
+      const config = chaosSchema.parse({ enabled: true, killWorkerAfterMs: 50 });
+      new ChaosInjector({ config, mode: 'development', clock: systemClock }).armWorkerKill();
+      setTimeout(() => console.log('survived'), 2000);`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: new URL('../../../', import.meta.url).pathname,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    assert.equal(child.signal, 'SIGKILL', child.stderr);
+    assert.equal(child.stdout, '');
+  });
+});
