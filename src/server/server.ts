@@ -20,6 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createAdaptorServer } from '@hono/node-server';
 import { StrataError, type Logger } from '../kernel/index.ts';
 import { agentIdentityRoutes } from '../identity/index.ts';
+import { dashboardRoutes } from '../web/index.ts';
 import { a2aEndpoint } from './a2a.ts';
 import { createApp } from './app.ts';
 import { eventStreamRoutes } from './events-stream.ts';
@@ -84,8 +85,11 @@ export async function startServer(options: StartServerOptions): Promise<ServerHa
         workflows: config.a2a.workflows,
       })
     : undefined;
-  const publicRoutes =
-    published && a2a
+  const publicRoutes = [
+    // The dashboard authenticates by its own session cookie (web/session.ts), so it is mounted
+    // beside the public routes rather than behind the bearer check of `/v1`.
+    dashboardRoutes({ kernel }),
+    ...(published && a2a
       ? [
           agentIdentityRoutes({
             identities: runtime.identity.identities,
@@ -94,7 +98,8 @@ export async function startServer(options: StartServerOptions): Promise<ServerHa
           }),
           a2a.routes,
         ]
-      : [];
+      : []),
+  ];
   const apiRoutes = [
     mailEventRoutes({ kernel, events: runtime.identity.mailEvents.events }),
     runStreamRoutes({ kernel, engine: runtime.engine, streams: runtime.runStreams }),

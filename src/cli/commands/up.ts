@@ -59,7 +59,8 @@ interface Started {
 
 function printStarted(out: Output, { url, boot, keyFile, workflows }: Started): void {
   const names = workflows.map((w) => `${w.name}@${w.version}`);
-  out.result({ url, tenantId: boot.tenantId, adminKeyFile: keyFile, workflows: names }, () => {
+  const dashboard = `${url}/ui`;
+  out.result({ url, dashboard, tenantId: boot.tenantId, adminKeyFile: keyFile, workflows: names }, () => {
     const lines: string[] = [];
     if (boot.adminKey !== undefined) {
       lines.push(
@@ -71,6 +72,7 @@ function printStarted(out: Output, { url, boot, keyFile, workflows }: Started): 
     }
     if (names.length > 0) lines.push(`Workflows: ${names.join(', ')}`);
     lines.push(`Strata is listening on ${url}  (Ctrl-C to stop)`);
+    lines.push(`Dashboard: ${dashboard}  (log in with the admin API key)`);
     return lines.join('\n');
   });
 }

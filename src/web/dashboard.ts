@@ -1,0 +1,93 @@
+/**
+ * @module web/dashboard
+ * The operator dashboard, mounted at `/ui` on the same server as `/v1`: pages rendered on the server
+ * from the same syscalls the CLI and the HTTP API call, as the logged-in operator, so every read and
+ * every action is capability-checked and audited by the kernel like any other call.
+ *
+ * Every response carries a strict Content-Security-Policy (`default-src 'self'`: no inline script or
+ * style, no other origin, no framing), `nosniff` and `no-referrer`; pages are `no-store` (they show
+ * tenant data). Writes need the session's CSRF token and this origin (session.ts).
+ *
+ * Live updates: `GET /ui/events` is the `/v1/events` stream (server/events-stream.ts) authenticated by
+ * the session cookie instead of a bearer header, since a browser's EventSource cannot send one.
+ */
+import { Hono, type MiddlewareHandler } from 'hono';
+import { html } from 'hono/html';
+import { coerceError, type Kernel } from '../kernel/index.ts';
+import { eventStreamRoutes } from '../server/events-stream.ts';
+import { assetRoutes } from './assets.ts';
+import { loginRoutes } from './login.ts';
+import { requireCsrf, requireSession, type DashboardEnv } from './session.ts';
+import { approvalsView, safeBack } from './views/approvals.ts';
+import { field } from './views/common.ts';
+import { needsYouView } from './views/needs-you.ts';
+import { runDetailView } from './views/run-detail.ts';
+import { runsView } from './views/runs.ts';
+
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'";
+
+/** One-click actions a dashboard form may post to /ui/act; anything else is refused before the kernel. */
+const ACTIONS = new Set(['runs.cancel', 'runs.retry', 'mq.resume', 'runs.budget_pauses.resolve']);
+
+export interface DashboardOptions {
+  readonly kernel: Kernel;
+}
+
+const securityHeaders: MiddlewareHandler = async (c, next) => {
+  await next();
+  c.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+  c.header('X-Content-Type-Options', 'nosniff');
+  c.header('Referrer-Policy', 'no-referrer');
+  c.header('X-Frame-Options', 'DENY');
+  if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
+};
+
+/** A banner on every page while fault injection is on (when the runtime has it). */
+function chaosBanner(kernel: Kernel): MiddlewareHandler<DashboardEnv> {
+  return async (c, next) => {
+    if (kernel.registry.has('chaos.status')) {
+      const status = (await kernel
+        .call('chaos.status', {}, { principal: c.get('principal') })
+        .catch(() => undefined)) as { enabled?: boolean; seed?: number } | undefined;
+      if (status?.enabled)
+        c.set(
+          'banner',
+          html`Fault injection is on (seed ${status.seed ?? '?'}): failures you see may be injected.`,
+        );
+    }
+    await next();
+  };
+}
+
+export function dashboardRoutes(options: DashboardOptions): Hono {
+  const { kernel } = options;
+  const app = new Hono<DashboardEnv>();
+  app.use('*', securityHeaders);
+  app.get('/', (c) => c.redirect('/ui', 302));
+  const ui = new Hono<DashboardEnv>();
+  assetRoutes(ui);
+  loginRoutes(ui, kernel);
+  ui.use('*', requireSession(kernel));
+  ui.route('/', eventStreamRoutes({ kernel }) as unknown as Hono<DashboardEnv>);
+  ui.use('*', chaosBanner(kernel));
+  needsYouView(ui, kernel);
+  runsView(ui, kernel);
+  runDetailView(ui, kernel);
+  approvalsView(ui, kernel);
+  ui.post('/act', requireCsrf(), async (c) => {
+    const form = await c.req.parseBody();
+    const back = safeBack(form['back'], '/ui');
+    const syscall = field(form, 'syscall');
+    try {
+      if (!ACTIONS.has(syscall)) throw new Error(`the dashboard does not offer ${syscall} as an action`);
+      await kernel.call(syscall, JSON.parse(field(form, 'input', '{}')), { principal: c.get('principal') });
+      return c.redirect(`${back}?done=${encodeURIComponent(`${syscall}: done`)}`, 303);
+    } catch (error) {
+      const e = coerceError(error);
+      return c.redirect(`${back}?error=${encodeURIComponent(`${e.code}: ${e.message}`)}`, 303);
+    }
+  });
+  app.route('/ui', ui);
+  return app as unknown as Hono;
+}

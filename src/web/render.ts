@@ -1,0 +1,97 @@
+/**
+ * @module web/render
+ * Renders a view as a whole page, or as just its `#view` fragment when htmx re-fetches it after a
+ * live event. Every read goes through `kernel.call` as the session's principal, so a view shows only
+ * what the operator's grants allow; a refused or failed read becomes a notice in the page, with the
+ * error's stable code, instead of a broken page.
+ *
+ * Order matters for live pages: the tenant's event head is read before the view's data, so every
+ * change committed after the data was read has a larger sequence and reaches the page's stream.
+ */
+import type { Context } from 'hono';
+import { html } from 'hono/html';
+import { coerceError, type Kernel } from '../kernel/index.ts';
+import { notice, page, type Html } from './layout.ts';
+import { NAV } from './nav.ts';
+import type { DashboardEnv } from './session.ts';
+
+export type DashboardContext = Context<DashboardEnv>;
+
+export interface RenderOptions {
+  readonly title: string;
+  /** The nav item this view belongs to. */
+  readonly current: string;
+  /** Topic patterns that re-render the view (comma-separated); none: a static page. */
+  readonly topics?: string;
+  /** Only events about this run (or its children) re-render the view. */
+  readonly runId?: string;
+  readonly body: () => Promise<Html>;
+  /** @default 200 */
+  readonly status?: 200 | 404 | 400;
+}
+
+/** Calls a syscall as the session's principal. */
+export function callAs<T = unknown>(
+  c: DashboardContext,
+  kernel: Kernel,
+  name: string,
+  input: unknown,
+): Promise<T> {
+  return kernel.call<T>(name, input, { principal: c.get('principal') });
+}
+
+/** A failure as a notice: the code and the message the kernel chose to show (never a secret). */
+export const errorNotice = (error: unknown): Html => {
+  const e = coerceError(error);
+  const message = e.httpStatus >= 500 ? 'the read failed; see the server log' : e.message;
+  return notice('error', html`<code>${e.code}</code> ${message}`);
+};
+
+async function headSeq(c: DashboardContext, kernel: Kernel): Promise<number | undefined> {
+  try {
+    const read = await callAs<{ head: number }>(c, kernel, 'kernel.events.read', {});
+    return read.head;
+  } catch {
+    return undefined; // no grant for events: the page is simply not live
+  }
+}
+
+async function needsYouCount(c: DashboardContext, kernel: Kernel): Promise<number | undefined> {
+  try {
+    return (await callAs<{ count: number }>(c, kernel, 'fleet.problems', { limit: 1000 })).count;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function render(c: DashboardContext, kernel: Kernel, options: RenderOptions): Promise<Response> {
+  const since = options.topics === undefined ? undefined : await headSeq(c, kernel);
+  let body: Html;
+  try {
+    body = await options.body();
+  } catch (error) {
+    if (coerceError(error).httpStatus >= 500)
+      kernel.logger.error({ err: error, path: c.req.path }, 'dashboard view failed');
+    body = errorNotice(error);
+  }
+  const status = options.status ?? c.get('viewStatus') ?? 200;
+  if (c.req.header('hx-request') === 'true') return c.html(html`<div id="view">${body}</div>`, status);
+  const principal = c.get('principal');
+  return c.html(
+    page({
+      title: options.title,
+      current: options.current,
+      nav: NAV,
+      needsYou: await needsYouCount(c, kernel),
+      csrf: c.get('csrf'),
+      readOnly: c.get('readOnly'),
+      who: principal.id,
+      ...(since === undefined || options.topics === undefined
+        ? {}
+        : { live: { topics: options.topics, since, ...(options.runId ? { runId: options.runId } : {}) } }),
+      ...(c.get('banner') ? { banner: c.get('banner') } : {}),
+      body,
+    }),
+    status,
+  );
+}

@@ -1,0 +1,108 @@
+/**
+ * @module web/views/needs-you
+ * The home view: only what waits on a person (`fleet.problems`), one row per thing to do, each with
+ * its reason, how long it has waited (approvals: the time left before they escalate) and an action.
+ * The nav badge shows the same list's count, so the badge and the rows always agree.
+ */
+import type { Hono } from 'hono';
+import { html } from 'hono/html';
+import type { Kernel } from '../../kernel/index.ts';
+import type { Problem, Problems } from '../../orchestration/problems/types.ts';
+import { duration, notice, type Html } from '../layout.ts';
+import { callAs, render, type DashboardContext } from '../render.ts';
+import type { DashboardEnv } from '../session.ts';
+import { actionForm, flash, runLink } from './common.ts';
+import { decideForm } from './decide-form.ts';
+
+const KIND_LABEL: Record<Problem['kind'], string> = {
+  approval: 'Approval',
+  budget_pause: 'Budget pause',
+  stalled_run: 'Stalled run',
+  supervisor: 'Supervisor',
+  escalation: 'Escalation',
+  merge_change: 'Merge change',
+  merge_queue_stopped: 'Merge queue stopped',
+  version_unavailable: 'Version unavailable',
+};
+
+/** Actions the dashboard can take in one click; the rest are shown as the call to make. */
+const ONE_CLICK = new Set(['runs.cancel', 'mq.resume', 'runs.budget_pauses.resolve']);
+
+function actionCell(c: DashboardContext, item: Problem): Html {
+  const csrf = c.get('csrf');
+  const readOnly = c.get('readOnly');
+  if (item.action.syscall === 'approvals.decide')
+    return decideForm(csrf, readOnly, String(item.action.input['id']), '/ui');
+  if (ONE_CLICK.has(item.action.syscall))
+    return actionForm(
+      csrf,
+      readOnly,
+      {
+        syscall: item.action.syscall,
+        input: item.action.input,
+        label: item.action.syscall === 'runs.cancel' ? 'Cancel run' : item.action.syscall,
+        danger: item.action.syscall === 'runs.cancel',
+        confirm: `${item.action.syscall} ${JSON.stringify(item.action.input)}?`,
+      },
+      '/ui',
+    );
+  return html`<code>${item.action.syscall}</code>
+    <code class="muted">${JSON.stringify(item.action.input)}</code>`;
+}
+
+function waited(item: Problem): Html {
+  if (item.timeLeftMs !== undefined && item.timeLeftMs !== null)
+    return html`${duration(item.ageMs)}
+      <span class="muted">(${item.timeLeftMs > 0 ? `${duration(item.timeLeftMs)} left` : 'overdue'})</span>`;
+  return html`${duration(item.ageMs)}`;
+}
+
+async function body(c: DashboardContext, kernel: Kernel): Promise<Html> {
+  const problems = await callAs<Problems>(c, kernel, 'fleet.problems', { limit: 200 });
+  if (problems.items.length === 0)
+    return html`${flash((n) => c.req.query(n))}${notice('info', 'Nothing waits on you.')}`;
+  return html`${flash((n) => c.req.query(n))}
+    <p>
+      <span id="needs-you-count">${problems.count}</span>
+      ${problems.count === 1 ? 'item waits' : 'items wait'} on a person.
+    </p>
+    ${
+      problems.truncated.length > 0
+        ? notice('info', `Only the first items of: ${problems.truncated.join(', ')}.`)
+        : ''
+    }
+    <table>
+      <caption class="muted">
+        Oldest first within each kind
+      </caption>
+      <thead>
+        <tr>
+          <th scope="col">Kind</th>
+          <th scope="col">Reason</th>
+          <th scope="col">Run</th>
+          <th scope="col">Waiting</th>
+          <th scope="col">Action</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${problems.items.map(
+          (item) =>
+            html`<tr data-kind="${item.kind}">
+              <td>
+                ${KIND_LABEL[item.kind]}${item.severity ? html` <strong>${item.severity}</strong>` : ''}
+              </td>
+              <td>${item.reason}</td>
+              <td>${item.runId ? runLink(item.runId) : ''}</td>
+              <td>${waited(item)}</td>
+              <td>${actionCell(c, item)}</td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>`;
+}
+
+export function needsYouView(app: Hono<DashboardEnv>, kernel: Kernel): void {
+  app.get('/', (c) =>
+    render(c, kernel, { title: 'Needs you', current: '/ui', topics: '*', body: () => body(c, kernel) }),
+  );
+}
