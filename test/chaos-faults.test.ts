@@ -3,11 +3,12 @@
  * the real bubblewrap sandbox process and the exec reports the memory limit; `mcp_killed` kills the
  * real stdio MCP server mid-call, the supervisor restarts it and the gateway's retry succeeds on
  * the new process; `smtp_451` makes the real SMTP dialogue end in 451, the message is stored as
- * failed. Each faulted call's audit entry marks the fault as realised. Also: the runtime refuses chaos in
+ * failed; `provision_failed` fails a provision after the driver made it: the resource ends
+ * `failed` and no file is left. Each faulted call's audit entry marks the fault as realised. Also: the runtime refuses chaos in
  * production mode, and `chaos.status` reports what was injected.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -118,6 +119,36 @@ describe('named chaos faults in the real components', () => {
     assert.notEqual(local.pid, added.pid, 'by a new process');
   });
 
+  it('provision_failed: the resource the driver made is removed and the resource is failed', async () => {
+    const tenantDir = join(dataDir, 'resources', 'sqlite', admin.tenantId);
+    const files = (): string[] =>
+      (existsSync(tenantDir) ? readdirSync(tenantDir) : []).filter((f) => f.endsWith('.db'));
+    await call('billing.prices.set', { meter: 'sqlite.provisions', unitAmount: '0.01' });
+    await call('billing.prices.set', { meter: 'sqlite.ready_seconds', unitAmount: '0' });
+    await always('provision.create', 'provision_failed');
+    await assert.rejects(
+      call('provision.create', { kind: 'sqlite', name: 'scratch' }),
+      withCode('E_UNAVAILABLE'),
+    );
+    // The pipeline retried the idempotent call; every attempt failed the same way.
+    const marks = (await faultsOf('provision.create')) as {
+      kind: string;
+      attempt: number;
+      realised: boolean;
+    }[];
+    assert.deepEqual(
+      marks.map((m) => [m.kind, m.attempt, m.realised]),
+      [1, 2, 3].map((attempt) => ['provision_failed', attempt, true]),
+    );
+    const { resources } = await call<{ resources: { name: string; state: string }[] }>('provision.list', {});
+    const scratch = resources.filter((r) => r.name === 'scratch').map((r) => r.state);
+    assert.ok(scratch.length >= 1 && scratch.every((state) => state === 'failed'), scratch.join());
+    assert.deepEqual(files(), [], 'no database file is left behind');
+    await call('chaos.set', { enabled: false });
+    await call('provision.create', { kind: 'sqlite', name: 'scratch-2' });
+    assert.equal(files().length, 1);
+  });
+
   it('smtp_451: the relay dialogue ends in 451, the message is stored as failed', async () => {
     const owner = await runtime.kernel.principals.createAgent({ tenantId: admin.tenantId, name: 'scout' });
     const box = await call<{ id: string }>('mail.mailboxes.create', {
@@ -150,6 +181,11 @@ describe('named chaos faults in the real components', () => {
     assert.equal(sink.received.length, 1);
     const status = await call<ChaosStatus>('chaos.status', {});
     const kinds = status.faults.map((f) => `${f.layer}/${f.kind}`).sort();
-    assert.deepEqual(kinds, ['compute/oom_kill', 'identity/smtp_451', 'tools/mcp_killed']);
+    assert.deepEqual(kinds, [
+      'compute/oom_kill',
+      'identity/smtp_451',
+      'provisioning/provision_failed',
+      'tools/mcp_killed',
+    ]);
   });
 });

@@ -19,6 +19,7 @@ export const NAMED_FAULTS = [
   'smtp_451', // identity: the relay answers 451 (try again later)
   'oom_kill', // compute: the command is SIGKILLed and reported as out of memory
   'mcp_killed', // tools: the MCP stdio server is killed while it handles the call
+  'provision_failed', // provisioning: the driver made the resource, then provisioning fails
 ] as const;
 export type NamedFault = (typeof NAMED_FAULTS)[number];
 
@@ -31,6 +32,7 @@ export const FAULT_LAYER: Readonly<Record<NamedFault, string>> = {
   smtp_451: 'identity',
   oom_kill: 'compute',
   mcp_killed: 'tools',
+  provision_failed: 'provisioning',
 };
 
 const LAYER_OF_PREFIX: Readonly<Record<string, string>> = {

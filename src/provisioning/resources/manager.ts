@@ -14,7 +14,7 @@
  * request returns the same resource — concurrent repeats wait for the first to finish — and is
  * charged once; the same key with another request is `E_CONFLICT`.
  */
-import { StrataError, newId, silentLogger, systemClock } from '../../kernel/index.ts';
+import { StrataError, newId, silentLogger, systemClock, takeChaosFault } from '../../kernel/index.ts';
 import type { Clock, Logger, Store } from '../../kernel/index.ts';
 import type { Meters } from '../billing/meter.ts';
 import { Lifecycle, type AuditSink } from './lifecycle.ts';
@@ -307,6 +307,11 @@ export class ResourceManager {
     await this.#lifecycle.audit(row, 'provision.pending', { kind: row.kind, name: row.name });
     try {
       const made = await driver.create(toRef(row));
+      // Chaos (`provision_failed`): fail after the driver made it, so cleanup of half-made work runs.
+      if (takeChaosFault('provisioning', 'provision_failed'))
+        throw new StrataError('E_UNAVAILABLE', `provisioning ${row.kind} failed (injected fault)`, {
+          injected: true,
+        });
       await this.#secrets.put(tenantId, id, made.secrets);
       const now = this.#clock.now();
       const ready = await this.#lifecycle.apply(row, {
