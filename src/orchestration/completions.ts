@@ -3,9 +3,11 @@
  * Group commit for run completions. Runs that finish in the same turn of the event loop are
  * recorded by one fenced UPDATE … FROM (VALUES …) and one commit, instead of one commit each: the
  * commit (an fsync on PostgreSQL) is what bounds short runs. Each completion still resolves only
- * after its commit, so nothing is reported done before it is durable.
+ * after its commit, so nothing is reported done before it is durable. The batch's `run:changed`
+ * events are published in the same transaction, with one statement.
  */
-import type { Store } from '../kernel/index.ts';
+import type { Engine } from './engine.ts';
+import { RUN_CHANGE_COLUMNS, type RunChangeRow } from './run-events.ts';
 
 interface Pending {
   readonly id: string;
@@ -19,13 +21,13 @@ interface Pending {
 const MAX_BATCH = 500;
 
 export class CompletionBatcher {
-  readonly #store: Store;
+  readonly #engine: Pick<Engine, 'withRunEvents' | 'publishRunChanges'>;
   readonly #workerId: string;
   #pending: Pending[] = [];
   #scheduled = false;
 
-  constructor(store: Store, workerId: string) {
-    this.#store = store;
+  constructor(engine: Pick<Engine, 'withRunEvents' | 'publishRunChanges'>, workerId: string) {
+    this.#engine = engine;
     this.#workerId = workerId;
   }
 
@@ -46,14 +48,19 @@ export class CompletionBatcher {
       const batch = this.#pending.splice(0, MAX_BATCH);
       try {
         const values = batch.map(() => '(?, ?, CAST(? AS BIGINT))').join(', ');
-        const done = await this.#store.all<{ id: string }>(
-          `UPDATE orch_runs SET status = 'completed', output = v.column2, finished_at = v.column3, updated_at = v.column3,
-             lease_owner = NULL, lease_expires_at = NULL
-           FROM (VALUES ${values}) AS v
-           WHERE orch_runs.id = v.column1 AND orch_runs.lease_owner = ? AND orch_runs.status = 'running'
-           RETURNING orch_runs.id`,
-          [...batch.flatMap((p) => [p.id, p.output, p.finishedAt]), this.#workerId],
-        );
+        const columns = RUN_CHANGE_COLUMNS.split(', ').map((c) => `orch_runs.${c}`);
+        const done = await this.#engine.withRunEvents(async (tx) => {
+          const rows = await tx.all<RunChangeRow>(
+            `UPDATE orch_runs SET status = 'completed', output = v.column2, finished_at = v.column3, updated_at = v.column3,
+               lease_owner = NULL, lease_expires_at = NULL
+             FROM (VALUES ${values}) AS v
+             WHERE orch_runs.id = v.column1 AND orch_runs.lease_owner = ? AND orch_runs.status = 'running'
+             RETURNING ${columns.join(', ')}`,
+            [...batch.flatMap((p) => [p.id, p.output, p.finishedAt]), this.#workerId],
+          );
+          await this.#engine.publishRunChanges(tx, rows);
+          return rows;
+        });
         const fenced = new Set(done.map((r) => r.id));
         for (const p of batch) p.resolve(fenced.has(p.id));
       } catch (error) {

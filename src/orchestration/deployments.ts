@@ -12,6 +12,7 @@
  * by replay.
  */
 import type { Migration, Queryable } from '../kernel/index.ts';
+import { RUN_CHANGE_COLUMNS, type RunChangeRow } from './run-events.ts';
 
 /** Its own migration layer, so it never collides with the orchestration layer's numbering. */
 export const DEPLOYMENTS_LAYER = 'orchestration_deployments';
@@ -61,14 +62,18 @@ export async function pruneDeployments(q: Queryable, staleBefore: number): Promi
 }
 
 /** Queues again the parked runs of the given versions (a worker that has their code is live). */
-export async function unparkRuns(q: Queryable, keys: readonly string[], now: number): Promise<number> {
-  if (keys.length === 0) return 0;
-  const done = await q.run(
+export async function unparkRuns(
+  q: Queryable,
+  keys: readonly string[],
+  now: number,
+): Promise<RunChangeRow[]> {
+  if (keys.length === 0) return [];
+  return q.all<RunChangeRow>(
     `UPDATE orch_runs SET status = 'queued', error = NULL, available_at = ?, updated_at = ?
-     WHERE status = 'version_unavailable' AND (workflow || ':' || version) IN (${marks(keys.length)})`,
+     WHERE status = 'version_unavailable' AND (workflow || ':' || version) IN (${marks(keys.length)})
+     RETURNING ${RUN_CHANGE_COLUMNS}`,
     [now, now, ...keys],
   );
-  return done.changes;
 }
 
 /**
@@ -77,7 +82,7 @@ export async function unparkRuns(q: Queryable, keys: readonly string[], now: num
  * touched within the TTL is left for now: in a rolling deploy, a run just started on a new version
  * gets a TTL for a worker with that version to announce itself before it is parked.
  */
-export async function parkUndeployedRuns(q: Queryable, now: number, ttlMs: number): Promise<number> {
+export async function parkUndeployedRuns(q: Queryable, now: number, ttlMs: number): Promise<RunChangeRow[]> {
   const liveSince = now - ttlMs;
   const error = JSON.stringify({
     code: 'E_VERSION_UNAVAILABLE',
@@ -85,7 +90,7 @@ export async function parkUndeployedRuns(q: Queryable, now: number, ttlMs: numbe
       'no live worker has the code of this workflow version (another version is deployed); ' +
       'the run is parked and resumes when a worker registers this version again',
   });
-  const done = await q.run(
+  return q.all<RunChangeRow>(
     `UPDATE orch_runs SET status = 'version_unavailable', error = ?, lease_owner = NULL,
        lease_expires_at = NULL, updated_at = ?
      WHERE (status IN ('queued', 'waiting') OR (status = 'running' AND lease_expires_at < ?))
@@ -93,8 +98,8 @@ export async function parkUndeployedRuns(q: Queryable, now: number, ttlMs: numbe
        AND NOT EXISTS (SELECT 1 FROM orch_deployments d WHERE d.workflow = orch_runs.workflow
          AND d.version = orch_runs.version AND d.seen_at >= ?)
        AND EXISTS (SELECT 1 FROM orch_deployments d WHERE d.workflow = orch_runs.workflow
-         AND d.version <> orch_runs.version AND d.seen_at >= ?)`,
+         AND d.version <> orch_runs.version AND d.seen_at >= ?)
+     RETURNING ${RUN_CHANGE_COLUMNS}`,
     [error, now, now, liveSince, liveSince, liveSince],
   );
-  return done.changes;
 }

@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import {
+  EventBus,
   newId,
   StrataError,
   systemClock,
@@ -23,8 +24,11 @@ import { checkProject, labelTree, PROJECTS_LAYER, projectMigrations } from './fi
 import { setConcurrencyLimit, type ConcurrencyLimit } from './limits.ts';
 import { setRateLimit, type RateLimit } from './rate-limits.ts';
 import { WorkflowRegistry } from './registry.ts';
+import { countRuns, listRuns, type RunFilter, type RunPage } from './run-query.ts';
 import { StartBatcher } from './start-batcher.ts';
-import { TERMINAL, toRun, type JournalRow, type Run, type RunRow, type RunStatus } from './run-row.ts';
+import { RUN_CHANGE_COLUMNS, runChangedEvent, type RunChangeRow } from './run-events.ts';
+import { RUN_EVENTS_LAYER, runEventMigrations } from './run-event-triggers.ts';
+import { TERMINAL, toRun, type JournalRow, type Run, type RunRow } from './run-row.ts';
 
 /** NOTIFY channel on PostgreSQL; an in-process emitter event on SQLite. */
 export const WAKE_CHANNEL = 'strata_runs';
@@ -55,14 +59,8 @@ export interface StartOptions {
   readonly project?: string;
 }
 
-export interface ListFilter {
-  readonly status?: RunStatus;
-  readonly workflow?: string;
-  readonly parentId?: string;
-  readonly limit?: number;
-  /** Keyset cursor: the id of the last run of the previous page. */
-  readonly after?: string;
-}
+/** A listing's filter and page (see run-query.ts). */
+export type ListFilter = RunFilter & RunPage;
 
 export class Engine {
   readonly store: Store;
@@ -72,23 +70,55 @@ export class Engine {
   readonly wakes = new EventEmitter();
   #kernel: Kernel | undefined;
   #starts: StartBatcher | undefined;
+  #events: EventBus;
 
-  private constructor(store: Store, clock: Clock) {
+  private constructor(store: Store, clock: Clock, events: EventBus) {
     this.store = store;
     this.clock = clock;
+    this.#events = events;
     this.wakes.setMaxListeners(1000);
   }
 
-  static async open(options: { store: Store; clock?: Clock }): Promise<Engine> {
+  /** `events`: where `run:changed` is published; by default a bus of its own on the store, and the
+   *  kernel's once attached (both write the same outbox). */
+  static async open(options: { store: Store; clock?: Clock; events?: EventBus }): Promise<Engine> {
     await options.store.migrate(ORCHESTRATION_LAYER, orchestrationMigrations);
     await options.store.migrate(DEPLOYMENTS_LAYER, deploymentMigrations);
     await options.store.migrate(PROJECTS_LAYER, projectMigrations);
-    return new Engine(options.store, options.clock ?? systemClock);
+    const clock = options.clock ?? systemClock;
+    const events = options.events ?? (await EventBus.open({ store: options.store, clock }));
+    await options.store.migrate(RUN_EVENTS_LAYER, runEventMigrations); // after the outbox
+    return new Engine(options.store, clock, events);
   }
 
   /** Gives runs their syscalls (`ctx.syscall`); the kernel should use {@link meterHook} as its meter. */
   attachKernel(kernel: Kernel): void {
     this.#kernel = kernel;
+    this.#events = kernel.events;
+  }
+
+  /** The bus `run:changed` events go to. */
+  get events(): EventBus {
+    return this.#events;
+  }
+
+  /**
+   * Publishes `run:changed` for each row whose status `q` just wrote; call it last in the
+   * transaction. On SQLite the triggers already wrote them (run-event-triggers.ts): this only has
+   * the bus dispatch them.
+   */
+  readonly publishRunChanges = async (q: Queryable, rows: readonly RunChangeRow[]): Promise<void> => {
+    if (rows.length === 0) return;
+    if (q.dialect === 'postgres') await this.#events.publishMany(q, rows.map(runChangedEvent));
+    else this.#events.poke();
+  };
+
+  /**
+   * Runs a status write and its {@link publishRunChanges} atomically: in a transaction on
+   * PostgreSQL; on SQLite, whose triggers publish within the statement itself, on the store.
+   */
+  withRunEvents<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    return this.store.dialect === 'postgres' ? this.store.transaction(fn) : fn(this.store);
   }
 
   get kernel(): Kernel {
@@ -136,12 +166,16 @@ export class Engine {
       // with the other starts of this turn of the event loop: one round trip, one commit.
       const inserted =
         q === this.store
-          ? await (this.#starts ??= new StartBatcher(this.store, START_SQL)).start(id, values)
+          ? await (this.#starts ??= new StartBatcher(this.store, START_SQL, this.publishRunChanges)).start(
+              id,
+              values,
+            )
           : await q.get<RunRow>(
               `WITH inserted AS (${INSERT_RUNS} VALUES ${RUN_ROW_MARKS} ${ON_KEY_CONFLICT} RETURNING *)
                SELECT inserted.*, pg_notify(?, '') AS notified FROM inserted`,
               [...values, WAKE_CHANNEL],
             );
+      if (inserted && q !== this.store) await this.publishRunChanges(q, [inserted]);
       if (inserted) {
         queueMicrotask(() => this.wakes.emit('wake'));
         return toRun(inserted);
@@ -156,6 +190,7 @@ export class Engine {
       if (project !== undefined && inserted.root_id === inserted.id)
         await labelTree(q, { tenantId: inserted.tenant_id, rootId: inserted.id, project });
       await this.notify(q);
+      await this.publishRunChanges(q, [inserted]);
       return toRun(inserted);
     }
     return this.#existing(def, options, q);
@@ -191,14 +226,18 @@ export class Engine {
     const def = this.workflows.get(name, options.version);
     const rows = inputs.map((input) => this.#newRunValues(def, input, options));
     await this.store.transaction(async (tx) => {
+      const inserted: RunChangeRow[] = [];
       for (let i = 0; i < rows.length; i += 500) {
         const chunk = rows.slice(i, i + 500);
-        await tx.run(
-          `${INSERT_RUNS} VALUES ${chunk.map(() => RUN_ROW_MARKS).join(', ')}`,
-          chunk.flatMap((r) => r.values),
+        inserted.push(
+          ...(await tx.all<RunChangeRow>(
+            `${INSERT_RUNS} VALUES ${chunk.map(() => RUN_ROW_MARKS).join(', ')} RETURNING ${RUN_CHANGE_COLUMNS}`,
+            chunk.flatMap((r) => r.values),
+          )),
         );
       }
       if (rows.length > 0) await this.notify(tx);
+      await this.publishRunChanges(tx, inserted);
     });
     return rows.map((r) => r.id);
   }
@@ -249,24 +288,14 @@ export class Engine {
     return toRun(await this.#row(this.store, tenantId, runId));
   }
 
-  async list(tenantId: string, filter: ListFilter = {}): Promise<Run[]> {
-    const where = ['tenant_id = ?'];
-    const params: (string | number)[] = [tenantId];
-    const add = (clause: string, value: string | undefined): void => {
-      if (value === undefined) return;
-      where.push(clause);
-      params.push(value);
-    };
-    add('status = ?', filter.status);
-    add('workflow = ?', filter.workflow);
-    add('parent_id = ?', filter.parentId);
-    add('id < ?', filter.after);
-    params.push(Math.min(Math.max(filter.limit ?? 50, 1), 1000));
-    const rows = await this.store.all<RunRow>(
-      `SELECT * FROM orch_runs WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
-      params,
-    );
-    return rows.map(toRun);
+  /** One page of the tenant's runs matching `filter`, newest first (keyset on the id: `after`). */
+  list(tenantId: string, filter: ListFilter = {}): Promise<Run[]> {
+    return listRuns(this.store, tenantId, filter);
+  }
+
+  /** How many of the tenant's runs match `filter`, counting no further than `cap`. */
+  count(tenantId: string, filter: RunFilter, cap: number): Promise<{ count: number; capped: boolean }> {
+    return countRuns(this.store, tenantId, filter, cap);
   }
 
   /** The run's journal in order: the timeline of its steps, waits and children. */
@@ -300,10 +329,12 @@ export class Engine {
           status: root.status,
         });
       let frontier = [runId];
+      const ended: RunChangeRow[] = [];
       while (frontier.length > 0) {
         const next: string[] = [];
         for (const id of frontier) {
-          await this.#cancelOne(tx, id);
+          const row = await this.#cancelOne(tx, id);
+          if (row) ended.push(row);
           const children = await tx.all<{ id: string }>(
             "SELECT id FROM orch_runs WHERE parent_id = ? AND status NOT IN ('completed','failed','cancelled')",
             [id],
@@ -312,26 +343,29 @@ export class Engine {
         }
         frontier = next;
       }
+      await this.publishRunChanges(tx, ended);
     });
     return this.get(tenantId, runId);
   }
 
-  async #cancelOne(tx: Queryable, id: string): Promise<void> {
+  /** The run's row if it ended here (a running one is only flagged: its worker ends it). */
+  async #cancelOne(tx: Queryable, id: string): Promise<RunChangeRow | undefined> {
     const now = this.clock.now();
-    const ended = await tx.get<{ parent_id: string | null }>(
+    const ended = await tx.get<RunChangeRow>(
       `UPDATE orch_runs SET status = 'cancelled', cancel_requested = 1, finished_at = ?, updated_at = ?, lease_owner = NULL,
-         error = ? WHERE id = ? AND status IN ('queued', 'waiting', 'version_unavailable') RETURNING parent_id`,
+         error = ? WHERE id = ? AND status IN ('queued', 'waiting', 'version_unavailable') RETURNING ${RUN_CHANGE_COLUMNS}`,
       [now, now, JSON.stringify({ code: 'E_CANCELLED', message: 'cancelled' }), id],
     );
     if (ended) {
       if (ended.parent_id) await this.wake(tx, ended.parent_id);
-      return;
+      return ended;
     }
     // Running: the worker sees the flag at its next heartbeat and stops the run cooperatively.
     await tx.run(
       "UPDATE orch_runs SET cancel_requested = 1, updated_at = ? WHERE id = ? AND status = 'running'",
       [now, id],
     );
+    return undefined;
   }
 
   /** Re-queues a failed or cancelled run from where it stopped (its journal is kept). */
@@ -346,12 +380,13 @@ export class Engine {
     }
     await this.store.transaction(async (tx) => {
       await dropFailedTail(tx, runId);
-      await tx.run(
+      const queued = await tx.all<RunChangeRow>(
         `UPDATE orch_runs SET status = 'queued', attempt = 1, error = NULL, finished_at = NULL, cancel_requested = 0,
-           available_at = ?, updated_at = ? WHERE id = ?`,
+           available_at = ?, updated_at = ? WHERE id = ? RETURNING ${RUN_CHANGE_COLUMNS}`,
         [now, now, runId],
       );
       await this.notify(tx);
+      await this.publishRunChanges(tx, queued);
     });
     return this.get(tenantId, runId);
   }

@@ -21,6 +21,7 @@ import { isTransientStoreError } from './journal-entry.ts';
 import { dropFailedTail, type Engine } from './engine.ts';
 import { lazyAttribution } from './finops/projects.ts';
 import { principalOf, toRun, type JournalRow, type RunRow } from './run-row.ts';
+import { RUN_CHANGE_COLUMNS, type RunChangeRow } from './run-events.ts';
 // Supervision (issue 12): the two port operations behind ctx.nextChildExit / ctx.cancelChild.
 import { killChild, takeChildEvent } from './supervision/child-exits.ts';
 
@@ -74,19 +75,17 @@ export async function executeRun(engine: Engine, row: RunRow, options: ExecuteOp
     wakeParent: boolean,
   ): Promise<void> => {
     const sql = `UPDATE orch_runs SET ${fields}, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
-      WHERE id = ? AND lease_owner = ? AND status = 'running'`;
+      WHERE id = ? AND lease_owner = ? AND status = 'running' RETURNING ${RUN_CHANGE_COLUMNS}`;
     const args = [...params, clock.now(), row.id, workerId];
-    if (wakeParent && !row.parent_id) {
-      // Nothing to wake: one fenced statement, one commit.
-      const done = await store.run(sql, args);
-      if (done.changes !== 1) throw new LeaseLost(row.id);
-      return;
-    }
-    await store.transaction(async (tx) => {
-      const done = await tx.run(sql, args);
-      if (done.changes !== 1) throw new LeaseLost(row.id);
+    // The status, the wake-up and the `run:changed` event (last: see kernel/events/bus.ts) commit
+    // together; with nothing to wake, one statement on SQLite (whose triggers publish).
+    const nothingToWake = wakeParent && !row.parent_id;
+    await (nothingToWake ? engine.withRunEvents.bind(engine) : store.transaction.bind(store))(async (tx) => {
+      const done = await tx.all<RunChangeRow>(sql, args);
+      if (done.length !== 1) throw new LeaseLost(row.id);
       if (wakeParent && row.parent_id) await engine.wake(tx, row.parent_id);
       else if (!wakeParent) await engine.notify(tx);
+      await engine.publishRunChanges(tx, done);
     });
   };
 
@@ -227,7 +226,11 @@ export async function executeRun(engine: Engine, row: RunRow, options: ExecuteOp
           // It ended between the read and the cancel: nothing left to do.
           if (!(isStrataError(error) && error.code === 'E_CONFLICT')) throw error;
         });
-      if (kill) await fenced((tx) => killChild(tx, row.id, childId, clock.now()));
+      if (kill)
+        await fenced(async (tx) => {
+          const killed = await killChild(tx, row.id, childId, clock.now());
+          if (killed) await engine.publishRunChanges(tx, [killed]);
+        });
     },
     syscall: async (name, input, idempotencyKey) =>
       engine.kernel.call(name, input, {
@@ -283,11 +286,12 @@ export async function executeRun(engine: Engine, row: RunRow, options: ExecuteOp
     if (retryable && row.attempt < row.max_attempts) {
       await fenced(async (tx) => {
         await dropFailedTail(tx, row.id);
-        await tx.run(
+        const queued = await tx.all<RunChangeRow>(
           `UPDATE orch_runs SET status = 'queued', attempt = attempt + 1, error = ?, available_at = ?, lease_owner = NULL,
-             lease_expires_at = NULL, updated_at = ? WHERE id = ?`,
+             lease_expires_at = NULL, updated_at = ? WHERE id = ? RETURNING ${RUN_CHANGE_COLUMNS}`,
           [JSON.stringify(serializeError(error)), now + backoff(def.options.retry, row.attempt), now, row.id],
         );
+        await engine.publishRunChanges(tx, queued);
       }).catch(ignoreLeaseLost);
       return;
     }

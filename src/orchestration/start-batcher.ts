@@ -4,9 +4,11 @@
  * callers starting runs at once) are inserted by one statement with one NOTIFY and one commit,
  * instead of one commit each. Each start resolves only after its commit, with its own row, or with
  * `undefined` when its idempotency key was already taken (by an earlier run or by another start in
- * the same batch: the caller then reads the run that holds the key, as a single start would).
+ * the same batch: the caller then reads the run that holds the key, as a single start would). The
+ * batch's `run:changed` events are published in its transaction, with one statement.
  */
 import type { SqlValue, Store } from '../kernel/index.ts';
+import type { RunChangePublisher } from './run-events.ts';
 import type { RunRow } from './run-row.ts';
 
 interface Pending {
@@ -23,12 +25,18 @@ export class StartBatcher {
   readonly #store: Store;
   /** `INSERT INTO orch_runs (…)`, the marks of one row, the ON CONFLICT clause, the NOTIFY channel. */
   readonly #sql: { insert: string; marks: string; onConflict: string; channel: string };
+  readonly #publish: RunChangePublisher;
   #pending: Pending[] = [];
   #scheduled = false;
 
-  constructor(store: Store, sql: { insert: string; marks: string; onConflict: string; channel: string }) {
+  constructor(
+    store: Store,
+    sql: { insert: string; marks: string; onConflict: string; channel: string },
+    publish: RunChangePublisher,
+  ) {
     this.#store = store;
     this.#sql = sql;
+    this.#publish = publish;
   }
 
   start(id: string, values: readonly SqlValue[]): Promise<RunRow | undefined> {
@@ -48,11 +56,15 @@ export class StartBatcher {
       const { insert, marks, onConflict, channel } = this.#sql;
       try {
         // ON CONFLICT DO NOTHING also skips a row whose key an earlier row of the same statement took.
-        const rows = await this.#store.all<RunRow>(
-          `WITH inserted AS (${insert} VALUES ${batch.map(() => marks).join(', ')} ${onConflict} RETURNING *)
-           SELECT inserted.*, pg_notify(?, '') AS notified FROM inserted`,
-          [...batch.flatMap((p) => p.values), channel],
-        );
+        const rows = await this.#store.transaction(async (tx) => {
+          const inserted = await tx.all<RunRow>(
+            `WITH inserted AS (${insert} VALUES ${batch.map(() => marks).join(', ')} ${onConflict} RETURNING *)
+             SELECT inserted.*, pg_notify(?, '') AS notified FROM inserted`,
+            [...batch.flatMap((p) => p.values), channel],
+          );
+          await this.#publish(tx, inserted);
+          return inserted;
+        });
         const byId = new Map(rows.map((r) => [r.id, r]));
         for (const p of batch) p.resolve(byId.get(p.id));
       } catch (error) {

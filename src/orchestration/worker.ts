@@ -98,7 +98,7 @@ export class Worker {
     this.#orphanCheckMs = Math.min(1_000, Math.max(50, Math.floor(this.#leaseMs / 4)));
     this.#logger = options.logger ?? silentLogger();
     this.#deploymentTtlMs = options.deploymentTtlMs ?? 30_000;
-    this.#completions = new CompletionBatcher(engine.store, this.id);
+    this.#completions = new CompletionBatcher(engine, this.id);
     // SQLite commits in process (no round trip to save); PostgreSQL group-commits steps of many runs.
     this.#journalWrites =
       engine.store.dialect === 'postgres'
@@ -179,8 +179,12 @@ export class Worker {
     const now = clock.now();
     await publishDeployments(store, this.id, keys, now);
     this.#deployedKeys = keys.length;
-    const resumed = await unparkRuns(store, keys, now);
-    const parked = await parkUndeployedRuns(store, now, this.#deploymentTtlMs);
+    const { resumed, parked } = await this.#engine.withRunEvents(async (tx) => {
+      const queued = await unparkRuns(tx, keys, now);
+      const away = await parkUndeployedRuns(tx, now, this.#deploymentTtlMs);
+      await this.#engine.publishRunChanges(tx, [...queued, ...away]);
+      return { resumed: queued.length, parked: away.length };
+    });
     await pruneDeployments(store, now - 10 * this.#deploymentTtlMs);
     if (resumed > 0) await this.#engine.notify(store);
     if (resumed + parked > 0) this.#logger.info({ worker: this.id, resumed, parked }, 'run versions');
@@ -280,11 +284,13 @@ export class Worker {
       );
       const ids = admit(left, candidates, room);
       if (ids.length === 0) return [];
-      return tx.all<RunRow>(
+      const claimed = await tx.all<RunRow>(
         `UPDATE orch_runs SET status = 'running', lease_owner = ?, lease_expires_at = ?, wake_pending = 0, updated_at = ?
          WHERE id IN (${ids.map(() => '?').join(', ')}) RETURNING *`,
         [this.id, now + this.#leaseMs, now, ...ids],
       );
+      await this.#engine.publishRunChanges(tx, claimed);
+      return claimed;
     });
   }
 
@@ -309,16 +315,21 @@ export class Worker {
     const now = clock.now();
     const skipLocked = store.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
     const marks = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
-    return store.all<RunRow>(
-      `UPDATE orch_runs SET status = 'running', lease_owner = ?, lease_expires_at = ?, wake_pending = 0, updated_at = ?
-       WHERE id IN (
-         SELECT id FROM orch_runs
-         WHERE ${condition}
-           AND queue IN (${marks(this.#queues.length)}) AND (workflow || ':' || version) IN (${marks(keys.length)})
-         ORDER BY priority DESC, available_at, id LIMIT ?${skipLocked})
-       RETURNING *`,
-      [this.id, now + this.#leaseMs, now, now, ...this.#queues, ...keys, limit],
-    );
+    // The claim and its `run:changed` (running) events commit together.
+    return this.#engine.withRunEvents(async (tx) => {
+      const claimed = await tx.all<RunRow>(
+        `UPDATE orch_runs SET status = 'running', lease_owner = ?, lease_expires_at = ?, wake_pending = 0, updated_at = ?
+         WHERE id IN (
+           SELECT id FROM orch_runs
+           WHERE ${condition}
+             AND queue IN (${marks(this.#queues.length)}) AND (workflow || ':' || version) IN (${marks(keys.length)})
+           ORDER BY priority DESC, available_at, id LIMIT ?${skipLocked})
+         RETURNING *`,
+        [this.id, now + this.#leaseMs, now, now, ...this.#queues, ...keys, limit],
+      );
+      await this.#engine.publishRunChanges(tx, claimed);
+      return claimed;
+    });
   }
 
   /** Journals of a claimed batch in one query (most runs have none yet). */

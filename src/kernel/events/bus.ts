@@ -12,7 +12,20 @@
  * A tenant's events commit in `seq` order: on PostgreSQL a publish first takes a transaction lock
  * per tenant, so a later seq of the tenant can never become visible before an earlier one. A
  * reader of one tenant's feed can therefore keep just the last seq it saw (kernel/events/feed.ts).
- * The cost is that a tenant's publishing transactions commit one after another.
+ * The cost is that a tenant's publishing transactions commit one after another. To keep that cheap,
+ * publishers take the lock as late as they can and once per transaction: `publishMany` writes all
+ * of a transaction's events with one statement that takes each tenant's lock (in tenant order, so
+ * two transactions never wait on each other's locks) right before the insert, and callers publish
+ * last, after their own row locks, so the lock is held only for the commit itself. The run engine
+ * publishes one event per batch row inside its group-committed batches (claims, completions, starts):
+ * one lock and one insert per batch, not per run.
+ *
+ * Delivery: after a publish, while anything is subscribed, the bus dispatches on its own a moment
+ * later (retrying briefly until the publishing transaction has committed), so an in-process
+ * subscriber such as the `GET /v1/events` stream hears of an event within milliseconds.
+ * Pruning: every `pruneEveryMs` a publish or dispatch also deletes events older than `retentionMs`
+ * (default a day). Undelivered ones go too: subscribers are live pages, and one that was away
+ * longer than the retention gets a `reset` from the stream (its cursor is below the outbox's floor).
  */
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
@@ -29,6 +42,27 @@ export interface StrataEvent {
 }
 
 export type EventHandler = (event: StrataEvent) => void | Promise<void>;
+
+export interface NewEvent {
+  readonly topic: string;
+  readonly tenantId: string;
+  readonly payload: unknown;
+}
+
+export interface EventBusOptions {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger?: Logger;
+  /** Events older than this are pruned. @default 86_400_000 (24 h) */
+  readonly retentionMs?: number;
+  /** How often (clock time) a publish or dispatch prunes. @default 600_000 (10 min) */
+  readonly pruneEveryMs?: number;
+}
+
+/** Events per INSERT: 4 parameters each, well under both engines' limits. */
+const PUBLISH_CHUNK = 250;
+/** Delays (ms) of the dispatches after a publish, until the publishing transaction has committed. */
+const DISPATCH_RETRY_MS = [1, 2, 4, 8, 16, 32, 64];
 
 type OutboxRow = { seq: number; topic: string; tenant_id: string; payload: string; ts: number };
 
@@ -52,21 +86,47 @@ const PUBLISH_IN_TENANT_ORDER = `WITH ordered AS (SELECT pg_advisory_xact_lock(h
   INSERT INTO kernel_outbox (topic, tenant_id, payload, ts)
   SELECT ?::text, ?::text, ?::text, ?::bigint FROM ordered RETURNING seq`;
 
+/** PostgreSQL, many events: every tenant's lock (in the order given) before any `nextval`. */
+function publishManyInTenantOrder(tenants: number, events: number): string {
+  const marks = (n: number, row: string): string => Array.from({ length: n }, () => row).join(', ');
+  return `WITH locks AS (
+      SELECT pg_advisory_xact_lock(hashtext('kernel.outbox:' || t)) FROM (VALUES ${marks(tenants, '(?::text)')}) l (t)),
+    locked AS (SELECT count(*) AS n FROM locks)
+  INSERT INTO kernel_outbox (topic, tenant_id, payload, ts)
+  SELECT v.topic, v.tenant_id, v.payload, ?::bigint
+  FROM (VALUES ${marks(events, '(?::int, ?::text, ?::text, ?::text)')}) v (i, topic, tenant_id, payload)
+  CROSS JOIN locked ORDER BY v.i RETURNING seq`;
+}
+
 export class EventBus {
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #logger: Logger | undefined;
   readonly #handlers = new Map<string, Set<EventHandler>>();
+  readonly #retentionMs: number;
+  readonly #pruneEveryMs: number;
+  #prunedAt: number;
+  /** One dispatch at a time in this process: two would deliver the same events twice. */
+  #dispatching: Promise<unknown> = Promise.resolve();
+  #lastPublished = 0;
+  #lastDelivered = 0;
+  #soon: NodeJS.Timeout | undefined;
+  #soonAttempt = 0;
+  /** Poked: events were written that this bus has no seq of; cleared by a dispatch that delivers. */
+  #unseen = false;
 
-  private constructor(store: Store, clock: Clock, logger?: Logger) {
-    this.#store = store;
-    this.#clock = clock;
-    this.#logger = logger;
+  private constructor(options: EventBusOptions) {
+    this.#store = options.store;
+    this.#clock = options.clock;
+    this.#logger = options.logger;
+    this.#retentionMs = options.retentionMs ?? 86_400_000;
+    this.#pruneEveryMs = options.pruneEveryMs ?? 600_000;
+    this.#prunedAt = options.clock.now();
   }
 
-  static async open(options: { store: Store; clock: Clock; logger?: Logger }): Promise<EventBus> {
+  static async open(options: EventBusOptions): Promise<EventBus> {
     await options.store.migrate(EVENTS_LAYER, eventMigrations);
-    return new EventBus(options.store, options.clock, options.logger);
+    return new EventBus(options);
   }
 
   /** Subscribes to a topic or a `prefix:*` pattern; returns the unsubscribe function. */
@@ -94,11 +154,47 @@ export class EventBus {
             'INSERT INTO kernel_outbox (topic, tenant_id, payload, ts) VALUES (?, ?, ?, ?) RETURNING seq',
             values,
           );
-    return Number(row?.seq ?? 0);
+    const seq = Number(row?.seq ?? 0);
+    this.#published(seq);
+    return seq;
+  }
+
+  /**
+   * Writes several events inside `q` with one statement per 250 (and, on PostgreSQL, the tenants'
+   * locks taken once, in tenant order). Publish last in a transaction: see the module comment.
+   */
+  async publishMany(q: Queryable, events: readonly NewEvent[]): Promise<void> {
+    const now = this.#clock.now();
+    for (let start = 0; start < events.length; start += PUBLISH_CHUNK) {
+      const chunk = events.slice(start, start + PUBLISH_CHUNK);
+      const payloads = chunk.map((e) => JSON.stringify(e.payload ?? null));
+      let rows: { seq: number }[];
+      if (q.dialect === 'postgres') {
+        const tenants = [...new Set(chunk.map((e) => e.tenantId))].sort();
+        rows = await q.all<{ seq: number }>(publishManyInTenantOrder(tenants.length, chunk.length), [
+          ...tenants,
+          now,
+          ...chunk.flatMap((e, i) => [i, e.topic, e.tenantId, payloads[i] ?? 'null']),
+        ]);
+      } else {
+        rows = await q.all<{ seq: number }>(
+          `INSERT INTO kernel_outbox (topic, tenant_id, payload, ts) VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}
+           RETURNING seq`,
+          chunk.flatMap((e, i) => [e.topic, e.tenantId, payloads[i] ?? 'null', now]),
+        );
+      }
+      this.#published(Math.max(0, ...rows.map((r) => Number(r.seq))));
+    }
   }
 
   /** Delivers undelivered events in order and marks them delivered; returns how many. */
-  async dispatch(limit = 500): Promise<number> {
+  dispatch(limit = 500): Promise<number> {
+    const run = this.#dispatching.then(() => this.#dispatchNow(limit));
+    this.#dispatching = run.catch(() => undefined);
+    return run;
+  }
+
+  async #dispatchNow(limit: number): Promise<number> {
     const rows = await this.#store.all<OutboxRow>(
       'SELECT seq, topic, tenant_id, payload, ts FROM kernel_outbox WHERE delivered_at IS NULL ORDER BY seq LIMIT ?',
       [limit],
@@ -112,12 +208,73 @@ export class EventBus {
           this.#logger?.error({ err: error, topic: event.topic, seq: event.seq }, 'event handler failed');
         }
       }
-      await this.#store.run('UPDATE kernel_outbox SET delivered_at = ? WHERE seq = ?', [
-        this.#clock.now(),
-        row.seq,
-      ]);
     }
+    if (rows.length > 0) {
+      const seqs = rows.map((r) => Number(r.seq));
+      await this.#store.run(
+        `UPDATE kernel_outbox SET delivered_at = ? WHERE seq IN (${seqs.map(() => '?').join(', ')})`,
+        [this.#clock.now(), ...seqs],
+      );
+      this.#lastDelivered = Math.max(this.#lastDelivered, ...seqs);
+      this.#unseen = false;
+    }
+    this.#maybePrune();
     return rows.length;
+  }
+
+  /**
+   * Deletes events older than the retention (or than `before`, epoch ms); returns how many. A
+   * reader whose cursor was below them gets a reset (feed.ts `isGap`).
+   */
+  async prune(before = this.#clock.now() - this.#retentionMs): Promise<number> {
+    this.#prunedAt = this.#clock.now();
+    const done = await this.#store.run('DELETE FROM kernel_outbox WHERE ts < ?', [before]);
+    return done.changes;
+  }
+
+  #maybePrune(): void {
+    if (this.#clock.now() - this.#prunedAt < this.#pruneEveryMs) return;
+    this.#prunedAt = this.#clock.now();
+    this.prune().catch((error: unknown) => this.#logger?.warn({ err: error }, 'event outbox prune failed'));
+  }
+
+  /**
+   * Tells the bus that events were written without it (database triggers): while anything is
+   * subscribed, it dispatches in a moment, as after a publish.
+   */
+  poke(): void {
+    this.#unseen = true;
+    this.#published(0);
+  }
+
+  /**
+   * After a publish (committed or not yet): while anything is subscribed, dispatch in a moment, and
+   * again a few times over ~130 ms until this process's latest publish has been delivered (its
+   * transaction may still be open; a rolled-back one never shows, and the retries stop).
+   */
+  #published(seq: number): void {
+    this.#lastPublished = Math.max(this.#lastPublished, seq);
+    this.#maybePrune();
+    if (this.handlerCount === 0 || this.#soon !== undefined) return;
+    this.#soonAttempt = 0;
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    const delay = DISPATCH_RETRY_MS[this.#soonAttempt] ?? 0;
+    this.#soon = setTimeout(() => {
+      void (async () => {
+        try {
+          while ((await this.dispatch()) > 0);
+        } catch (error) {
+          this.#logger?.warn({ err: error }, 'event outbox dispatch failed');
+        }
+        this.#soon = undefined;
+        if (this.#lastDelivered >= this.#lastPublished && !this.#unseen) return;
+        if (++this.#soonAttempt < DISPATCH_RETRY_MS.length) this.#schedule();
+      })();
+    }, delay);
+    this.#soon.unref();
   }
 
   /** Delivers everything left undelivered by a previous process (call once at start). */

@@ -1,4 +1,11 @@
 /** @module kernel/events — the event bus and its outbox; see `bus.ts`. */
-export { EventBus, topicMatches, type EventHandler, type StrataEvent } from './bus.ts';
+export {
+  EventBus,
+  topicMatches,
+  type EventBusOptions,
+  type EventHandler,
+  type NewEvent,
+  type StrataEvent,
+} from './bus.ts';
 export { isGap, outboxBounds, parseTopicPatterns, readFeed, type OutboxBounds } from './feed.ts';
 export { EVENTS_LAYER, eventMigrations } from './migrations.ts';

@@ -10,6 +10,7 @@
  */
 import type { Queryable } from '../../kernel/index.ts';
 import type { RunError, RunStatus } from '../run-row.ts';
+import { RUN_CHANGE_COLUMNS, type RunChangeRow } from '../run-events.ts';
 
 /** Margin for finished_at values written out of order by workers with different clocks. */
 export const EXIT_SKEW_MS = 60_000;
@@ -107,18 +108,20 @@ async function takeSignal(
 /**
  * Ends a child the hard way (OTP's brutal_kill, after its shutdown timeout): the run is marked
  * cancelled whatever its state. A worker still executing it fails its next fenced write (the run is
- * no longer `running` under its lease) and stops without recording anything.
+ * no longer `running` under its lease) and stops without recording anything. Returns the run's row
+ * if it was killed (its `run:changed` event is the caller's to publish).
  */
-export async function killChild(
+export function killChild(
   tx: Queryable,
   parentId: string,
   runId: string,
   now: number,
-): Promise<boolean> {
-  const done = await tx.run(
+): Promise<RunChangeRow | undefined> {
+  return tx.get<RunChangeRow>(
     `UPDATE orch_runs SET status = 'cancelled', cancel_requested = 1, lease_owner = NULL, lease_expires_at = NULL,
        finished_at = ?, updated_at = ?, error = ?
-     WHERE id = ? AND parent_id = ? AND status NOT IN ('completed', 'failed', 'cancelled')`,
+     WHERE id = ? AND parent_id = ? AND status NOT IN ('completed', 'failed', 'cancelled')
+     RETURNING ${RUN_CHANGE_COLUMNS}`,
     [
       now,
       now,
@@ -127,5 +130,4 @@ export async function killChild(
       parentId,
     ],
   );
-  return done.changes === 1;
 }
