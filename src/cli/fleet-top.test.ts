@@ -1,7 +1,8 @@
 // `strata fleet top` against a real server with an in-process worker (SQLite runtime): on a
 // terminal the table is redrawn in place, and a run change redraws it long before the interval; off
 // a terminal each refresh is one ISO-timestamped line without escape codes; a key that may not read
-// events still refreshes and says events are off. `--once` and `--json` print one snapshot and exit.
+// events still refreshes and says events are off. `--once` and `--json` print one snapshot and exit,
+// with the fault injection banner while chaos is enabled (chaos.status, for a caller granted it).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,7 +48,7 @@ before(async () => {
         grants: syscalls.map((syscall) => ({ syscall, resource: '*' })),
       })
     ).key;
-  keys.full = await key('ops', ['fleet.snapshot', 'kernel.events.read']);
+  keys.full = await key('ops', ['fleet.snapshot', 'kernel.events.read', 'chaos.status', 'chaos.set']);
   keys.noEvents = await key('no-events', ['fleet.snapshot']);
   principal = await runtime.kernel.authenticate({ apiKey: keys.full });
   const done = await runtime.engine.start(task.name, {}, { principal });
@@ -128,15 +129,26 @@ test('off a terminal: one ISO-timestamped line per refresh; without the events g
   assert.match(frames.at(-1) ?? '', /events: off \(E_CAPABILITY_DENIED\)/);
 });
 
-test('strata fleet top --once prints the table, --json the snapshot, and both exit 0', async () => {
-  const cli = (...args: string[]) =>
-    runCli(['fleet', 'top', '--url', server.url, '--key', keys.full, ...args]);
-  const [once, json] = await Promise.all([cli('--once'), cli('--json')]);
-  assert.equal(once.code, 0, once.stderr);
-  assert.match(once.stdout, /^runs {6}queued \d+ /);
-  assert.ok(!once.stdout.includes('\x1b'));
-  assert.equal(json.code, 0, json.stderr);
-  const snapshot = jsonOf<FleetSnapshot>(json);
-  assert.equal(snapshot.throughput.completed, 1);
-  assert.equal(snapshot.workers.live, 1);
+test('--once prints the table with the fault injection banner, --json the snapshot; both exit 0', async () => {
+  await runtime.kernel.call('chaos.set', { enabled: true }, { principal });
+  try {
+    const cli = (...args: string[]) =>
+      runCli(['fleet', 'top', '--url', server.url, '--key', keys.full, ...args]);
+    const [once, json] = await Promise.all([cli('--once'), cli('--json')]);
+    assert.equal(once.code, 0, once.stderr);
+    assert.match(once.stdout, /^runs {6}queued \d+ /);
+    assert.match(once.stdout, /^FAULT INJECTION IS ACTIVE/m);
+    assert.ok(!once.stdout.includes('\x1b'));
+    assert.equal(json.code, 0, json.stderr);
+    const snapshot = jsonOf<FleetSnapshot>(json);
+    assert.equal(snapshot.throughput.completed, 1);
+    assert.equal(snapshot.workers.live, 1);
+    assert.deepEqual(snapshot.chaos, { enabled: true });
+    // A caller that may not read chaos.status gets no chaos field, not an error.
+    const limited = await runtime.kernel.authenticate({ apiKey: keys.noEvents });
+    const without = await runtime.kernel.call<FleetSnapshot>('fleet.snapshot', {}, { principal: limited });
+    assert.equal(without.chaos, undefined);
+  } finally {
+    await runtime.kernel.call('chaos.set', { enabled: false }, { principal });
+  }
 });

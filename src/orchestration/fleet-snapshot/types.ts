@@ -100,7 +100,7 @@ export const fleetSnapshotSchema = z.object({
       omitted: count,
     })
     .nullable(),
-  /** Fault injection, where the kernel reports it (`chaos.status`); absent otherwise. */
+  /** Fault injection (`chaos.status`); absent where the caller may not read it or there is none. */
   chaos: z.object({ enabled: z.boolean() }).optional(),
 });
 
