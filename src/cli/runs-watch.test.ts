@@ -1,14 +1,17 @@
 // `strata runs watch` against a real server (SQLite runtime), in process: `run:changed` events of
 // the caller's tenant become one line each, filtered by status and workflow, in the order they were
-// published; a connection the server drops is resumed from the last seq, with nothing lost or
-// printed twice; text lines carry an ISO timestamp off a terminal. The command itself (registered
-// under `runs`) refuses an unknown --status with exit 2.
+// published; a real run started through the engine prints queued, running, completed; a connection
+// the server drops is resumed from the last seq, with nothing lost or printed twice; text lines
+// carry an ISO timestamp off a terminal. The command itself (registered under `runs`) refuses an
+// unknown --status with exit 2.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { z } from 'zod';
 import { configSchema, EXIT } from '../kernel/index.ts';
+import { defineWorkflow, eraseWorkflow } from '../orchestration/index.ts';
 import { openRuntime, type Runtime } from '../server/runtime.ts';
 import { startServer, type ServerHandle } from '../server/server.ts';
 import {
@@ -20,6 +23,11 @@ import {
 import { remoteOf, type Remote } from './remote.ts';
 import { runCli } from './testing.ts';
 
+const task = defineWorkflow(
+  { name: 'watch.task', version: 1, input: z.object({}), output: z.string() },
+  (ctx) => ctx.step('work', () => Promise.resolve('done')),
+);
+
 const dataDir = mkdtempSync(join(tmpdir(), 'strata-runs-watch-'));
 let runtime: Runtime;
 let server: ServerHandle;
@@ -29,7 +37,11 @@ let remote: Remote;
 let idle = 0;
 
 before(async () => {
-  runtime = await openRuntime({ config: configSchema.parse({ dataDir }) });
+  runtime = await openRuntime({
+    config: configSchema.parse({ dataDir }),
+    workflows: [eraseWorkflow(task)],
+    worker: true,
+  });
   tenantId = (await runtime.kernel.principals.createTenant('acme')).id;
   const { key } = await runtime.kernel.principals.createApiKey({
     tenantId,
@@ -141,6 +153,30 @@ test('a dropped connection resumes from the last seq: nothing lost, nothing twic
   assert.deepEqual(
     out.map((c) => ('reset' in c ? 'reset' : c.status)),
     ['queued', 'running', 'completed'],
+  );
+});
+
+test('a run started through the engine prints queued, running, completed', async () => {
+  const principal = await runtime.kernel.authenticate({
+    apiKey: (
+      await runtime.kernel.principals.createApiKey({
+        tenantId,
+        name: 'starter',
+        grants: [{ syscall: '*', resource: '*' }],
+      })
+    ).key,
+  });
+  let runId = '';
+  const out = await collect({ workflow: task.name }, 3, async () => {
+    runId = (await runtime.engine.start(task.name, {}, { principal })).id;
+  });
+  assert.deepEqual(
+    out.map((c) => ('reset' in c ? 'reset' : [c.id, c.status])),
+    [
+      [runId, 'queued'],
+      [runId, 'running'],
+      [runId, 'completed'],
+    ],
   );
 });
 
