@@ -3,13 +3,13 @@
  * The run figures of a fleet snapshot: runs by status, completions and failures per second over
  * the last minute, live agents by state, queue depths per workflow, and runs needing attention.
  *
- * Counts by status and live runs read `orch_runs` through its (tenant_id, status, id) index (the
- * orchestration layer's listing indexes): an index-only GROUP BY, and live runs (queued, running,
- * waiting, parked) reached without reading finished ones. The last minute's completions and
- * failures need a time range, which that index has not: this module's own migration layer adds a
- * partial index of finished runs by (tenant_id, finished_at) the first time a snapshot is taken (as
- * problems/ adds its parked-runs index). Partial, so only the write that finishes a run touches it.
- * Without them every figure would read each run the tenant ever had, every 2 s per `fleet top`.
+ * Counts by status and live runs read `orch_runs` by tenant: with a (tenant_id, status, …) index
+ * (the run listing's, in progress) the count is an index-only GROUP BY and live runs (queued,
+ * running, waiting, parked) a seek that never reads finished ones; without it, one pass over the
+ * tenant's runs (orch_runs_tenant). The last minute's completions and failures need a time range:
+ * this module's own migration layer adds a partial index of finished runs by (tenant_id,
+ * finished_at) the first time a snapshot is taken (as problems/ adds its parked-runs index).
+ * Partial, so only the write that finishes a run touches it.
  */
 import type { Migration, Store } from '../../kernel/index.ts';
 import { ensureLayers as ensureFleetLayers } from '../fleet-report.ts';
