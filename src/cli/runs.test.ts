@@ -102,6 +102,33 @@ test('cancel and retry; --follow on a cancelled run exits with E_CANCELLED’s c
   assert.equal(done.run.output, 'order for pen, approved by bob');
 });
 
+test('ls takes the filter flags; bulk cancel previews, refuses a stale --expect, then cancels', async () => {
+  const since = Date.now();
+  const a = await ok(['start', 'approval', '--input', '{"item":"a"}']);
+  const b = await ok(['start', 'approval', '--input', '{"item":"b"}']);
+  const filter = [
+    '--workflow',
+    'approval',
+    '--created-after',
+    String(since),
+    '--status',
+    'queued,running,waiting',
+  ];
+  const listed = await ok<{ runs: Run[] }>(['ls', ...filter, '--search', 'APPR']);
+  assert.deepEqual(
+    listed.runs.map((r) => r.id),
+    [b.id, a.id],
+  );
+  const preview = await ok<{ count: number; confirm: string }>(['bulk', 'cancel', ...filter]);
+  assert.equal(preview.count, 2);
+  const flags = `--status "queued,running,waiting" --workflow "approval" --created-after "${since}"`;
+  assert.equal(preview.confirm, `strata runs bulk cancel ${flags} --expect 2 --yes`);
+  failed(await runs(['bulk', 'cancel', ...filter, '--expect', '3', '--yes']), 5, 'E_CONFLICT');
+  const done = await ok<{ done: string[] }>(['bulk', 'cancel', ...filter, '--expect', '2', '--yes']);
+  assert.deepEqual(done.done, [b.id, a.id]);
+  assert.equal((await ok(['get', a.id])).status, 'cancelled');
+});
+
 test('logs --follow on a run that fails exits with the code of the run’s error', async () => {
   const run = await ok(['start', 'impatient', '--input', '{"waitMs":50}']);
   const result = await runs(['logs', run.id, '--follow']);

@@ -24,10 +24,11 @@ import { checkProject, labelTree, PROJECTS_LAYER, projectMigrations } from './fi
 import { setConcurrencyLimit, type ConcurrencyLimit } from './limits.ts';
 import { setRateLimit, type RateLimit } from './rate-limits.ts';
 import { WorkflowRegistry } from './registry.ts';
+import { countRuns, listRuns, type RunFilter, type RunPage } from './run-query.ts';
 import { StartBatcher } from './start-batcher.ts';
 import { RUN_CHANGE_COLUMNS, runChangedEvent, type RunChangeRow } from './run-events.ts';
 import { RUN_EVENTS_LAYER, runEventMigrations } from './run-event-triggers.ts';
-import { TERMINAL, toRun, type JournalRow, type Run, type RunRow, type RunStatus } from './run-row.ts';
+import { TERMINAL, toRun, type JournalRow, type Run, type RunRow } from './run-row.ts';
 
 /** NOTIFY channel on PostgreSQL; an in-process emitter event on SQLite. */
 export const WAKE_CHANNEL = 'strata_runs';
@@ -58,14 +59,8 @@ export interface StartOptions {
   readonly project?: string;
 }
 
-export interface ListFilter {
-  readonly status?: RunStatus;
-  readonly workflow?: string;
-  readonly parentId?: string;
-  readonly limit?: number;
-  /** Keyset cursor: the id of the last run of the previous page. */
-  readonly after?: string;
-}
+/** A listing's filter and page (see run-query.ts). */
+export type ListFilter = RunFilter & RunPage;
 
 export class Engine {
   readonly store: Store;
@@ -293,24 +288,14 @@ export class Engine {
     return toRun(await this.#row(this.store, tenantId, runId));
   }
 
-  async list(tenantId: string, filter: ListFilter = {}): Promise<Run[]> {
-    const where = ['tenant_id = ?'];
-    const params: (string | number)[] = [tenantId];
-    const add = (clause: string, value: string | undefined): void => {
-      if (value === undefined) return;
-      where.push(clause);
-      params.push(value);
-    };
-    add('status = ?', filter.status);
-    add('workflow = ?', filter.workflow);
-    add('parent_id = ?', filter.parentId);
-    add('id < ?', filter.after);
-    params.push(Math.min(Math.max(filter.limit ?? 50, 1), 1000));
-    const rows = await this.store.all<RunRow>(
-      `SELECT * FROM orch_runs WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
-      params,
-    );
-    return rows.map(toRun);
+  /** One page of the tenant's runs matching `filter`, newest first (keyset on the id: `after`). */
+  list(tenantId: string, filter: ListFilter = {}): Promise<Run[]> {
+    return listRuns(this.store, tenantId, filter);
+  }
+
+  /** How many of the tenant's runs match `filter`, counting no further than `cap`. */
+  count(tenantId: string, filter: RunFilter, cap: number): Promise<{ count: number; capped: boolean }> {
+    return countRuns(this.store, tenantId, filter, cap);
   }
 
   /** The run's journal in order: the timeline of its steps, waits and children. */

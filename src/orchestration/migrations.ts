@@ -7,6 +7,7 @@
  * so whichever statement runs second sees the other's write.
  */
 import type { Migration } from '../kernel/index.ts';
+import { runListingMigration } from './run-query.ts';
 import { takeoverMigration } from './takeovers.ts';
 
 export const ORCHESTRATION_LAYER = 'orchestration';
@@ -117,4 +118,5 @@ export const orchestrationMigrations: readonly Migration[] = [
       );`,
   },
   takeoverMigration,
+  runListingMigration,
 ];

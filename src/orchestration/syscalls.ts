@@ -1,9 +1,9 @@
 /**
  * @module orchestration/syscalls
  * The run API as syscalls — `runs.start`, `runs.get`, `runs.list`, `runs.signal`, `runs.cancel`,
- * `runs.retry`, `runs.journal` — so runs are started and steered through the kernel pipeline like
- * every other action: capability-checked, audited, and reachable from HTTP, MCP, the CLI and from
- * other runs (`ctx.syscall('runs.start', …)`).
+ * `runs.retry`, `runs.journal`, and `runs.count` / `runs.bulk` (run-bulk-syscalls.ts) — so runs are
+ * started and steered through the kernel pipeline like every other action: capability-checked,
+ * audited, and reachable from HTTP, MCP, the CLI and from other runs (`ctx.syscall('runs.start', …)`).
  *
  * The tenant always comes from the caller's principal, never from the input, so a run of another
  * tenant is `E_NOT_FOUND`. `runs.start` makes the caller the run's principal: the run's own
@@ -14,7 +14,9 @@
 import { z } from 'zod';
 import { defineSyscall, erase, type SyscallDefinition } from '../kernel/syscalls/define.ts';
 import type { Engine } from './engine.ts';
-import { runSchema, runStatusSchema, timelineEntrySchema, toTimelineEntry } from './timeline.ts';
+import { runBulkSyscalls } from './run-bulk-syscalls.ts';
+import { checkWindow, runFilterSchema } from './run-query.ts';
+import { runSchema, timelineEntrySchema, toTimelineEntry } from './timeline.ts';
 
 const runId = z.string().min(1).max(100);
 const byId = z.object({ runId }).strict();
@@ -82,16 +84,11 @@ export function runSyscalls(engine: Engine): SyscallDefinition<unknown, unknown>
     erase(
       defineSyscall({
         name: 'runs.list',
-        description: 'Lists the caller tenant’s runs, newest first; `next` is the cursor for the next page.',
-        input: z
-          .object({
-            status: runStatusSchema.optional(),
-            workflow: z.string().min(1).max(200).optional(),
-            parentId: runId.optional(),
-            limit: z.number().int().min(1).max(1000).default(50),
-            after: runId.optional(),
-          })
-          .strict(),
+        description:
+          'Lists the caller tenant’s runs matching a filter (status, workflow, parent, tree, supervisor, agent, error code, time, cost, search), newest first; `next` is the cursor for the next page.',
+        input: runFilterSchema
+          .extend({ limit: z.number().int().min(1).max(1000).default(50), after: runId.optional() })
+          .superRefine(checkWindow),
         output: z.object({ runs: z.array(runSchema), next: z.string().optional() }),
         idempotency: 'pure',
         resource: (input) => (input.workflow === undefined ? 'runs' : `runs/${input.workflow}`),
@@ -160,5 +157,6 @@ export function runSyscalls(engine: Engine): SyscallDefinition<unknown, unknown>
         },
       }),
     ),
+    ...runBulkSyscalls(engine),
   ];
 }

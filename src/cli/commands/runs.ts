@@ -1,11 +1,11 @@
 /**
  * @module cli/commands/runs
- * `strata runs start|get|list|signal|cancel|retry|logs`: durable runs, steered through the `runs.*`
- * syscalls of a running server (`strata up --workflows <module>`), since workflows live in the
+ * `strata runs start|get|list|signal|cancel|retry|bulk|logs`: durable runs, steered through the
+ * `runs.*` syscalls of a running server (`strata up --workflows <module>`), since workflows live in the
  * server process. Every command is therefore capability-checked and audited like any other call.
  * Options `--url` and `--key` belong to the `runs` group and may be given anywhere on the line.
  */
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { StrataError } from '../../kernel/index.ts';
 import type { Run } from '../../orchestration/index.ts';
 import { configOf, outputOf } from '../context.ts';
@@ -13,9 +13,9 @@ import { table, when, type Output } from '../output.ts';
 import { parseInteger, parseSignedInteger } from '../parse.ts';
 import { remoteOf, type Remote } from '../remote.ts';
 import { readInput } from './call-input.ts';
+import { addBulkOptions, bulkAction, parseAction } from './runs-bulk.ts';
+import { addFilterOptions, filterOf, type FilterFlags } from './runs-filter.ts';
 import { followLogs, printLogs } from './runs-logs.ts';
-
-const STATUSES = ['queued', 'running', 'waiting', 'completed', 'failed', 'cancelled', 'version_unavailable'];
 
 function parseJson(text: string, flag: string): unknown {
   try {
@@ -77,10 +77,7 @@ interface StartOptions {
   project?: string;
 }
 
-interface ListOptions {
-  status?: string;
-  workflow?: string;
-  parent?: string;
+interface ListOptions extends FilterFlags {
   limit?: number;
   after?: string;
 }
@@ -130,18 +127,14 @@ export function registerRuns(program: Command): void {
     .argument('<runId>')
     .action(remoteAction(showRun('runs.get')));
 
-  runs
-    .command('list')
-    .description('list runs, newest first')
-    .addOption(new Option('--status <status>', 'only runs in this status').choices(STATUSES))
-    .option('--workflow <name>', 'only runs of this workflow')
-    .option('--parent <runId>', 'only children of this run')
+  addFilterOptions(
+    runs.command('list').alias('ls').description('list runs, newest first, filtered by the flags below'),
+  )
     .option('--limit <n>', 'at most this many (default 50, max 1000)', parseInteger)
     .option('--after <runId>', 'the page after this run (the previous page’s `next`)')
     .action(
       remoteAction(async ({ remote, out }, options: ListOptions) => {
-        const { status, workflow, parent: parentId, limit, after } = options;
-        const filter = { status, workflow, parentId, limit, after };
+        const filter = { ...filterOf(options), limit: options.limit, after: options.after };
         const page = await remote.call<{ runs: Run[]; next?: string }>('runs.list', filter);
         if (page.next !== undefined) out.note(`more: strata runs list --after ${page.next}`);
         out.result(page, () =>
@@ -186,6 +179,15 @@ export function registerRuns(program: Command): void {
     .description('re-queue a failed or cancelled run; it resumes from its journal')
     .argument('<runId>')
     .action(remoteAction(showRun('runs.retry')));
+
+  addBulkOptions(
+    addFilterOptions(
+      runs
+        .command('bulk')
+        .description('cancel or retry every run the filter flags select: a preview, then --yes')
+        .argument('<action>', 'cancel or retry', parseAction),
+    ),
+  ).action(remoteAction(bulkAction));
 
   runs
     .command('logs')
