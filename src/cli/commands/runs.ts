@@ -14,7 +14,7 @@ import { parseInteger, parseSignedInteger } from '../parse.ts';
 import { remoteOf, type Remote } from '../remote.ts';
 import { readInput } from './call-input.ts';
 import { addBulkOptions, bulkAction, parseAction } from './runs-bulk.ts';
-import { addFilterOptions, filterOf, type FilterFlags } from './runs-filter.ts';
+import { addFilterOptions, filterOf, flagsOf, type FilterFlags } from './runs-filter.ts';
 import { followLogs, printLogs } from './runs-logs.ts';
 
 function parseJson(text: string, flag: string): unknown {
@@ -136,7 +136,8 @@ export function registerRuns(program: Command): void {
       remoteAction(async ({ remote, out }, options: ListOptions) => {
         const filter = { ...filterOf(options), limit: options.limit, after: options.after };
         const page = await remote.call<{ runs: Run[]; next?: string }>('runs.list', filter);
-        if (page.next !== undefined) out.note(`more: strata runs list --after ${page.next}`);
+        if (page.next !== undefined)
+          out.note(`more: strata runs list ${flagsOf(options)} --after ${page.next}`.replace(/ +/g, ' '));
         out.result(page, () =>
           page.runs.length === 0
             ? 'no runs'
