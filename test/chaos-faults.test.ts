@@ -17,6 +17,7 @@ import { configSchema, isStrataError, type ChaosStatus, type Principal } from '.
 import { smtpSink } from '../src/identity/mail/testing.ts';
 import { openRuntime, type Runtime } from '../src/server/runtime.ts';
 import { withCode } from '../src/testkit/stores.ts';
+import { eventually } from '../src/tools/testing.ts';
 
 const mcpFixture = fileURLToPath(new URL('./fixtures/mcp-fixture/stdio.ts', import.meta.url));
 
@@ -110,13 +111,16 @@ describe('named chaos faults in the real components', () => {
       { kind: 'mcp_killed', layer: 'tools', rule: 'rules[0]', attempt: 1, realised: true },
     ]);
     await call('chaos.set', { enabled: false });
-    const { servers } = await call<{ servers: { name: string; restarts: number; pid?: number }[] }>(
-      'tools.servers',
-      {},
-    );
-    const local = servers.find((s) => s.name === 'local');
-    assert.ok(local && local.restarts >= 1, 'the killed server was restarted');
-    assert.notEqual(local.pid, added.pid, 'by a new process');
+    assert.throws(() => process.kill(added.pid ?? 0, 0), /ESRCH/, 'the first server process is gone');
+    const restarted = await eventually(async () => {
+      const { servers } = await call<{ servers: { name: string; health: string; pid?: number }[] }>(
+        'tools.servers',
+        {},
+      );
+      const local = servers.find((s) => s.name === 'local');
+      return local?.health === 'ready' && local.pid !== added.pid ? local : undefined;
+    }, 5_000);
+    assert.ok(restarted.pid, 'the server runs again as a new process');
   });
 
   it('provision_failed: the resource the driver made is removed and the resource is failed', async () => {

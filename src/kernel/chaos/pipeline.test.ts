@@ -48,6 +48,17 @@ onEveryStore('chaos in the syscall pipeline', (db) => {
         },
       }),
     );
+    kernel.register(
+      defineSyscall({
+        name: 'tools.nested',
+        description: 'calls sandbox.probe: a syscall made by a handler',
+        input: z.object({}),
+        output: z.object({ oom: z.boolean() }),
+        idempotency: 'pure',
+        handler: (_input, ctx) =>
+          kernel.call<{ oom: boolean }>('sandbox.probe', {}, { principal: ctx.principal }),
+      }),
+    );
     const tenant = await kernel.principals.createTenant('chaos');
     const { key } = await kernel.principals.createApiKey({
       tenantId: tenant.id,
@@ -127,6 +138,21 @@ onEveryStore('chaos in the syscall pipeline', (db) => {
     assert.deepEqual((entry.detail as { faults: unknown }).faults, [
       { kind: 'oom_kill', layer: 'compute', rule: 'rules[0]', attempt: 1, realised: true },
     ]);
+  });
+
+  it('a fault planned for a call is never taken by a syscall its handler makes', async () => {
+    await kernel.call(
+      'chaos.set',
+      { rules: [{ syscall: 'tools.nested', errorRate: 1, fault: 'oom_kill' }] },
+      { principal: admin },
+    );
+    const out = await kernel.call<{ oom: boolean }>('tools.nested', {}, { principal: admin });
+    assert.equal(out.oom, false, 'sandbox.probe ran in a scope of its own');
+    const entry = await lastEntry('tools.nested');
+    assert.deepEqual(
+      (entry.detail as { faults: { realised: boolean }[] }).faults.map((f) => f.realised),
+      [false],
+    );
   });
 
   it('an outage fails every call of its layer and is audited as an error with data.injected', async () => {

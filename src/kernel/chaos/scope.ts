@@ -16,10 +16,13 @@ export interface PlannedFault {
   realised: boolean;
 }
 
-const storage = new AsyncLocalStorage<PlannedFault>();
+const storage = new AsyncLocalStorage<PlannedFault | undefined>();
 
-/** Runs `fn` with `planned` visible to {@link takeChaosFault} in everything it calls. */
-export function runWithFault<T>(planned: PlannedFault, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` with `planned` (or no fault) visible to {@link takeChaosFault} in everything it calls,
+ * until a nested syscall opens its own scope.
+ */
+export function runWithFault<T>(planned: PlannedFault | undefined, fn: () => Promise<T>): Promise<T> {
   return storage.run(planned, fn);
 }
 

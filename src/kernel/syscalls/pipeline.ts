@@ -384,10 +384,9 @@ export class SyscallPipeline {
       const { chaos } = options;
       const run = chaos
         ? async (): Promise<unknown> => {
+            // Always a scope of its own, so a syscall called by this handler never takes its fault.
             const planned = await chaos.before(attempt, controller.signal);
-            return planned
-              ? runWithFault(planned, () => Promise.resolve(definition.handler(input, ctx)))
-              : definition.handler(input, ctx);
+            return runWithFault(planned, () => Promise.resolve(definition.handler(input, ctx)));
           }
         : () => definition.handler(input, ctx);
       return await Promise.race([Promise.resolve().then(run), timeout]);
