@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // The dashboard in Debian's Chromium driven by playwright-core, on a real server with a seeded store:
 // every view renders its data and has 0 axe-core WCAG 2 A/AA violations (screenshots at 1280×800 in
 // test-artifacts/dashboard/), keyboard-only navigation, filters and paging, the bulk flow, an approval
@@ -48,15 +47,10 @@ after(async () => {
 /** axe-core's WCAG 2 A/AA violations on the page (evaluated over CDP, so the page's CSP allows it). */
 async function axeViolations(page: Page): Promise<string[]> {
   await page.evaluate(axeSource);
-  const result = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<unknown> } })
-      .axe;
-    return (await axe.run(document, {
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
-    })) as {
-      violations: { id: string; nodes: { target: string[] }[] }[];
-    };
-  });
+  // A string, run in the page: this file is type-checked without the DOM library.
+  const result = await page.evaluate<{ violations: { id: string; nodes: { target: string[] }[] }[] }>(
+    `axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })`,
+  );
   return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
@@ -90,13 +84,13 @@ describe('keyboard', () => {
     const page = await context.newPage();
     await page.goto(`${env.url}/ui`);
     await page.keyboard.press('Tab');
-    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+    assert.equal(await page.evaluate('document.activeElement?.textContent'), 'Skip to content');
     await page.keyboard.press('Enter');
-    assert.equal(await page.evaluate(() => document.activeElement?.id), 'main');
+    assert.equal(await page.evaluate('document.activeElement?.id'), 'main');
     await page.goto(`${env.url}/ui`);
     for (let i = 0; i < 20; i++) {
       await page.keyboard.press('Tab');
-      if ((await page.evaluate(() => document.activeElement?.textContent?.trim())) === 'Runs') break;
+      if ((await page.evaluate('document.activeElement?.textContent?.trim()')) === 'Runs') break;
     }
     await page.keyboard.press('Enter');
     await page.waitForURL(/\/ui\/runs$/);
@@ -164,11 +158,8 @@ describe('live updates', () => {
    *  server render and the subscription, where a naive page loses events. */
   async function openHeld(path: string, meanwhile: () => Promise<void>): Promise<Page> {
     const page = await context.newPage();
-    await page.addInitScript(() => {
-      (globalThis as unknown as { refreshed: number }).refreshed = 0;
-      document.addEventListener('strata:refreshed', () => {
-        (globalThis as unknown as { refreshed: number }).refreshed++;
-      });
+    await page.addInitScript({
+      content: `window.refreshed = 0; document.addEventListener('strata:refreshed', () => window.refreshed++);`,
     });
     await page.route('**/ui/assets/app.js*', async (route) => {
       await meanwhile();
@@ -200,13 +191,9 @@ describe('live updates', () => {
           });
       });
     });
-    await page.waitForFunction(
-      () => (globalThis as unknown as { refreshed: number }).refreshed > 0,
-      undefined,
-      {
-        timeout: 5_000,
-      },
-    );
+    await page.waitForFunction('window.refreshed > 0', undefined, {
+      timeout: 5_000,
+    });
     await page.close();
   });
 });

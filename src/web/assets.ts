@@ -5,6 +5,7 @@
  * `./assets/`. Read once, kept in memory, served with a long cache lifetime (the URLs carry a
  * version) and `nosniff`.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +30,7 @@ const FILES: Record<string, { path: () => string; type: string }> = {
 };
 
 const cache = new Map<string, Buffer>();
+const urls = new Map<string, string>();
 
 const contentOf = (name: string, path: string): Buffer => {
   let content = cache.get(name);
@@ -38,6 +40,19 @@ const contentOf = (name: string, path: string): Buffer => {
   }
   return content;
 };
+
+/** The asset's URL, versioned by a digest of its content, so a new release is never served stale. */
+export function assetUrl(name: string): string {
+  let url = urls.get(name);
+  if (url === undefined) {
+    const file = FILES[name];
+    if (file === undefined) throw new Error(`no dashboard asset ${name}`);
+    const digest = createHash('sha256').update(contentOf(name, file.path())).digest('base64url').slice(0, 10);
+    url = `/ui/assets/${name}?v=${digest}`;
+    urls.set(name, url);
+  }
+  return url;
+}
 
 export function assetRoutes(app: Hono<DashboardEnv>): void {
   app.get('/assets/:name', (c) => {

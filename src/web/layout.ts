@@ -11,6 +11,7 @@
  */
 import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
+import { assetUrl as asset } from './assets.ts';
 
 export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
 
@@ -36,9 +37,6 @@ export interface PageOptions {
   readonly banner?: Html;
   readonly body: Html;
 }
-
-const ASSET_VERSION = '1';
-const asset = (name: string): string => `/ui/assets/${name}?v=${ASSET_VERSION}`;
 
 function navList(options: PageOptions): Html {
   return html`<ul>

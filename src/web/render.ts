@@ -65,7 +65,9 @@ async function needsYouCount(c: DashboardContext, kernel: Kernel): Promise<numbe
 }
 
 export async function render(c: DashboardContext, kernel: Kernel, options: RenderOptions): Promise<Response> {
-  const since = options.topics === undefined ? undefined : await headSeq(c, kernel);
+  // A fragment re-fetched by a live page needs no sequence: the page's stream keeps its own cursor.
+  const fragment = c.req.header('hx-request') === 'true';
+  const since = options.topics === undefined || fragment ? undefined : await headSeq(c, kernel);
   let body: Html;
   try {
     body = await options.body();
@@ -75,7 +77,7 @@ export async function render(c: DashboardContext, kernel: Kernel, options: Rende
     body = errorNotice(error);
   }
   const status = options.status ?? c.get('viewStatus') ?? 200;
-  if (c.req.header('hx-request') === 'true') return c.html(html`<div id="view">${body}</div>`, status);
+  if (fragment) return c.html(html`<div id="view">${body}</div>`, status);
   const principal = c.get('principal');
   return c.html(
     page({

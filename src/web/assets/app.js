@@ -10,6 +10,7 @@
 (function () {
   'use strict';
   var COALESCE_MS = 100;
+  var MIN_INTERVAL_MS = 300;
   var STALE_AFTER_MS = 10000;
 
   document.addEventListener('htmx:configRequest', function (e) {
@@ -33,6 +34,7 @@
     var runId = view.getAttribute('data-run');
     var lastSeq = Number(view.getAttribute('data-since'));
     var pending = null;
+    var lastRefresh = 0;
     var source = null;
     var staleTimer = null;
     var retryMs = 1000;
@@ -45,6 +47,7 @@
 
     function refresh() {
       pending = null;
+      lastRefresh = Date.now();
       // The view re-renders from the store: everything up to the event that woke us is in it.
       window.htmx
         .ajax('GET', window.location.pathname + window.location.search, {
@@ -57,8 +60,12 @@
         });
     }
 
+    // The first event of a quiet spell re-renders after COALESCE_MS; under a steady stream of events,
+    // at most one re-render per MIN_INTERVAL_MS, so a busy fleet costs the server a bounded rate.
     function changed() {
-      if (pending === null) pending = setTimeout(refresh, COALESCE_MS);
+      if (pending !== null) return;
+      var wait = Math.max(COALESCE_MS, lastRefresh + MIN_INTERVAL_MS - Date.now());
+      pending = setTimeout(refresh, wait);
     }
 
     function relevant(data) {

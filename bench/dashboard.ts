@@ -1,0 +1,262 @@
+// bench/dashboard.ts — the operator dashboard on the embedded default (SQLite), real server, real
+// Chromium (issue 14's targets):
+// 1. First byte of the runs list with 10,000 runs (BENCH_RUNS) in the store: p50 / p95 of 30 loads
+//    (target < 200 ms), and of a page 9,000 runs deep.
+// 2. Event to DOM with 50 agents running: a marker run is started (its `run:changed` commits with it)
+//    and a MutationObserver in the page notes when its row appears: p50 / p95 over 20 markers (target
+//    p95 < 500 ms). The peer, measured in the same run on the same markers: a page that re-reads the
+//    list every 10 s, Temporal Web UI's refresh interval (its docs: every 10–15 s) — what a dashboard
+//    without a resumable event stream does. Ratio = peer p95 / ours.
+// 3. Server CPU of 10 open dashboards: the process's CPU over 15 s with 10 live pages open, minus
+//    the same 15 s with none, while the same 50 agents run (target < 5 % of one core).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { z } from 'zod';
+import { DEFAULT_CHROMIUM_PATH } from '../src/compute/index.ts';
+import { configSchema, createLogger, type Principal } from '../src/kernel/index.ts';
+import { defineWorkflow, type WorkflowDefinition } from '../src/orchestration/index.ts';
+import { openRuntime } from '../src/server/runtime.ts';
+import { startServer } from '../src/server/server.ts';
+import { percentile, round, table } from './_util.ts';
+
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 10_000);
+const AGENTS = 50;
+const MARKERS = 20;
+const POLL_MS = 10_000;
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const parked = defineWorkflow(
+  { name: 'bench.parked', version: 1, input: z.object({}), output: z.null() },
+  () => Promise.resolve(null),
+);
+/** An agent's rhythm: think (a step), wait a little (a durable sleep), again. */
+const agent = defineWorkflow(
+  { name: 'bench.agent', version: 1, input: z.object({ turns: z.number() }), output: z.null() },
+  async (ctx, input) => {
+    for (let turn = 0; turn < input.turns; turn++) {
+      await ctx.step(`think-${turn}`, () => Promise.resolve(turn));
+      await ctx.sleep(400);
+    }
+    return null;
+  },
+);
+const marker = defineWorkflow(
+  { name: 'bench.marker', version: 1, input: z.object({}), output: z.null() },
+  () => Promise.resolve(null),
+);
+
+const dataDir = mkdtempSync(join(tmpdir(), 'strata-bench-dash-'));
+const config = configSchema.parse({ dataDir });
+const runtime = await openRuntime({
+  config,
+  logger: createLogger({ level: 'silent' }),
+  worker: true,
+  workflows: [parked, agent, marker] as unknown as WorkflowDefinition[],
+});
+const server = await startServer({ runtime, host: '127.0.0.1', port: 0 });
+const { kernel } = runtime;
+const tenant = await kernel.principals.createTenant('bench');
+const key = (
+  await kernel.principals.createApiKey({
+    tenantId: tenant.id,
+    name: 'op',
+    grants: [{ syscall: '*', resource: '*' }],
+  })
+).key;
+const principal: Principal = await kernel.authenticate({ apiKey: key });
+
+log(`seeding ${RUNS} runs (parked a year ahead, so they stay listed and unclaimed) ...`);
+for (let i = 0; i < RUNS; i += 500) {
+  const n = Math.min(500, RUNS - i);
+  await runtime.engine.startMany(
+    'bench.parked',
+    Array.from({ length: n }, () => ({})),
+    {
+      principal,
+      delayMs: 365 * 86_400_000,
+    },
+  );
+}
+
+const login = await fetch(`${server.url}/ui/login`, {
+  method: 'POST',
+  redirect: 'manual',
+  headers: { origin: server.url, 'content-type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams({ key }).toString(),
+});
+const cookie = login.headers.get('set-cookie')?.split(';')[0] ?? '';
+
+/** Time to the response's headers (first byte) and to its whole body. */
+async function load(path: string): Promise<{ firstByte: number; whole: number }> {
+  const t0 = performance.now();
+  const res = await fetch(`${server.url}${path}`, { headers: { cookie } });
+  const firstByte = performance.now() - t0;
+  await res.text();
+  return { firstByte, whole: performance.now() - t0 };
+}
+
+async function loads(path: string, n = 30) {
+  await load(path); // warm
+  const samples: { firstByte: number; whole: number }[] = [];
+  for (let i = 0; i < n; i++) samples.push(await load(path));
+  const first = samples.map((s) => s.firstByte).sort((a, b) => a - b);
+  const whole = samples.map((s) => s.whole).sort((a, b) => a - b);
+  return { p50: percentile(first, 50), p95: percentile(first, 95), wholeP95: percentile(whole, 95) };
+}
+
+log('1. first byte of the runs list ...');
+const firstPage = await loads('/ui/runs');
+const deepCursor = (
+  await kernel.call<{ runs: { id: string }[] }>(
+    'runs.list',
+    { limit: 1000, workflow: 'bench.parked' },
+    { principal },
+  )
+).runs;
+let after = deepCursor.at(-1)?.id ?? '';
+for (let i = 0; i < 8; i++) {
+  const page = await kernel.call<{ runs: { id: string }[] }>(
+    'runs.list',
+    { limit: 1000, workflow: 'bench.parked', after },
+    { principal },
+  );
+  after = page.runs.at(-1)?.id ?? after;
+}
+const deepPage = await loads(`/ui/runs?after=${after}`);
+const filtered = await loads('/ui/runs?status=queued&workflow=bench.parked');
+
+log(`2. event to DOM with ${AGENTS} agents running ...`);
+await runtime.engine.startMany(
+  'bench.agent',
+  Array.from({ length: AGENTS }, () => ({ turns: 10_000 })),
+  { principal },
+);
+await sleep(2_000);
+const browser = await chromium.launch({ executablePath: DEFAULT_CHROMIUM_PATH, headless: true });
+const newContext = async (): Promise<BrowserContext> => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const [name, value] = cookie.split('=');
+  await context.addCookies([{ name: name ?? '', value: value ?? '', url: server.url }]);
+  return context;
+};
+const context = await newContext();
+const page = await context.newPage();
+// In the page (a string: this file is type-checked without the DOM library): when each run's row appears.
+await page.addInitScript({
+  content: `window.seen = {};
+    new MutationObserver(() => {
+      for (const a of document.querySelectorAll('a[href^="/ui/runs/run_"]')) {
+        const id = a.getAttribute('href').slice('/ui/runs/'.length);
+        if (!(id in window.seen)) window.seen[id] = performance.timeOrigin + performance.now();
+      }
+    }).observe(document, { childList: true, subtree: true });`,
+});
+await page.goto(`${server.url}/ui/runs?workflow=bench.marker`);
+await page.locator('#live[data-state="live"]').waitFor();
+
+// The peer: re-read the same list every POLL_MS, as a page without an event stream would.
+const polled: Record<string, number> = {};
+let polling = true;
+const poller = (async () => {
+  while (polling) {
+    const html = await (
+      await fetch(`${server.url}/ui/runs?workflow=bench.marker`, { headers: { cookie } })
+    ).text();
+    const at = Date.now();
+    for (const m of html.matchAll(/href="\/ui\/runs\/(run_[^"]+)"/g)) polled[m[1] ?? ''] ??= at;
+    await sleep(POLL_MS);
+  }
+})();
+
+const started: Record<string, number> = {};
+for (let i = 0; i < MARKERS; i++) {
+  const t0 = Date.now();
+  const run = await kernel.call<{ id: string }>(
+    'runs.start',
+    { workflow: 'bench.marker', input: {} },
+    { principal },
+  );
+  started[run.id] = t0;
+  await sleep(1_500);
+}
+await sleep(POLL_MS + 1_000);
+polling = false;
+const seen = await page.evaluate<Record<string, number>>('window.seen');
+const latency = (at: Record<string, number>) =>
+  Object.entries(started)
+    .map(([id, t0]) => {
+      const seen = at[id];
+      return seen === undefined ? Infinity : seen - t0;
+    })
+    .sort((a, b) => a - b);
+const ours = latency(seen);
+const peer = latency(polled);
+await poller;
+
+log('3. server CPU of 10 open dashboards ...');
+const cpuOver = async (ms: number): Promise<number> => {
+  const before = process.cpuUsage();
+  await sleep(ms);
+  const used = process.cpuUsage(before);
+  return ((used.user + used.system) / 1000 / ms) * 100;
+};
+await page.close();
+const idleCpu = await cpuOver(15_000);
+const pages: Page[] = [];
+for (let i = 0; i < 10; i++) {
+  const p = await (await newContext()).newPage();
+  await p.goto(`${server.url}/ui/runs`);
+  pages.push(p);
+}
+await sleep(2_000);
+const tenCpu = await cpuOver(15_000);
+const dashboardsCpu = Math.max(0, tenCpu - idleCpu);
+
+await browser.close();
+await server.close();
+rmSync(dataDir, { recursive: true, force: true });
+
+console.log(
+  table([
+    ['figure', 'p50', 'p95', 'target'],
+    [`runs list first byte, ${RUNS} runs (ms)`, round(firstPage.p50), round(firstPage.p95), '< 200'],
+    ['runs list, page 9,000 deep (ms)', round(deepPage.p50), round(deepPage.p95), '< 200'],
+    ['runs list, filtered (ms)', round(filtered.p50), round(filtered.p95), '< 200'],
+    [
+      `event to DOM, ${AGENTS} agents (ms)`,
+      round(percentile(ours, 50)),
+      round(percentile(ours, 95)),
+      '< 500',
+    ],
+    [
+      `peer: poll every ${POLL_MS / 1000} s (ms)`,
+      round(percentile(peer, 50)),
+      round(percentile(peer, 95)),
+      '',
+    ],
+    ['server CPU, 10 dashboards (% of a core)', round(dashboardsCpu), '', '< 5'],
+  ]),
+);
+console.log(
+  `(CPU with the agents and no dashboard: ${round(idleCpu)} %, with 10 dashboards: ${round(tenCpu)} %)`,
+);
+console.log(
+  JSON.stringify({
+    runs: RUNS,
+    agents: AGENTS,
+    runs_list_first_byte_p50_ms: round(firstPage.p50),
+    runs_list_first_byte_p95_ms: round(firstPage.p95),
+    runs_list_whole_p95_ms: round(firstPage.wholeP95),
+    runs_list_deep_first_byte_p95_ms: round(deepPage.p95),
+    runs_list_filtered_first_byte_p95_ms: round(filtered.p95),
+    event_to_dom_p50_ms: round(percentile(ours, 50)),
+    event_to_dom_p95_ms: round(percentile(ours, 95)),
+    poll_10s_p95_ms: round(percentile(peer, 95)),
+    event_to_dom_vs_poll_10s: round(percentile(peer, 95) / percentile(ours, 95)),
+    server_cpu_10_dashboards_pct: round(dashboardsCpu),
+    server_cpu_no_dashboard_pct: round(idleCpu),
+  }),
+);
