@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { openSandboxes, type SandboxManager } from '../src/compute/index.ts';
-import type { Store } from '../src/kernel/index.ts';
+import { readFeed, type Store } from '../src/kernel/index.ts';
 import { MergeQueues, sandboxRunner, type CheckRunner } from '../src/mergequeue/index.ts';
 import { onEveryStore, withCode } from '../src/testkit/stores.ts';
 import { createFixture, git, type Fixture } from './mergequeue-fixture.ts';
@@ -221,5 +221,19 @@ onEveryStore('merge queue fencing and stops', (db) => {
       ['feat-5', 'merged'],
     ]);
     await assertMainChecked(c); // feat-3..5 may merge in one batch
+    // The kernel event bus heard it all: feat-5 queued … merged, the queue stopped and resumed.
+    const feed = await readFeed(stores[1] as Store, { tenantId, after: 0, patterns: ['mq:*'], limit: 1000 });
+    const e5States = feed.flatMap((e) =>
+      e.topic === 'mq:changed' && (e.payload as { entryId: string }).entryId === e5.id
+        ? [(e.payload as { state: string }).state]
+        : [],
+    );
+    assert.equal(e5States[0], 'queued');
+    assert.equal(e5States.at(-1), 'merged');
+    const stops = feed.filter((e) => e.topic === 'mq:queue').map((e) => e.payload);
+    assert.deepEqual(stops.slice(-2), [
+      { queue: 'app', stopped: 'E_NOT_FAST_FORWARD' },
+      { queue: 'app', stopped: null },
+    ]);
   });
 });

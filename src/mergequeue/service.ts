@@ -19,7 +19,10 @@
  * there, with credentials from the vault (`RemoteAuth`).
  */
 import {
+  eventMigrations,
+  EVENTS_LAYER,
   newId,
+  publishEvents,
   silentLogger,
   StrataError,
   systemClock,
@@ -35,7 +38,14 @@ import { MERGEQUEUE_LAYER, mergeQueueMigrations } from './migrations.ts';
 import type { CheckRunner } from './runner.ts';
 import { queueStats, type QueueStats } from './stats.ts';
 import { repositoryOf, type SecretResolver } from './remote.ts';
-import { QueueStore, type CheckRow, type EntryRow, type QueueRow, type StopInfo } from './store.ts';
+import {
+  entryChanged,
+  QueueStore,
+  type CheckRow,
+  type EntryRow,
+  type QueueRow,
+  type StopInfo,
+} from './store.ts';
 import { TERMINAL_STATES, type EntryState } from './types.ts';
 import { QueueWorker, type QueueWorkerOptions, type ReworkEvent } from './worker.ts';
 
@@ -81,6 +91,7 @@ export class MergeQueues {
 
   /** Migrates; git is checked when a queue is configured, so a host without git still starts. */
   static async open(options: MergeQueuesOptions): Promise<MergeQueues> {
+    await options.store.migrate(EVENTS_LAYER, eventMigrations); // mq:changed goes to the kernel outbox
     await options.store.migrate(MERGEQUEUE_LAYER, mergeQueueMigrations);
     return new MergeQueues(options);
   }
@@ -141,6 +152,7 @@ export class MergeQueues {
         `INSERT INTO mq_transitions (tenant_id, id, entry_id, from_state, to_state, reason, at) VALUES (?, ?, ?, 'new', 'queued', ?, ?)`,
         [tenantId, newId('mqt'), id, `submitted by ${input.author}`, now],
       );
+      await publishEvents(tx, [entryChanged(tenantId, queue.id, id, 'queued')], now);
     });
     const row = await this.rows.entry(tenantId, id);
     if (!worker) return { ...row, duplicate: false }; // picked up by the worker a resume opens

@@ -5,7 +5,7 @@
  * is still the queue's current one and main is still where the caller saw it; a worker's entry
  * transitions are fenced the same way, so a stale worker cannot rewrite what the current one did.
  */
-import { StrataError, type Queryable, type Store } from '../kernel/index.ts';
+import { publishEvents, StrataError, type NewEvent, type Queryable, type Store } from '../kernel/index.ts';
 import {
   checkOf,
   entryOf,
@@ -21,6 +21,21 @@ import type { CheckRun } from './runner.ts';
 import type { EntryState, Transition } from './types.ts';
 
 export type { CheckRow, EntryRow, QueueRow, StopInfo } from './rows.ts';
+
+/** `mq:changed` `{ queue, entryId, state }`: an entry was submitted or changed state. */
+export function entryChanged(tenant: string, queue: string, entryId: string, state: EntryState): NewEvent {
+  return { topic: 'mq:changed', tenantId: tenant, payload: { queue, entryId, state } };
+}
+
+/** `mq:queue` `{ queue, stopped }`: the queue stopped (`stopped`: its stop code) or was resumed (null). */
+function publishQueueChanged(
+  q: Queryable,
+  tenant: string,
+  change: { queue: string; stopped: string | null },
+  now: number,
+): Promise<number> {
+  return publishEvents(q, [{ topic: 'mq:queue', tenantId: tenant, payload: change }], now);
+}
 
 export class QueueStore {
   readonly #store: Store;
@@ -81,18 +96,25 @@ export class QueueStore {
 
   /** Records why the queue stopped, unless a newer worker holds it (then the queue did not stop). */
   async stop(tenant: string, queue: string, fence: number, why: StopInfo): Promise<void> {
-    await this.#store.run(
-      'UPDATE mq_queues SET stopped_code = ?, stopped_reason = ?, stopped_at = ? WHERE tenant_id = ? AND id = ? AND fence = ?',
-      [why.code, why.reason, why.at, tenant, queue, fence],
-    );
+    await this.#store.transaction(async (tx) => {
+      const stopped = await tx.run(
+        'UPDATE mq_queues SET stopped_code = ?, stopped_reason = ?, stopped_at = ? WHERE tenant_id = ? AND id = ? AND fence = ?',
+        [why.code, why.reason, why.at, tenant, queue, fence],
+      );
+      if (stopped.changes === 1) await publishQueueChanged(tx, tenant, { queue, stopped: why.code }, why.at);
+    });
   }
 
   /** A person resumed the queue: the next worker may run it. */
   async clearStop(tenant: string, queue: string): Promise<void> {
-    await this.#store.run(
-      'UPDATE mq_queues SET stopped_code = NULL, stopped_reason = NULL, stopped_at = NULL WHERE tenant_id = ? AND id = ?',
-      [tenant, queue],
-    );
+    await this.#store.transaction(async (tx) => {
+      const resumed = await tx.run(
+        `UPDATE mq_queues SET stopped_code = NULL, stopped_reason = NULL, stopped_at = NULL
+         WHERE tenant_id = ? AND id = ? AND stopped_code IS NOT NULL`,
+        [tenant, queue],
+      );
+      if (resumed.changes === 1) await publishQueueChanged(tx, tenant, { queue, stopped: null }, Date.now());
+    });
   }
 
   /**
@@ -221,6 +243,7 @@ export class QueueStore {
     if (list.length === 0) return;
     await this.#store.transaction(async (tx) => {
       if (fenced) await this.#holds(tx, tenant, fenced.queue, fenced.fence);
+      const events: NewEvent[] = [];
       for (const t of list) {
         const terminal = t.to !== 'queued' && t.to !== 'testing';
         await tx.run(
@@ -231,7 +254,13 @@ export class QueueStore {
           'INSERT INTO mq_transitions (tenant_id, id, entry_id, from_state, to_state, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
           [tenant, t.id, t.entryId, t.from, t.to, t.reason, t.at],
         );
+        const entry = await tx.get<{ queue_id: string }>(
+          'SELECT queue_id FROM mq_entries WHERE tenant_id = ? AND id = ?',
+          [tenant, t.entryId],
+        );
+        if (entry) events.push(entryChanged(tenant, entry.queue_id, t.entryId, t.to));
       }
+      await publishEvents(tx, events, list.at(-1)?.at ?? Date.now()); // last: see kernel/events/bus.ts
     });
   }
 

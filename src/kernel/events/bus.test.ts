@@ -51,4 +51,35 @@ onEveryStore('event bus', (db) => {
     assert.ok(since.every((e, i) => i === 0 || e.seq > (since[i - 1] as StrataEvent).seq));
     await second.close();
   });
+
+  it('prunes events older than the retention, on its own every pruneEveryMs', async () => {
+    const store = await db().open();
+    const pruning = new ManualClock(1_900_000_000_000);
+    const bus = await EventBus.open({ store, clock: pruning, retentionMs: 1_000, pruneEveryMs: 5_000 });
+    const old = await bus.publish(store, { topic: 'run:old', tenantId: 't3', payload: null });
+    await bus.dispatch();
+    pruning.advance(2_000);
+    const fresh = await bus.publish(store, { topic: 'run:fresh', tenantId: 't3', payload: null });
+    assert.ok((await bus.prune()) >= 1);
+    assert.ok(!(await bus.since(0)).some((e) => e.seq === old), 'the old event (delivered) is pruned');
+    assert.deepEqual(
+      (await bus.since(0)).map((e) => e.seq),
+      [fresh],
+    );
+    // Not due yet: a publish leaves the now-old event; past pruneEveryMs a publish prunes it.
+    pruning.advance(2_000);
+    await bus.publish(store, { topic: 'run:next', tenantId: 't3', payload: null });
+    assert.ok((await bus.since(0)).some((e) => e.seq === fresh));
+    pruning.advance(5_000);
+    const last = await bus.publish(store, { topic: 'run:last', tenantId: 't3', payload: null });
+    for (let i = 0; (await bus.since(0)).length > 1; i++) {
+      assert.ok(i < 100, 'the periodic prune did not run');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.deepEqual(
+      (await bus.since(0)).map((e) => e.seq),
+      [last],
+    );
+    await store.close();
+  });
 });

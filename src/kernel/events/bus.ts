@@ -98,6 +98,52 @@ function publishManyInTenantOrder(tenants: number, events: number): string {
   CROSS JOIN locked ORDER BY v.i RETURNING seq`;
 }
 
+/**
+ * Writes an event to the outbox in `q` without a bus at hand (code over a bare store or
+ * transaction); returns its seq. A bus dispatches it at its next dispatch, not at once.
+ */
+export async function publishEvent(q: Queryable, event: NewEvent, now: number): Promise<number> {
+  const values = [event.topic, event.tenantId, JSON.stringify(event.payload ?? null), now];
+  const row =
+    q.dialect === 'postgres'
+      ? await q.get<{ seq: number }>(PUBLISH_IN_TENANT_ORDER, [event.tenantId, ...values])
+      : await q.get<{ seq: number }>(
+          'INSERT INTO kernel_outbox (topic, tenant_id, payload, ts) VALUES (?, ?, ?, ?) RETURNING seq',
+          values,
+        );
+  return Number(row?.seq ?? 0);
+}
+
+/**
+ * Writes several events in `q` with one statement per 250 (on PostgreSQL the tenants' locks taken
+ * once, in tenant order), without a bus at hand; returns the highest seq (0 for none). Publish last
+ * in a transaction: see the module comment.
+ */
+export async function publishEvents(q: Queryable, events: readonly NewEvent[], now: number): Promise<number> {
+  let last = 0;
+  for (let start = 0; start < events.length; start += PUBLISH_CHUNK) {
+    const chunk = events.slice(start, start + PUBLISH_CHUNK);
+    const payloads = chunk.map((e) => JSON.stringify(e.payload ?? null));
+    let rows: { seq: number }[];
+    if (q.dialect === 'postgres') {
+      const tenants = [...new Set(chunk.map((e) => e.tenantId))].sort();
+      rows = await q.all<{ seq: number }>(publishManyInTenantOrder(tenants.length, chunk.length), [
+        ...tenants,
+        now,
+        ...chunk.flatMap((e, i) => [i, e.topic, e.tenantId, payloads[i] ?? 'null']),
+      ]);
+    } else {
+      rows = await q.all<{ seq: number }>(
+        `INSERT INTO kernel_outbox (topic, tenant_id, payload, ts) VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}
+         RETURNING seq`,
+        chunk.flatMap((e, i) => [e.topic, e.tenantId, payloads[i] ?? 'null', now]),
+      );
+    }
+    last = Math.max(last, ...rows.map((r) => Number(r.seq)));
+  }
+  return last;
+}
+
 export class EventBus {
   readonly #store: Store;
   readonly #clock: Clock;
@@ -145,16 +191,8 @@ export class EventBus {
   }
 
   /** Writes an event to the outbox inside `q` (a transaction, or the store itself). */
-  async publish(q: Queryable, event: { topic: string; tenantId: string; payload: unknown }): Promise<number> {
-    const values = [event.topic, event.tenantId, JSON.stringify(event.payload ?? null), this.#clock.now()];
-    const row =
-      q.dialect === 'postgres'
-        ? await q.get<{ seq: number }>(PUBLISH_IN_TENANT_ORDER, [event.tenantId, ...values])
-        : await q.get<{ seq: number }>(
-            'INSERT INTO kernel_outbox (topic, tenant_id, payload, ts) VALUES (?, ?, ?, ?) RETURNING seq',
-            values,
-          );
-    const seq = Number(row?.seq ?? 0);
+  async publish(q: Queryable, event: NewEvent): Promise<number> {
+    const seq = await publishEvent(q, event, this.#clock.now());
     this.#published(seq);
     return seq;
   }
@@ -164,27 +202,7 @@ export class EventBus {
    * locks taken once, in tenant order). Publish last in a transaction: see the module comment.
    */
   async publishMany(q: Queryable, events: readonly NewEvent[]): Promise<void> {
-    const now = this.#clock.now();
-    for (let start = 0; start < events.length; start += PUBLISH_CHUNK) {
-      const chunk = events.slice(start, start + PUBLISH_CHUNK);
-      const payloads = chunk.map((e) => JSON.stringify(e.payload ?? null));
-      let rows: { seq: number }[];
-      if (q.dialect === 'postgres') {
-        const tenants = [...new Set(chunk.map((e) => e.tenantId))].sort();
-        rows = await q.all<{ seq: number }>(publishManyInTenantOrder(tenants.length, chunk.length), [
-          ...tenants,
-          now,
-          ...chunk.flatMap((e, i) => [i, e.topic, e.tenantId, payloads[i] ?? 'null']),
-        ]);
-      } else {
-        rows = await q.all<{ seq: number }>(
-          `INSERT INTO kernel_outbox (topic, tenant_id, payload, ts) VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}
-           RETURNING seq`,
-          chunk.flatMap((e, i) => [e.topic, e.tenantId, payloads[i] ?? 'null', now]),
-        );
-      }
-      this.#published(Math.max(0, ...rows.map((r) => Number(r.seq))));
-    }
+    this.#published(await publishEvents(q, events, this.#clock.now()));
   }
 
   /** Delivers undelivered events in order and marks them delivered; returns how many. */

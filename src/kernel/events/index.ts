@@ -1,6 +1,8 @@
 /** @module kernel/events — the event bus and its outbox; see `bus.ts`. */
 export {
   EventBus,
+  publishEvent,
+  publishEvents,
   topicMatches,
   type EventBusOptions,
   type EventHandler,

@@ -4,7 +4,14 @@
  * of two concurrent deciders exactly one wins and the other gets E_CONFLICT; the signal that wakes
  * the asking run is written in the same transaction, so a decided approval always reaches its run.
  */
-import { newId, StrataError, type Clock, type Principal, type Store } from '../../kernel/index.ts';
+import {
+  newId,
+  StrataError,
+  type Clock,
+  type Principal,
+  type Queryable,
+  type Store,
+} from '../../kernel/index.ts';
 import type { Engine } from '../engine.ts';
 import { raiseEscalation } from '../escalations/escalations.ts';
 import {
@@ -128,8 +135,10 @@ export class Approvals {
       if (!row) throw new StrataError('E_INTERNAL', 'an approval request stored no row');
       const approval = toApproval(row);
       // Only the first request announces it; a repeated one (after a crash) finds it.
-      if (inserted.changes === 1)
+      if (inserted.changes === 1) {
         await enqueueApprovalEvent(tx, 'approval.requested', approval, { tenant, now });
+        await this.#publishChanged(tx, tenant, approval);
+      }
       return { approval, fresh: inserted.changes === 1 };
     });
     if (created.fresh) this.#emitted();
@@ -222,6 +231,7 @@ export class Approvals {
       await this.#o.engine.wake(tx, approval.runId);
       const type = input.via === 'timeout' ? 'approval.expired' : 'approval.decided';
       await enqueueApprovalEvent(tx, type, approval, { tenant, now: at });
+      await this.#publishChanged(tx, tenant, approval);
       return approval;
     });
     if (decided) {
@@ -280,6 +290,15 @@ export class Approvals {
       const now2 = await this.get(tenant, id);
       if (now2.status !== 'pending') return now2; // a person decided first: theirs stands
       throw error;
+    });
+  }
+
+  /** `approval:changed` on the kernel event bus, last in the transaction (see kernel/events/bus.ts). */
+  async #publishChanged(tx: Queryable, tenant: string, approval: Approval): Promise<void> {
+    await this.#o.engine.events.publish(tx, {
+      topic: 'approval:changed',
+      tenantId: tenant,
+      payload: { id: approval.id, runId: approval.runId, status: approval.status },
     });
   }
 

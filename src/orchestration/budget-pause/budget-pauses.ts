@@ -11,6 +11,7 @@ import {
   escalationKey,
   getPause,
   listPauses,
+  publishBudgetChanged,
   pauseSignal,
   type BudgetPause,
   type PauseStatus,
@@ -113,6 +114,13 @@ export class BudgetPauses {
       await this.#engine.wakeAll(
         tx,
         joined.map((r) => r.run_id),
+      );
+      const runIds = [pause.leaderRunId, ...joined.map((r) => r.run_id)];
+      await publishBudgetChanged(
+        tx,
+        tenantId,
+        { id, runIds, status: approved ? 'resumed' : 'rejected' },
+        now,
       );
     });
     return this.get(tenantId, id);

@@ -9,7 +9,7 @@
  * and is waited for by later ones, so a run either joined before the resolution (and is signalled)
  * or sees it resolved (and retries at once when the resolution is later than its own refusal).
  */
-import { newId, StrataError, type Queryable, type Store } from '../../kernel/index.ts';
+import { newId, publishEvents, StrataError, type Queryable, type Store } from '../../kernel/index.ts';
 import { raiseEscalation } from '../escalations/index.ts';
 
 /** What `E_BUDGET_EXCEEDED` says about the budget that refused the call. */
@@ -106,6 +106,27 @@ export type Joined =
   | { readonly pauseId: string; readonly resumed: true; readonly leader?: undefined };
 
 /**
+ * `budget:changed` `{ id, runId, status }` per run (`paused` when it joins a pause, `resumed` or
+ * `rejected` when the pause is resolved), on the kernel event bus, last in the transaction.
+ */
+export async function publishBudgetChanged(
+  q: Queryable,
+  tenantId: string,
+  change: { id: string; runIds: readonly string[]; status: 'paused' | 'resumed' | 'rejected' },
+  now: number,
+): Promise<void> {
+  await publishEvents(
+    q,
+    change.runIds.map((runId) => ({
+      topic: 'budget:changed',
+      tenantId,
+      payload: { id: change.id, runId, status: change.status },
+    })),
+    now,
+  );
+}
+
+/**
  * Joins (or opens) the open pause of `budget` for run `runId`, inside the run's journaled
  * transaction. `failedAt` is when the budget refused the call: a pause resumed after it means the
  * budget was raised since, and the run should just try again.
@@ -168,10 +189,17 @@ export async function joinPause(
     pause = await tx.get<{ id: string; leader_run_id: string }>(open, [run.tenant_id, budget.budgetId]);
     if (!pause) throw new StrataError('E_CONFLICT', 'the budget pause changed while joining; try again');
   }
-  await tx.run(
+  const joined = await tx.run(
     'INSERT INTO orch_budget_paused_runs (pause_id, run_id, joined_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
     [pause.id, input.runId, now],
   );
+  if (joined.changes === 1)
+    await publishBudgetChanged(
+      tx,
+      run.tenant_id,
+      { id: pause.id, runIds: [input.runId], status: 'paused' },
+      now,
+    );
   return { pauseId: pause.id, leader: pause.leader_run_id === input.runId };
 }
 

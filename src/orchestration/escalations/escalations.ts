@@ -4,15 +4,21 @@
  * and the sweeps that bump stale items and deliver notifications. {@link raiseEscalation} is a
  * plain function over a `Queryable`, so any code holding a store or a transaction — a supervisor
  * giving up at the root, a budget hook, the dead-letter sweep — raises one in its own transaction.
+ * Every raise (new item or bump), ack and resolve publishes `escalation:changed` `{ id, status }`
+ * on the kernel event bus in the same transaction.
  */
 import {
+  eventMigrations,
+  EVENTS_LAYER,
   newId,
+  publishEvent,
   StrataError,
   systemClock,
   type Clock,
   type Logger,
   type Queryable,
   type Store,
+  type Transaction,
 } from '../../kernel/index.ts';
 import {
   DEFAULT_STALE_AFTER_MS,
@@ -46,10 +52,32 @@ export async function resolveEscalationByKey(
   tenant: string,
   at: { key: string; by: string; now: number },
 ): Promise<void> {
-  await q.run(
-    `UPDATE orch_escalations SET status = 'resolved', resolved_by = ?, resolved_at = ?
-     WHERE tenant_id = ? AND dedup_key = ? AND status <> 'resolved'`,
-    [at.by, at.now, tenant, at.key],
+  await atomically(q, async (tx) => {
+    const resolved = await tx.all<{ id: string }>(
+      `UPDATE orch_escalations SET status = 'resolved', resolved_by = ?, resolved_at = ?
+       WHERE tenant_id = ? AND dedup_key = ? AND status <> 'resolved' RETURNING id`,
+      [at.by, at.now, tenant, at.key],
+    );
+    for (const { id } of resolved) await publishChanged(tx, tenant, { id, status: 'resolved' }, at.now);
+  });
+}
+
+/** `fn` in a transaction (a savepoint inside the caller's): the change and its event commit together. */
+function atomically<T>(q: Queryable, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  return 'transaction' in q ? (q as Transaction).transaction(fn) : fn(q);
+}
+
+/** `escalation:changed`, last in the transaction of the change (see kernel/events/bus.ts). */
+function publishChanged(
+  q: Queryable,
+  tenant: string,
+  item: { id: string; status: EscalationStatus },
+  now: number,
+): Promise<number> {
+  return publishEvent(
+    q,
+    { topic: 'escalation:changed', tenantId: tenant, payload: { id: item.id, status: item.status } },
+    now,
   );
 }
 
@@ -60,11 +88,25 @@ export type Notifier = (tenant: string, escalation: Escalation, route: Route) =>
  * Raises an escalation in `q` (a store or an open transaction): a new open item, or one more on
  * the open item with the same key (count + 1; a higher severity is kept and notified again).
  */
-export async function raiseEscalation(
+export function raiseEscalation(
   q: Queryable,
   tenant: string,
   input: RaiseInput,
   now: number = Date.now(),
+): Promise<Escalation> {
+  // A savepoint inside a caller's transaction: the item and its event commit with it.
+  return atomically(q, async (tx) => {
+    const escalation = await upsertEscalation(tx, tenant, input, now);
+    await publishChanged(tx, tenant, escalation, now);
+    return escalation;
+  });
+}
+
+async function upsertEscalation(
+  q: Queryable,
+  tenant: string,
+  input: RaiseInput,
+  now: number,
 ): Promise<Escalation> {
   const row = await q.get<EscalationRow>(
     `INSERT INTO orch_escalations (id, tenant_id, dedup_key, severity, title, detail, source, status, count,
@@ -110,6 +152,7 @@ export class Escalations {
   }
 
   static async open(options: { store: Store; clock?: Clock }): Promise<Escalations> {
+    await options.store.migrate(EVENTS_LAYER, eventMigrations); // escalation:changed goes to the outbox
     await options.store.migrate(ESCALATIONS_LAYER, escalationMigrations);
     const clock = options.clock ?? systemClock;
     await startDeadLetterCursor(options.store, clock.now());
@@ -171,11 +214,16 @@ export class Escalations {
     change: { to: 'acked' | 'resolved'; from: readonly EscalationStatus[]; by: string },
   ): Promise<Escalation> {
     const column = change.to === 'acked' ? 'acked' : 'resolved';
-    const row = await this.store.get<EscalationRow>(
-      `UPDATE orch_escalations SET status = ?, ${column}_by = ?, ${column}_at = ?
-       WHERE id = ? AND tenant_id = ? AND status IN (${change.from.map(() => '?').join(', ')}) RETURNING *`,
-      [change.to, change.by, this.clock.now(), id, tenant, ...change.from],
-    );
+    const now = this.clock.now();
+    const row = await this.store.transaction(async (tx) => {
+      const changed = await tx.get<EscalationRow>(
+        `UPDATE orch_escalations SET status = ?, ${column}_by = ?, ${column}_at = ?
+         WHERE id = ? AND tenant_id = ? AND status IN (${change.from.map(() => '?').join(', ')}) RETURNING *`,
+        [change.to, change.by, now, id, tenant, ...change.from],
+      );
+      if (changed) await publishChanged(tx, tenant, { id: changed.id, status: change.to }, now);
+      return changed;
+    });
     if (row) return toEscalation(row);
     const current = await this.get(tenant, id); // E_NOT_FOUND for an unknown id or another tenant's
     throw new StrataError('E_CONFLICT', `escalation ${id} is ${current.status}; it cannot be ${change.to}`, {
