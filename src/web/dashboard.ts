@@ -19,7 +19,9 @@ import { assetRoutes } from './assets.ts';
 import { loginRoutes } from './login.ts';
 import { requireCsrf, requireSession, type DashboardEnv } from './session.ts';
 import { approvalsView, safeBack } from './views/approvals.ts';
+import { auditView } from './views/audit.ts';
 import { field } from './views/common.ts';
+import { layersView } from './views/layers.ts';
 import { needsYouView } from './views/needs-you.ts';
 import { runDetailView } from './views/run-detail.ts';
 import { runsView } from './views/runs.ts';
@@ -75,6 +77,8 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
   runsView(ui, kernel);
   runDetailView(ui, kernel);
   approvalsView(ui, kernel);
+  auditView(ui, kernel);
+  layersView(ui, kernel);
   ui.post('/act', requireCsrf(), async (c) => {
     const form = await c.req.parseBody();
     const back = safeBack(form['back'], '/ui');

@@ -8,4 +8,6 @@ export const NAV: readonly NavItem[] = [
   { href: '/ui', label: 'Needs you' },
   { href: '/ui/runs', label: 'Runs' },
   { href: '/ui/approvals', label: 'Approvals' },
+  { href: '/ui/audit', label: 'Audit' },
+  { href: '/ui/layers', label: 'Layers' },
 ];

@@ -46,6 +46,16 @@ export const READ_ONLY_SYSCALLS = [
   'mq.list',
   'mq.stats',
   'chaos.status',
+  'sandbox.list',
+  'browser.list',
+  'mail.mailboxes.list',
+  'mail.events.list',
+  'memory.search',
+  'memory.list',
+  'tools.servers',
+  'tools.list',
+  'tools.vault.list',
+  'provision.list',
 ] as const;
 
 export interface DashboardVariables {

@@ -3,14 +3,13 @@
  * Writes a tenant's audit log in the open `strata-audit/v1` JSON Lines format. The head is read
  * first and the export stops at its seq, so entries appended meanwhile (by a running server) never
  * make the export disagree with its own header. Entries are streamed page by page and written in
- * chunks, so a long chain never sits in memory.
+ * chunks (kernel/audit/export.ts, shared with the dashboard's download), so a long chain never sits
+ * in memory.
  */
 import { open } from 'node:fs/promises';
 import { once } from 'node:events';
-import { EXPORT_FORMAT, entryLine, headerLine } from '../../kernel/index.ts';
+import { EXPORT_FORMAT, writeExport, type ExportHeader } from '../../kernel/index.ts';
 import type { Runtime } from '../../server/runtime.ts';
-
-const CHUNK_BYTES = 64 * 1024;
 
 export interface ExportSummary {
   readonly tenantId: string;
@@ -45,19 +44,15 @@ export async function exportAudit(runtime: Runtime, tenantId: string, path?: str
   const { audit } = runtime.kernel;
   const head = await audit.head(tenantId);
   const sink = path === undefined ? stdoutSink() : await fileSink(path);
-  let entries = 0;
+  let entries: number;
   try {
-    let buffer = `${headerLine({ format: EXPORT_FORMAT, tenantId, head, exportedAt: runtime.kernel.clock.now() })}\n`;
-    for await (const entry of audit.entries(tenantId)) {
-      if (entry.seq > head.seq) break;
-      buffer += `${entryLine(entry)}\n`;
-      entries++;
-      if (buffer.length >= CHUNK_BYTES) {
-        await sink.write(buffer);
-        buffer = '';
-      }
-    }
-    await sink.write(buffer);
+    const header: ExportHeader = {
+      format: EXPORT_FORMAT,
+      tenantId,
+      head,
+      exportedAt: runtime.kernel.clock.now(),
+    };
+    entries = await writeExport((text) => sink.write(text), header, audit.entries(tenantId));
   } finally {
     await sink.close();
   }

@@ -15,6 +15,7 @@ import { coerceError } from '../errors.ts';
 import { forUpdate, type Store, type Transaction } from '../store/store.ts';
 import { chainEntry, GENESIS_HASH, type AuditEntry, type AuditRecord } from './entry.ts';
 import { AUDIT_LAYER, auditMigrations } from './migrations.ts';
+import { auditPageSql, type AuditQuery } from './query.ts';
 import { verifyChain, type ChainHead, type ChainVerdict } from './verify.ts';
 
 interface Pending {
@@ -201,11 +202,10 @@ export class AuditLog {
     }
   }
 
-  async list(tenantId: string, options: { afterSeq?: number; limit?: number } = {}): Promise<AuditEntry[]> {
-    const rows = await this.#store.all<AuditRow>(
-      'SELECT * FROM kernel_audit WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?',
-      [tenantId, options.afterSeq ?? 0, Math.min(options.limit ?? 100, 1000)],
-    );
+  /** One page of a tenant's entries, optionally filtered (see query.ts). */
+  async list(tenantId: string, query: AuditQuery = {}): Promise<AuditEntry[]> {
+    const { sql, params } = auditPageSql(tenantId, query);
+    const rows = await this.#store.all<AuditRow>(sql, params);
     return rows.map(entryFromRow);
   }
 

@@ -15,6 +15,35 @@ export interface ExportHeader {
   readonly tenantId: string;
   readonly head: ChainHead;
   readonly exportedAt: number;
+  /** Set when only the entries matching this filter were exported: such a file is not a whole chain. */
+  readonly filter?: Readonly<Record<string, unknown>>;
+}
+
+const CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Writes an export: the header line, then every entry up to the header's head (entries appended
+ * since the head was read are left out, so the file never disagrees with its own header), in
+ * chunks of about 64 KB so a long chain never sits in memory. Returns how many entries it wrote.
+ */
+export async function writeExport(
+  write: (text: string) => Promise<void>,
+  header: ExportHeader,
+  entries: AsyncIterable<AuditEntry>,
+): Promise<number> {
+  let count = 0;
+  let buffer = `${headerLine(header)}\n`;
+  for await (const entry of entries) {
+    if (entry.seq > header.head.seq) break;
+    buffer += `${entryLine(entry)}\n`;
+    count++;
+    if (buffer.length >= CHUNK_BYTES) {
+      await write(buffer);
+      buffer = '';
+    }
+  }
+  await write(buffer);
+  return count;
 }
 
 export function headerLine(header: ExportHeader): string {

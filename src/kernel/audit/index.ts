@@ -12,6 +12,14 @@ export {
   type AuditOutcome,
   type AuditRecord,
 } from './entry.ts';
-export { EXPORT_FORMAT, entryLine, headerLine, verifyExport, type ExportHeader } from './export.ts';
+export {
+  EXPORT_FORMAT,
+  entryLine,
+  headerLine,
+  verifyExport,
+  writeExport,
+  type ExportHeader,
+} from './export.ts';
 export { AUDIT_LAYER, auditMigrations } from './migrations.ts';
+export type { AuditQuery } from './query.ts';
 export { verifyChain, type ChainHead, type ChainProblem, type ChainVerdict } from './verify.ts';

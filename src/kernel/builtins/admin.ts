@@ -88,19 +88,50 @@ export function adminSyscalls(deps: {
     erase(
       defineSyscall({
         name: 'kernel.audit.list',
-        description: 'Lists the caller tenant’s audit entries in chain order.',
+        description:
+          'Lists the caller tenant’s audit entries in chain order (or newest first), optionally filtered by syscall name prefix, outcome, principal and time window; `next` is the seq to page on from, `head` the chain’s head.',
         input: z
           .object({
             afterSeq: z.number().int().nonnegative().default(0),
+            /** Newest first only: entries before this seq. */
+            beforeSeq: z.number().int().positive().optional(),
+            order: z.enum(['asc', 'desc']).default('asc'),
             limit: z.number().int().min(1).max(1000).default(100),
+            action: z.string().min(1).max(200).optional(),
+            outcome: z.enum(['ok', 'denied', 'error']).optional(),
+            principalId: z.string().min(1).max(200).optional(),
+            /** Epoch ms, inclusive. */
+            since: z.number().int().nonnegative().optional(),
+            /** Epoch ms, exclusive. */
+            until: z.number().int().nonnegative().optional(),
           })
-          .strict(),
-        output: z.object({ entries: z.array(z.record(z.string(), z.unknown())) }),
+          .strict()
+          .refine((i) => i.order === 'desc' || i.beforeSeq === undefined, {
+            message: 'beforeSeq pages newest first: give order "desc"',
+            path: ['beforeSeq'],
+          })
+          .refine((i) => i.order === 'asc' || i.afterSeq === 0, {
+            message: 'afterSeq pages oldest first: give order "asc" (or beforeSeq)',
+            path: ['afterSeq'],
+          }),
+        output: z.object({
+          entries: z.array(z.record(z.string(), z.unknown())),
+          next: z.number().int().optional(),
+          head: z.object({ seq: z.number().int(), hash: z.string() }),
+        }),
         idempotency: 'pure',
         resource: () => 'kernel/audit',
-        handler: async (input, { tenantId }) => ({
-          entries: (await audit.list(tenantId, input)).map((e) => ({ ...e })),
-        }),
+        handler: async (input, { tenantId }) => {
+          // The head first: every entry it covers is committed, so an export can stop exactly there.
+          const head = await audit.head(tenantId);
+          const entries = await audit.list(tenantId, input);
+          const last = entries.at(-1);
+          return {
+            entries: entries.map((e) => ({ ...e })),
+            ...(last && entries.length === input.limit ? { next: last.seq } : {}),
+            head: { seq: head.seq, hash: head.hash },
+          };
+        },
       }),
     ),
     erase(

@@ -17,7 +17,7 @@ export type RunFilterInput = Record<string, unknown>;
 const numberOr = (text: string): number | string => (/^\d+(\.\d+)?$/.test(text) ? Number(text) : text);
 
 /** `2026-12-04T10:30` (a datetime-local value, read as UTC) or epoch ms; else the text as given. */
-function timeOf(text: string): number | string {
+export function timeOf(text: string): number | string {
   if (/^\d+$/.test(text)) return Number(text);
   const ms = Date.parse(/[zZ]|[+-]\d\d:\d\d$/.test(text) ? text : `${text}Z`);
   return Number.isNaN(ms) ? text : ms;
