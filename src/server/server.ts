@@ -88,7 +88,7 @@ export async function startServer(options: StartServerOptions): Promise<ServerHa
   const publicRoutes = [
     // The dashboard authenticates by its own session cookie (web/session.ts), so it is mounted
     // beside the public routes rather than behind the bearer check of `/v1`.
-    dashboardRoutes({ kernel }),
+    dashboardRoutes({ kernel, runs: { engine: runtime.engine, streams: runtime.runStreams } }),
     ...(published && a2a
       ? [
           agentIdentityRoutes({

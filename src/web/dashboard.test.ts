@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CONTENT_SECURITY_POLICY } from './dashboard.ts';
+import { login, SESSION_COOKIE } from './session.ts';
 import { openDashboardEnv, type Browser, type DashboardTestEnv } from './testing.ts';
 
 let env: DashboardTestEnv;
@@ -87,6 +88,29 @@ describe('sessions', () => {
     assert.equal(after.headers.get('location'), '/ui/login?expired=1');
     const forged = await env.browser('strata_session=abc.def.ghi').get('/ui');
     assert.equal(forged.headers.get('location'), '/ui/login?expired=1');
+  });
+
+  it('sends an expired session back to the login page, saying so', async () => {
+    const session = await login(env.runtime.kernel, env.adminKey, { readOnly: false, ttlSeconds: 1 });
+    const client = env.browser(`${SESSION_COOKIE}=${session.token}`);
+    assert.equal((await client.get('/ui')).status, 200);
+    await new Promise((r) => setTimeout(r, 1_100));
+    const expired = await client.get('/ui/runs');
+    assert.equal(expired.headers.get('location'), '/ui/login?expired=1');
+    const page = await fetch(`${env.url}/ui/login?expired=1`);
+    assert.match(await page.text(), /session expired or was revoked/);
+  });
+
+  it('shows a banner on every page while fault injection is on', async () => {
+    const principal = await env.runtime.kernel.authenticate({ apiKey: env.adminKey });
+    assert.doesNotMatch((await admin.get('/ui')).text, /Fault injection is on/);
+    await env.runtime.kernel.call('chaos.set', { enabled: true, seed: 42, rules: [] }, { principal });
+    try {
+      for (const path of ['/ui', '/ui/runs', '/ui/approvals'])
+        assert.match((await admin.get(path)).text, /Fault injection is on \(seed 42\)/, path);
+    } finally {
+      await env.runtime.kernel.call('chaos.set', { enabled: false }, { principal });
+    }
   });
 
   it('serves every page with a strict CSP and only its own assets', async () => {
@@ -231,6 +255,16 @@ describe('runs', () => {
     assert.equal(malformed.status, 404);
     assert.match(malformed.text, /E_NOT_FOUND/);
     assert.equal(await tableCount('orch_runs'), before);
+  });
+
+  it('streams a run’s output to its page with the session cookie, ending with done', async () => {
+    const runId = await env.start('dash.quick', {});
+    await env.waitForStatus(runId, 'completed');
+    const stream = await admin.get(`/ui/runs/${runId}/stream`);
+    assert.equal(stream.status, 200);
+    assert.match(stream.text, /event: done\ndata: \{"status":"completed"/);
+    const anonymous = await fetch(`${env.url}/ui/runs/${runId}/stream`, { redirect: 'manual' });
+    assert.equal(anonymous.status, 303);
   });
 
   it('shows a run’s timeline and serves its journal as a download', async () => {

@@ -14,7 +14,9 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { html } from 'hono/html';
 import { coerceError, type Kernel } from '../kernel/index.ts';
+import type { Engine, RunStreams } from '../orchestration/index.ts';
 import { eventStreamRoutes } from '../server/events-stream.ts';
+import { runStreamRoutes } from '../server/run-stream.ts';
 import { assetRoutes } from './assets.ts';
 import { loginRoutes } from './login.ts';
 import { requireCsrf, requireSession, type DashboardEnv } from './session.ts';
@@ -34,6 +36,8 @@ const ACTIONS = new Set(['runs.cancel', 'runs.retry', 'mq.resume', 'runs.budget_
 
 export interface DashboardOptions {
   readonly kernel: Kernel;
+  /** With them, a running run's page shows its model output as it streams (`/ui/runs/:id/stream`). */
+  readonly runs?: { readonly engine: Engine; readonly streams: RunStreams };
 }
 
 const securityHeaders: MiddlewareHandler = async (c, next) => {
@@ -48,14 +52,19 @@ const securityHeaders: MiddlewareHandler = async (c, next) => {
 /** A banner on every page while fault injection is on (when the runtime has it). */
 function chaosBanner(kernel: Kernel): MiddlewareHandler<DashboardEnv> {
   return async (c, next) => {
-    if (kernel.registry.has('chaos.status')) {
-      const status = (await kernel
-        .call('chaos.status', {}, { principal: c.get('principal') })
-        .catch(() => undefined)) as { enabled?: boolean; seed?: number } | undefined;
+    // Full pages only: a live fragment re-render does not show the banner.
+    if (c.req.header('hx-request') !== 'true' && kernel.registry.has('chaos.status')) {
+      const status = await kernel
+        .call<{ enabled: boolean; config: { seed?: number } }>(
+          'chaos.status',
+          {},
+          { principal: c.get('principal') },
+        )
+        .catch(() => undefined);
       if (status?.enabled)
         c.set(
           'banner',
-          html`Fault injection is on (seed ${status.seed ?? '?'}): failures you see may be injected.`,
+          html`Fault injection is on (seed ${status.config.seed ?? '?'}): failures you see may be injected.`,
         );
     }
     await next();
@@ -72,6 +81,8 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
   loginRoutes(ui, kernel);
   ui.use('*', requireSession(kernel));
   ui.route('/', eventStreamRoutes({ kernel }) as unknown as Hono<DashboardEnv>);
+  if (options.runs)
+    ui.route('/', runStreamRoutes({ kernel, ...options.runs }) as unknown as Hono<DashboardEnv>);
   ui.use('*', chaosBanner(kernel));
   needsYouView(ui, kernel);
   runsView(ui, kernel);

@@ -109,6 +109,27 @@
     });
   }
 
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
-  else start();
+  // A running run's model output (run detail): text deltas appended as they stream; `reset` (a new
+  // attempt) clears them; `done` ends the stream.
+  function streamOutput() {
+    var out = document.getElementById('run-output');
+    if (!out || !out.getAttribute('data-stream') || typeof EventSource === 'undefined') return;
+    var source = new EventSource(out.getAttribute('data-stream'));
+    source.addEventListener('delta', function (e) {
+      out.textContent += JSON.parse(e.data).text;
+    });
+    source.addEventListener('reset', function () {
+      out.textContent = '';
+    });
+    source.addEventListener('done', function () {
+      source.close();
+    });
+  }
+
+  function init() {
+    start();
+    streamOutput();
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
+  else init();
 })();

@@ -148,6 +148,20 @@ function actions(c: DashboardContext, run: Run): Html {
     }`;
 }
 
+/** The model output of a run still going, streamed into the page (assets/app.js); `hx-preserve`
+ *  keeps it, and its stream, across the live re-renders of the rest of the view. */
+const liveOutput = (run: Run): Html =>
+  TERMINAL.has(run.status)
+    ? html``
+    : html`<h2 id="output-heading">Live output</h2>
+        <pre
+          id="run-output"
+          hx-preserve="true"
+          aria-labelledby="output-heading"
+          aria-live="polite"
+          data-stream="/ui/runs/${encodeURIComponent(run.id)}/stream"
+        ></pre>`;
+
 async function body(c: DashboardContext, kernel: Kernel, runId: string): Promise<Html> {
   const full = c.req.query('view') === 'full';
   const journal = await callAs<Journal>(c, kernel, 'runs.journal', { runId });
@@ -163,7 +177,7 @@ async function body(c: DashboardContext, kernel: Kernel, runId: string): Promise
   ]);
   const run = journal.run;
   const self = `/ui/runs/${encodeURIComponent(run.id)}`;
-  return html`${flash((n) => c.req.query(n))}${summary(run)}${actions(c, run)}
+  return html`${flash((n) => c.req.query(n))}${summary(run)}${liveOutput(run)}${actions(c, run)}
     <h2>Approvals</h2>
     ${
       approvals.approvals.length === 0
