@@ -5,15 +5,13 @@
 // committed between the render and the subscription reach the page, and a gap too old to replay
 // makes it re-render (`reset`).
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { DEFAULT_CHROMIUM_PATH } from '../src/compute/index.ts';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { openDashboardEnv, type DashboardTestEnv } from '../src/web/testing.ts';
+import { axeViolations, openLoggedInBrowser } from './dashboard-browser-kit.ts';
 
 const ARTIFACTS = 'test-artifacts/dashboard';
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 let env: DashboardTestEnv;
 let browser: Browser;
@@ -28,31 +26,13 @@ before(async () => {
   failedRun = await env.start('dash.quick', { fail: 'seeded' });
   for (let i = 0; i < 55; i++) await env.start('dash.quick', {});
   await env.waitForStatus(failedRun, 'failed');
-  browser = await chromium.launch({ executablePath: DEFAULT_CHROMIUM_PATH, headless: true });
-  context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  await page.goto(`${env.url}/ui`);
-  assert.match(page.url(), /\/ui\/login$/);
-  await page.getByLabel('API key').fill(env.adminKey);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.waitForURL(/\/ui$/);
-  await page.close();
+  ({ browser, context } = await openLoggedInBrowser(env));
 });
 
 after(async () => {
   await browser?.close();
   await env?.close();
 });
-
-/** axe-core's WCAG 2 A/AA violations on the page (evaluated over CDP, so the page's CSP allows it). */
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.evaluate(axeSource);
-  // A string, run in the page: this file is type-checked without the DOM library.
-  const result = await page.evaluate<{ violations: { id: string; nodes: { target: string[] }[] }[] }>(
-    `axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })`,
-  );
-  return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 describe('every view', () => {
   const views = (): { name: string; path: string; shows: RegExp }[] => [

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // The Audit view and the per-layer pages in Debian's Chromium driven by playwright-core, on a real
 // server with data seeded through real syscalls (a vault connection, a memory fact, a mailbox, a
 // provisioned SQLite database): each page shows its data with 0 axe-core WCAG 2 A/AA violations and
