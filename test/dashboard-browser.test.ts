@@ -26,6 +26,7 @@ before(async () => {
   failedRun = await env.start('dash.quick', { fail: 'seeded' });
   for (let i = 0; i < 55; i++) await env.start('dash.quick', {});
   await env.waitForStatus(failedRun, 'failed');
+  await env.pendingApproval(approvalRun);
   ({ browser, context } = await openLoggedInBrowser(env));
 });
 

@@ -25,20 +25,6 @@ const flashOf = (page: { headers: Headers }): string => {
 const tableCount = async (table: string): Promise<number> =>
   Number((await env.runtime.kernel.store.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`))?.n);
 
-const pendingApproval = async (runId: string): Promise<string> => {
-  const principal = await env.runtime.kernel.authenticate({ apiKey: env.adminKey });
-  for (let i = 0; i < 400; i++) {
-    const { approvals } = await env.runtime.kernel.call<{ approvals: { id: string }[] }>(
-      'approvals.list',
-      { runId, status: 'pending' },
-      { principal },
-    );
-    if (approvals[0]) return approvals[0].id;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('no approval');
-};
-
 describe('sessions', () => {
   it('sends an unauthenticated page to the login form, and refuses a bad key with a message', async () => {
     const anonymous = await fetch(`${env.url}/ui/runs`, { redirect: 'manual' });
@@ -172,7 +158,7 @@ describe('writes', () => {
 describe('needs you and approvals', () => {
   it('lists a pending approval with a badge equal to the rows; deciding it resumes the run', async () => {
     const runId = await env.start('dash.approve', { question: 'Refund order 42?' });
-    const approvalId = await pendingApproval(runId);
+    const approvalId = await env.pendingApproval(runId);
     const home = await admin.get('/ui');
     const rows = [...home.text.matchAll(/<tr data-kind="/g)].length;
     const badge = /<span class="badge"[^>]*>(\d+)<\/span>/.exec(home.text)?.[1];

@@ -80,6 +80,8 @@ export interface DashboardTestEnv {
   browser(cookie: string): Browser;
   start(workflow: string, input: unknown): Promise<string>;
   waitForStatus(runId: string, status: string | RegExp, timeoutMs?: number): Promise<void>;
+  /** Waits for the run's pending approval and returns its id. */
+  pendingApproval(runId: string): Promise<string>;
   /** Waits until the run has finished, whichever way. */
   waitForEnd(runId: string): Promise<void>;
   restart(): Promise<void>;
@@ -92,7 +94,11 @@ const request = async (url: string, init: RequestInit): Promise<Page> => {
 };
 
 export async function openDashboardEnv(
-  options: { dialect?: 'sqlite' | 'postgres' } = {},
+  options: {
+    dialect?: 'sqlite' | 'postgres';
+    /** Workflows registered besides {@link WORKFLOWS} (e.g. a supervisor a view shows). */
+    workflows?: readonly WorkflowDefinition[];
+  } = {},
 ): Promise<DashboardTestEnv> {
   const dataDir = mkdtempSync(join(tmpdir(), 'strata-web-'));
   const db = options.dialect === 'postgres' ? await createTestDatabase() : undefined;
@@ -100,7 +106,12 @@ export async function openDashboardEnv(
   // STRATA_TEST_LOG=error shows what a failing view logged.
   const logger = createLogger({ level: process.env['STRATA_TEST_LOG'] === 'error' ? 'error' : 'silent' });
   const open = async (): Promise<{ runtime: Runtime; server: ServerHandle }> => {
-    const runtime = await openRuntime({ config, logger, worker: true, workflows: WORKFLOWS });
+    const runtime = await openRuntime({
+      config,
+      logger,
+      worker: true,
+      workflows: [...WORKFLOWS, ...(options.workflows ?? [])],
+    });
     const server = await startServer({ runtime, host: '127.0.0.1', port: 0 });
     return { runtime, server };
   };
@@ -173,6 +184,19 @@ export async function openDashboardEnv(
         if (Date.now() > deadline) throw new Error(`run ${runId} is ${run.status}, not ${status}`);
         await new Promise((r) => setTimeout(r, 25));
       }
+    },
+    pendingApproval: async (runId) => {
+      const principal = await runtime.kernel.authenticate({ apiKey: admin.key });
+      for (let i = 0; i < 400; i++) {
+        const { approvals } = await runtime.kernel.call<{ approvals: { id: string }[] }>(
+          'approvals.list',
+          { runId, status: 'pending' },
+          { principal },
+        );
+        if (approvals[0]) return approvals[0].id;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error(`run ${runId} has no pending approval`);
     },
     waitForEnd: (runId) => env.waitForStatus(runId, /^(completed|failed|cancelled)$/),
     restart: async () => {
