@@ -4,10 +4,10 @@
  * recorded by one fenced UPDATE … FROM (VALUES …) and one commit, instead of one commit each: the
  * commit (an fsync on PostgreSQL) is what bounds short runs. Each completion still resolves only
  * after its commit, so nothing is reported done before it is durable. The batch's `run:changed`
- * events are published in the same transaction, with one statement.
+ * events are written by the same statement (PostgreSQL) or its triggers (SQLite).
  */
 import type { Engine } from './engine.ts';
-import { RUN_CHANGE_COLUMNS, type RunChangeRow } from './run-events.ts';
+import { publishingRunChanges, RUN_CHANGE_COLUMNS, type RunChangeRow } from './run-events.ts';
 
 interface Pending {
   readonly id: string;
@@ -21,12 +21,12 @@ interface Pending {
 const MAX_BATCH = 500;
 
 export class CompletionBatcher {
-  readonly #engine: Pick<Engine, 'withRunEvents' | 'publishRunChanges'>;
+  readonly #engine: Pick<Engine, 'store' | 'clock' | 'events'>;
   readonly #workerId: string;
   #pending: Pending[] = [];
   #scheduled = false;
 
-  constructor(engine: Pick<Engine, 'withRunEvents' | 'publishRunChanges'>, workerId: string) {
+  constructor(engine: Pick<Engine, 'store' | 'clock' | 'events'>, workerId: string) {
     this.#engine = engine;
     this.#workerId = workerId;
   }
@@ -49,18 +49,21 @@ export class CompletionBatcher {
       try {
         const values = batch.map(() => '(?, ?, CAST(? AS BIGINT))').join(', ');
         const columns = RUN_CHANGE_COLUMNS.split(', ').map((c) => `orch_runs.${c}`);
-        const done = await this.#engine.withRunEvents(async (tx) => {
-          const rows = await tx.all<RunChangeRow>(
-            `UPDATE orch_runs SET status = 'completed', output = v.column2, finished_at = v.column3, updated_at = v.column3,
-               lease_owner = NULL, lease_expires_at = NULL
-             FROM (VALUES ${values}) AS v
-             WHERE orch_runs.id = v.column1 AND orch_runs.lease_owner = ? AND orch_runs.status = 'running'
-             RETURNING ${columns.join(', ')}`,
-            [...batch.flatMap((p) => [p.id, p.output, p.finishedAt]), this.#workerId],
-          );
-          await this.#engine.publishRunChanges(tx, rows);
-          return rows;
-        });
+        const update = `UPDATE orch_runs SET status = 'completed', output = v.column2, finished_at = v.column3,
+             updated_at = v.column3, lease_owner = NULL, lease_expires_at = NULL
+           FROM (VALUES ${values}) AS v
+           WHERE orch_runs.id = v.column1 AND orch_runs.lease_owner = ? AND orch_runs.status = 'running'
+           RETURNING ${columns.join(', ')}`;
+        const params = [...batch.flatMap((p) => [p.id, p.output, p.finishedAt]), this.#workerId];
+        // PostgreSQL: the completions and their events in one statement; SQLite: its triggers publish.
+        const done =
+          this.#engine.store.dialect === 'postgres'
+            ? await this.#engine.store.all<RunChangeRow>(publishingRunChanges(update), [
+                ...params,
+                this.#engine.clock.now(),
+              ])
+            : await this.#engine.store.all<RunChangeRow>(update, params);
+        if (done.length > 0) this.#engine.events.poke();
         const fenced = new Set(done.map((r) => r.id));
         for (const p of batch) p.resolve(fenced.has(p.id));
       } catch (error) {

@@ -166,10 +166,10 @@ export class Engine {
       // with the other starts of this turn of the event loop: one round trip, one commit.
       const inserted =
         q === this.store
-          ? await (this.#starts ??= new StartBatcher(this.store, START_SQL, this.publishRunChanges)).start(
-              id,
-              values,
-            )
+          ? await (this.#starts ??= new StartBatcher(this.store, START_SQL, {
+              now: () => this.clock.now(),
+              published: () => this.#events.poke(),
+            })).start(id, values)
           : await q.get<RunRow>(
               `WITH inserted AS (${INSERT_RUNS} VALUES ${RUN_ROW_MARKS} ${ON_KEY_CONFLICT} RETURNING *)
                SELECT inserted.*, pg_notify(?, '') AS notified FROM inserted`,

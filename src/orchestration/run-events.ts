@@ -59,3 +59,28 @@ export function runChangedEvent(row: RunChangeRow): NewEvent {
   };
   return { topic: RUN_CHANGED, tenantId: row.tenant_id, payload };
 }
+
+/** PostgreSQL: the `run:changed` payload of a row `c` of orch_runs, as runChangedEvent builds it. */
+const PG_PAYLOAD = `jsonb_strip_nulls(jsonb_build_object('id', c.id, 'workflow', c.workflow, 'status', c.status,
+  'attempt', c.attempt, 'parentId', c.parent_id, 'rootId', CASE WHEN c.root_id <> c.id THEN c.root_id END,
+  'error', CASE WHEN c.error IS NOT NULL THEN jsonb_build_object('code', CAST(c.error AS jsonb)->>'code') END))::text`;
+
+/**
+ * PostgreSQL, for the hot paths (claims, group-committed starts and completions): `statement` (an
+ * INSERT or UPDATE of orch_runs `RETURNING` at least {@link RUN_CHANGE_COLUMNS}) and the
+ * `run:changed` event of each row it returns, as one statement: one round trip and no explicit
+ * transaction. The rows are locked first (the statement runs before its rows are read), then the
+ * tenants' outbox locks, in tenant order, then the events get their seqs (kernel/events/bus.ts).
+ * `final` reads the CTE `changed`. Parameters: the statement's, then the events' timestamp, then
+ * `final`'s.
+ */
+export function publishingRunChanges(statement: string, final = 'SELECT * FROM changed'): string {
+  return `WITH changed AS (${statement}),
+    locks AS (SELECT pg_advisory_xact_lock(hashtext('kernel.outbox:' || t))
+      FROM (SELECT DISTINCT tenant_id AS t FROM changed ORDER BY 1) tenants),
+    locked AS (SELECT count(*) AS n FROM locks),
+    published AS (INSERT INTO kernel_outbox (topic, tenant_id, payload, ts)
+      SELECT '${RUN_CHANGED}', c.tenant_id, ${PG_PAYLOAD}, CAST(? AS BIGINT)
+      FROM changed c CROSS JOIN locked ORDER BY c.id)
+  ${final}`;
+}

@@ -5,10 +5,10 @@
  * instead of one commit each. Each start resolves only after its commit, with its own row, or with
  * `undefined` when its idempotency key was already taken (by an earlier run or by another start in
  * the same batch: the caller then reads the run that holds the key, as a single start would). The
- * batch's `run:changed` events are published in its transaction, with one statement.
+ * batch's `run:changed` events are published by the same statement.
  */
 import type { SqlValue, Store } from '../kernel/index.ts';
-import type { RunChangePublisher } from './run-events.ts';
+import { publishingRunChanges } from './run-events.ts';
 import type { RunRow } from './run-row.ts';
 
 interface Pending {
@@ -25,18 +25,21 @@ export class StartBatcher {
   readonly #store: Store;
   /** `INSERT INTO orch_runs (…)`, the marks of one row, the ON CONFLICT clause, the NOTIFY channel. */
   readonly #sql: { insert: string; marks: string; onConflict: string; channel: string };
-  readonly #publish: RunChangePublisher;
+  readonly #now: () => number;
+  /** Called after a batch published events (the bus then dispatches them to subscribers). */
+  readonly #published: () => void;
   #pending: Pending[] = [];
   #scheduled = false;
 
   constructor(
     store: Store,
     sql: { insert: string; marks: string; onConflict: string; channel: string },
-    publish: RunChangePublisher,
+    events: { now: () => number; published: () => void },
   ) {
     this.#store = store;
     this.#sql = sql;
-    this.#publish = publish;
+    this.#now = events.now;
+    this.#published = events.published;
   }
 
   start(id: string, values: readonly SqlValue[]): Promise<RunRow | undefined> {
@@ -56,15 +59,15 @@ export class StartBatcher {
       const { insert, marks, onConflict, channel } = this.#sql;
       try {
         // ON CONFLICT DO NOTHING also skips a row whose key an earlier row of the same statement took.
-        const rows = await this.#store.transaction(async (tx) => {
-          const inserted = await tx.all<RunRow>(
-            `WITH inserted AS (${insert} VALUES ${batch.map(() => marks).join(', ')} ${onConflict} RETURNING *)
-             SELECT inserted.*, pg_notify(?, '') AS notified FROM inserted`,
-            [...batch.flatMap((p) => p.values), channel],
-          );
-          await this.#publish(tx, inserted);
-          return inserted;
-        });
+        // The rows, their `run:changed` events and the NOTIFY: one statement, one commit.
+        const rows = await this.#store.all<RunRow>(
+          publishingRunChanges(
+            `${insert} VALUES ${batch.map(() => marks).join(', ')} ${onConflict} RETURNING *`,
+            `SELECT changed.*, pg_notify(?, '') AS notified FROM changed`,
+          ),
+          [...batch.flatMap((p) => p.values), this.#now(), channel],
+        );
+        this.#published();
         const byId = new Map(rows.map((r) => [r.id, r]));
         for (const p of batch) p.resolve(byId.get(p.id));
       } catch (error) {

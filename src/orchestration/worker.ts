@@ -24,6 +24,7 @@ import {
 const SCHEDULE_CHECK_MS = 250;
 import { WAKE_CHANNEL, type Engine } from './engine.ts';
 import { executeRun, LeaseLost } from './executor.ts';
+import { publishingRunChanges } from './run-events.ts';
 import { withExecution } from './execution-scope.ts';
 import { executionEnded } from './wait.ts';
 import { claimOrphans } from './takeovers.ts';
@@ -83,7 +84,12 @@ export class Worker {
   #kick: (() => void) | undefined;
   #unlisten: (() => Promise<void>) | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
-  readonly #onWake = (): void => this.#kick?.();
+  /** A wake-up (new work, or room freed) since the loop last began a claim: it must not sleep. */
+  #woken = false;
+  readonly #onWake = (): void => {
+    this.#woken = true;
+    this.#kick?.();
+  };
 
   constructor(engine: Engine, options: WorkerOptions = {}) {
     this.#engine = engine;
@@ -152,6 +158,9 @@ export class Worker {
           this.#logger.warn({ err: error, worker: this.id }, 'firing schedules failed'),
         );
       }
+      // Found with the run:changed events (a claim that takes a little longer): a wake-up that
+      // arrived while the loop was claiming was lost, and the worker slept a whole poll interval.
+      this.#woken = false;
       const room = this.#concurrency - this.#active.size;
       let claimed: RunRow[] = [];
       if (room > 0) {
@@ -204,6 +213,7 @@ export class Worker {
   }
 
   #idle(ms: number): Promise<void> {
+    if (this.#woken) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       function done(): void {
@@ -315,21 +325,23 @@ export class Worker {
     const now = clock.now();
     const skipLocked = store.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
     const marks = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
-    // The claim and its `run:changed` (running) events commit together.
-    return this.#engine.withRunEvents(async (tx) => {
-      const claimed = await tx.all<RunRow>(
-        `UPDATE orch_runs SET status = 'running', lease_owner = ?, lease_expires_at = ?, wake_pending = 0, updated_at = ?
-         WHERE id IN (
-           SELECT id FROM orch_runs
-           WHERE ${condition}
-             AND queue IN (${marks(this.#queues.length)}) AND (workflow || ':' || version) IN (${marks(keys.length)})
-           ORDER BY priority DESC, available_at, id LIMIT ?${skipLocked})
-         RETURNING *`,
-        [this.id, now + this.#leaseMs, now, now, ...this.#queues, ...keys, limit],
-      );
-      await this.#engine.publishRunChanges(tx, claimed);
-      return claimed;
-    });
+    const claim = `UPDATE orch_runs SET status = 'running', lease_owner = ?, lease_expires_at = ?, wake_pending = 0,
+         updated_at = ?
+       WHERE id IN (
+         SELECT id FROM orch_runs
+         WHERE ${condition}
+           AND queue IN (${marks(this.#queues.length)}) AND (workflow || ':' || version) IN (${marks(keys.length)})
+         ORDER BY priority DESC, available_at, id LIMIT ?${skipLocked})
+       RETURNING *`;
+    const params = [this.id, now + this.#leaseMs, now, now, ...this.#queues, ...keys, limit];
+    // The claim and its `run:changed` (running) events: one statement on PostgreSQL, where the
+    // events are written by the statement itself, and on SQLite, where triggers write them.
+    const claimed =
+      store.dialect === 'postgres'
+        ? await store.all<RunRow>(publishingRunChanges(claim), [...params, now])
+        : await store.all<RunRow>(claim, params);
+    if (claimed.length > 0) this.#engine.events.poke();
+    return claimed;
   }
 
   /** Journals of a claimed batch in one query (most runs have none yet). */
@@ -383,7 +395,7 @@ export class Worker {
         clearTimeout(timer);
         this.#active.delete(row.id);
         this.#engine.wakes.emit(executionEnded(row.id));
-        this.#kick?.();
+        this.#onWake();
       });
     this.#active.set(row.id, { controller, done, timer });
   }
