@@ -114,7 +114,7 @@ export function percentile(values: readonly number[], p: number): number | null 
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? null;
 }
 
-function quantiles(values: readonly number[]): Quantiles | null {
+export function quantiles(values: readonly number[]): Quantiles | null {
   if (values.length === 0) return null;
   return { p50: percentile(values, 50) ?? 0, p95: percentile(values, 95) ?? 0, max: Math.max(...values) };
 }

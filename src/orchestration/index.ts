@@ -46,6 +46,14 @@ export { waitForRun, type WaitForRunOptions } from './wait.ts';
 // Fleet counters (issue 12): on /metrics and `fleet.report`.
 export { registerFleetMetrics, type FleetMetricsOptions } from './fleet-metrics.ts';
 export { fleetReport, type FleetReport, type FleetReportOptions } from './fleet-report.ts';
+// The reliability report (issue 14): `fleet.reliability`.
+export { reliabilityReport } from './reliability/report.ts';
+export {
+  reliabilityReportSchema,
+  type LayerReliability,
+  type ReliabilityInput,
+  type ReliabilityReport,
+} from './reliability/schema.ts';
 export {
   listProblems,
   PROBLEM_KINDS,

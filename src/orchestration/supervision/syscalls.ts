@@ -3,7 +3,8 @@
  * Fleets as syscalls: `fleet.tree` (one supervision tree, or the tenant's root supervisors),
  * `fleet.supervisor.start_child` (a dynamic child for a simple_one_for_one supervisor) and
  * `fleet.fence` (is this run still its child's current incarnation? else E_STALE_INCARNATION),
- * `fleet.report` (the fleet counters, see fleet-report.ts), `fleet.problems` (what waits on a person,
+ * `fleet.report` (the fleet counters, see fleet-report.ts), `fleet.reliability` (reliability/),
+ * `fleet.problems` (what waits on a person,
  * problems/), `fleet.snapshot` (the fleet now, fleet-snapshot/) and `fleet.task.*` (the task board,
  * tasks/).
  * Tenant-scoped like `runs.*`: the tenant comes from the caller's principal.
@@ -15,6 +16,7 @@ import type { Engine } from '../engine.ts';
 import { fleetReportSyscall } from '../fleet-report-syscall.ts';
 import { fleetSnapshotSyscall } from '../fleet-snapshot/syscall.ts';
 import { problemsSyscall } from '../problems/syscall.ts';
+import { reliabilitySyscall } from '../reliability/syscall.ts';
 import { taskSyscalls } from '../tasks/syscalls.ts';
 import { runStatusSchema } from '../timeline.ts';
 import { isChildId, START_CHILD_SIGNAL } from './spec.ts';
@@ -119,6 +121,7 @@ export function fleetSyscalls(engine: Engine): SyscallDefinition<unknown, unknow
       }),
     ),
     fleetReportSyscall(engine),
+    reliabilitySyscall(engine), // fleet.reliability: faults, recoveries, invariants (reliability/)
     problemsSyscall(engine), // the needs-you list
     fleetSnapshotSyscall(engine), // the fleet now: fleet top, the dashboard's Fleet view
     ...taskSyscalls(engine),

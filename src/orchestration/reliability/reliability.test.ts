@@ -1,0 +1,232 @@
+// The reliability report on SQLite and PostgreSQL, over faults injected by the real chaos injector
+// in the real syscall pipeline: calls whose first attempt is OOM-killed and the pipeline's retry
+// recovers; a run whose call fails on an injected error and fails (unrecovered); a run that catches
+// it and calls again once chaos is off (retry); a supervised child failed by the fault and replaced
+// by a real supervisor restart whose next incarnation completes (restart). Counts are asserted
+// exactly, through `fleet.reliability`; the invariants are checked on rows the layers would write.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { it } from 'node:test';
+import { z } from 'zod';
+import { chaosSchema, ChaosInjector, takeChaosFault } from '../../kernel/chaos/index.ts';
+import { Kernel, StrataError, systemClock } from '../../kernel/index.ts';
+import { defineSyscall } from '../../kernel/syscalls/define.ts';
+import { onEveryStore, type StoreHandle } from '../../testkit/stores.ts';
+import { defineWorkflow } from '../define.ts';
+import { Engine } from '../engine.ts';
+import { fleetSyscalls } from '../supervision/syscalls.ts';
+import { defineSupervisor } from '../supervision/supervisor.ts';
+import { fleetTree } from '../supervision/tree.ts';
+import { Worker } from '../worker.ts';
+import type { ReliabilityReport } from './schema.ts';
+
+const fragile = () =>
+  defineSyscall({
+    name: 'tools.fragile',
+    description: 'answers ok unless chaos fails it (no retry in the pipeline)',
+    input: z.object({}),
+    output: z.object({ ok: z.boolean() }),
+    idempotency: 'idempotent',
+    retry: { attempts: 1 },
+    handler: () => ({ ok: true }),
+  });
+
+const flaky = () =>
+  defineSyscall({
+    name: 'sandbox.flaky',
+    description: 'its driver is OOM-killed on the first attempt when chaos plans it',
+    input: z.object({}),
+    output: z.object({ ok: z.boolean() }),
+    idempotency: 'idempotent',
+    retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 },
+    handler: (_input, ctx) => {
+      if (ctx.attempt === 1 && takeChaosFault('compute', 'oom_kill'))
+        throw new StrataError('E_UNAVAILABLE', 'killed: out of memory', undefined, { retryable: true });
+      return { ok: true };
+    },
+  });
+
+const once = defineWorkflow(
+  { name: 'rel-test.once', version: 1, input: z.object({}), output: z.boolean() },
+  async (ctx) => (await ctx.syscall<{ ok: boolean }>('tools.fragile', {})).ok,
+);
+
+const again = defineWorkflow(
+  { name: 'rel-test.again', version: 1, input: z.object({}), output: z.boolean() },
+  async (ctx) => {
+    try {
+      await ctx.syscall('tools.fragile', {});
+    } catch {
+      await ctx.waitFor('go');
+    }
+    return (await ctx.syscall<{ ok: boolean }>('tools.fragile', {})).ok;
+  },
+);
+
+const child = defineWorkflow(
+  { name: 'rel-test.child', version: 1, input: z.object({}), output: z.boolean() },
+  async (ctx) => {
+    await ctx.waitFor('go');
+    return (await ctx.syscall<{ ok: boolean }>('tools.fragile', {})).ok;
+  },
+);
+
+const supervisor = defineSupervisor({
+  name: 'rel-test.sup',
+  version: 1,
+  strategy: 'one_for_one',
+  backoff: { baseMs: 0, maxMs: 0 },
+  children: [{ id: 'c', workflow: child, input: {}, restart: 'transient' }],
+});
+
+async function open(db: StoreHandle) {
+  const chaos = new ChaosInjector({ config: chaosSchema.parse({}), mode: 'development', clock: systemClock });
+  const store = await db.open();
+  const engine = await Engine.open({ store });
+  const kernel = await Kernel.open({ store, masterKey: randomBytes(32), meter: engine.meterHook, chaos });
+  engine.attachKernel(kernel);
+  kernel.register(fragile());
+  kernel.register(flaky());
+  for (const def of fleetSyscalls(engine)) kernel.register(def);
+  engine.register(once);
+  engine.register(again);
+  engine.register(child);
+  engine.register(supervisor);
+  const tenant = await kernel.principals.createTenant('rel');
+  const { key } = await kernel.principals.createApiKey({
+    tenantId: tenant.id,
+    name: 'ops',
+    grants: [{ syscall: '*', resource: '*' }],
+  });
+  const principal = await kernel.authenticate({ apiKey: key });
+  const worker = new Worker(engine, { pollMs: 10, leaseMs: 2_000 });
+  await worker.start();
+  return { store, engine, kernel, principal, close: async () => (await worker.stop(), await kernel.close()) };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+onEveryStore('reliability report', (db) => {
+  it('counts injected faults and how each was recovered, exactly', async (t) => {
+    const h = await open(db());
+    t.after(() => h.close());
+    const as = { principal: h.principal };
+    const tenant = h.principal.tenantId;
+    const status = async (id: string) => (await h.engine.get(tenant, id)).status;
+    const childAt = (supId: string, incarnation: number) =>
+      until(`incarnation ${incarnation}`, async () => {
+        const c = (await fleetTree(h.engine, tenant, supId)).children[0];
+        return c?.incarnation === incarnation && c.status === 'waiting' ? c.runId : undefined;
+      });
+
+    await h.kernel.call(
+      'chaos.set',
+      {
+        enabled: true,
+        seed: 1,
+        rules: [
+          { syscall: 'sandbox.flaky', errorRate: 1, fault: 'oom_kill' },
+          { syscall: 'tools.fragile', errorRate: 1 },
+        ],
+      },
+      as,
+    );
+    for (let i = 0; i < 4; i++) await h.kernel.call('sandbox.flaky', {}, as);
+    const u = await h.engine.start(once.name, {}, as);
+    const r = await h.engine.start(again.name, {}, as);
+    const sup = await h.engine.start(supervisor.name, {}, as);
+    await h.engine.signal(tenant, await childAt(sup.id, 1), 'go', {});
+    const second = await childAt(sup.id, 2);
+    await until('run failed', async () => ((await status(u.id)) === 'failed' ? true : undefined));
+    await until('run waiting', async () => ((await status(r.id)) === 'waiting' ? true : undefined));
+
+    await h.kernel.call('chaos.set', { enabled: false }, as);
+    await h.engine.signal(tenant, r.id, 'go', {});
+    await h.engine.signal(tenant, second, 'go', {});
+    await until('recovered', async () =>
+      (await status(r.id)) === 'completed' && (await status(second)) === 'completed' ? true : undefined,
+    );
+
+    const report = await h.kernel.call<ReliabilityReport>(
+      'fleet.reliability',
+      { measuredWithoutMechanisms: 0.5 },
+      as,
+    );
+    const compute = report.layers.find((l) => l.layer === 'compute');
+    assert.deepEqual(
+      { ...compute, successRaw: compute?.successRaw, successWithStrata: compute?.successWithStrata },
+      {
+        layer: 'compute',
+        syscalls: 4,
+        ok: 4,
+        failed: 0,
+        denied: 0,
+        faultsInjected: 4,
+        faultsByKind: { oom_kill: 4 },
+        faultedCalls: 4,
+        failedAfterFault: 0,
+        recovered: { retry: 4, fallback: 0, restart: 0, takeover: 0, human: 0 },
+        unrecovered: 0,
+        pending: 0,
+        unattributed: 0,
+        successRaw: 0,
+        successWithStrata: 1,
+      },
+    );
+    const tools = report.layers.find((l) => l.layer === 'tools');
+    // u fails unrecovered; r catches its failed call and calls again (retry); the child's first
+    // incarnation fails and is replaced (restart), its second completes.
+    assert.deepEqual(tools && { ...tools }, {
+      layer: 'tools',
+      syscalls: 5,
+      ok: 2,
+      failed: 3,
+      denied: 0,
+      faultsInjected: 3,
+      faultsByKind: { error: 3 },
+      faultedCalls: 3,
+      failedAfterFault: 3,
+      recovered: { retry: 1, fallback: 0, restart: 1, takeover: 0, human: 0 },
+      unrecovered: 1,
+      pending: 0,
+      unattributed: 0,
+      successRaw: 2 / 5,
+      successWithStrata: 2 / 5,
+    });
+    assert.deepEqual(report.mechanisms, { retry: 5, fallback: 0, restart: 1, takeover: 0, human: 0 });
+    const e2e = report.endToEnd;
+    assert.deepEqual(e2e.layersUsed, ['compute', 'tools']);
+    assert.equal(e2e.predictedRaw, 0 * (2 / 5), 'every first attempt in compute failed');
+    // Root runs: u failed, r completed, the supervisor still runs; 5 journaled calls over 3 roots.
+    assert.deepEqual(e2e.tasks, { total: 3, completed: 1, failed: 1, live: 1 });
+    assert.equal(e2e.measuredWithMechanisms, 0.5);
+    assert.equal(e2e.measuredWithoutMechanisms, 0.5);
+    assert.equal(e2e.callsPerTask, 5 / 3);
+    assert.equal(e2e.perCallRaw, 2 / 9, 'first attempts ok: 0 of 4 in compute, 2 of 5 in tools');
+    assert.equal(e2e.predictedRawPerTask, (2 / 9) ** (5 / 3));
+    assert.equal(report.timeToRecoverMs.takeovers, null);
+    assert.ok(
+      (report.timeToRecoverMs.runs?.p50 ?? 0) > 0,
+      'r and the second incarnation completed after their faults',
+    );
+    assert.equal(report.recoveryCost.retriedCalls, 4);
+    assert.equal(report.recoveryCost.restartedRuns, 1);
+    // Verified inside the call: before its own entry and kernel.audit.verify's were appended.
+    const entries = await h.kernel.audit.list(tenant, { limit: 1000 });
+    const verify = entries.find((e) => e.action === 'kernel.audit.verify');
+    assert.deepEqual(
+      { ...report.invariants.auditChain },
+      { checked: true, holds: true, entries: (verify?.seq ?? 0) - 1, headHash: verify?.prevHash },
+    );
+    assert.equal(report.invariants.budget.checked, false, 'the billing layer was never opened');
+    assert.equal(report.truncated, false);
+  });
+});
