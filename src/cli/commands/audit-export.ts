@@ -40,7 +40,12 @@ function stdoutSink(): Sink {
   };
 }
 
-export async function exportAudit(runtime: Runtime, tenantId: string, path?: string): Promise<ExportSummary> {
+export async function exportAudit(
+  runtime: Runtime,
+  tenantId: string,
+  path?: string,
+  onEntry?: () => void,
+): Promise<ExportSummary> {
   const { audit } = runtime.kernel;
   const head = await audit.head(tenantId);
   const sink = path === undefined ? stdoutSink() : await fileSink(path);
@@ -52,7 +57,7 @@ export async function exportAudit(runtime: Runtime, tenantId: string, path?: str
       head,
       exportedAt: runtime.kernel.clock.now(),
     };
-    entries = await writeExport((text) => sink.write(text), header, audit.entries(tenantId));
+    entries = await writeExport((text) => sink.write(text), header, audit.entries(tenantId), onEntry);
   } finally {
     await sink.close();
   }

@@ -11,6 +11,7 @@ import { StrataError, verifyExport, type ChainVerdict } from '../../kernel/index
 import type { Runtime } from '../../server/runtime.ts';
 import { outputOf, tenantOf, withRuntime } from '../context.ts';
 import { table, type Output } from '../output.ts';
+import { startProgress } from '../progress.ts';
 import { exportAudit } from './audit-export.ts';
 
 interface Verdict extends ChainVerdict {
@@ -18,12 +19,20 @@ interface Verdict extends ChainVerdict {
   readonly name: string;
 }
 
-async function verifyDatabase(runtime: Runtime, tenant: string | undefined): Promise<Verdict[]> {
+async function verifyDatabase(runtime: Runtime, out: Output, tenant: string | undefined): Promise<Verdict[]> {
   const { audit, principals } = runtime.kernel;
   const names = new Map((await principals.listTenants()).map((t) => [t.id, t.name]));
   const ids = tenant === undefined ? await audit.tenants() : [(await tenantOf(runtime, tenant)).id];
   const verdicts: Verdict[] = [];
-  for (const id of ids) verdicts.push({ ...(await audit.verify(id)), name: names.get(id) ?? '?' });
+  for (const id of ids) {
+    const name = names.get(id) ?? '?';
+    const bar = startProgress(out, `verifying ${name}`, (await audit.head(id)).seq);
+    try {
+      verdicts.push({ ...(await audit.verify(id, () => bar.tick())), name });
+    } finally {
+      bar.stop();
+    }
+  }
   return verdicts;
 }
 
@@ -108,7 +117,7 @@ export function registerAudit(program: Command): void {
         return;
       }
       await withRuntime(command, async (runtime, out) =>
-        report(out, await verifyDatabase(runtime, options.tenant)),
+        report(out, await verifyDatabase(runtime, out, options.tenant)),
       );
     });
 
@@ -120,7 +129,13 @@ export function registerAudit(program: Command): void {
     .action((options: { tenant: string; out?: string }, command: Command) =>
       withRuntime(command, async (runtime, out) => {
         const tenant = await tenantOf(runtime, options.tenant);
-        const summary = await exportAudit(runtime, tenant.id, options.out);
+        // Without --out, stdout is the export: the progress (on stderr) shows only with --out.
+        const bar = options.out
+          ? startProgress(out, `exporting ${tenant.name}`, (await runtime.kernel.audit.head(tenant.id)).seq)
+          : undefined;
+        const summary = await exportAudit(runtime, tenant.id, options.out, () => bar?.tick()).finally(() =>
+          bar?.stop(),
+        );
         // Without --out, stdout *is* the export; a summary there would corrupt it.
         if (options.out === undefined) return;
         out.result(

@@ -217,12 +217,15 @@ export class AuditLog {
     return { seq: row?.seq ?? 0, hash: row?.hash ?? GENESIS_HASH };
   }
 
-  /** Verifies a tenant's whole chain against its recorded head. */
-  async verify(tenantId: string): Promise<ChainVerdict> {
+  /** Verifies a tenant's whole chain against its recorded head; `onEntry` after each entry read. */
+  async verify(tenantId: string, onEntry?: () => void): Promise<ChainVerdict> {
     await this.flush();
     const head = await this.head(tenantId);
     const collected: AuditEntry[] = [];
-    for await (const entry of this.entries(tenantId)) collected.push(entry);
+    for await (const entry of this.entries(tenantId)) {
+      collected.push(entry);
+      onEntry?.();
+    }
     return verifyChain(tenantId, collected, head);
   }
 

@@ -30,6 +30,8 @@ export async function writeExport(
   write: (text: string) => Promise<void>,
   header: ExportHeader,
   entries: AsyncIterable<AuditEntry>,
+  /** Called after each entry (a CLI's progress bar). */
+  onEntry?: () => void,
 ): Promise<number> {
   let count = 0;
   let buffer = `${headerLine(header)}\n`;
@@ -37,6 +39,7 @@ export async function writeExport(
     if (entry.seq > header.head.seq) break;
     buffer += `${entryLine(entry)}\n`;
     count++;
+    onEntry?.();
     if (buffer.length >= CHUNK_BYTES) {
       await write(buffer);
       buffer = '';
