@@ -3,6 +3,7 @@
 // list's filters, paging and bulk actions, run detail, bad input, and that no page shows a secret.
 // The same views in Chromium (rendering, keyboard, axe, live updates) are in test/dashboard-browser.
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { CONTENT_SECURITY_POLICY } from './dashboard.ts';
 import { login, SESSION_COOKIE } from './session.ts';
@@ -176,6 +177,29 @@ describe('needs you and approvals', () => {
     assert.match(flashOf(again), /E_CONFLICT/);
     const page = await admin.get(`/ui/runs/${runId}`);
     assert.match(page.text, /approved<\/span> by <code>/);
+  });
+
+  it('lists an unhealthy driver (an MCP server that stopped answering), counted in the badge', async () => {
+    const principal = await env.runtime.kernel.authenticate({ apiKey: env.adminKey });
+    const hang = fileURLToPath(new URL('../../test/fixtures/mcp-fixture/hang.ts', import.meta.url));
+    await env.runtime.kernel.call(
+      'tools.mcp.add',
+      {
+        name: 'mute',
+        transport: 'stdio',
+        command: process.execPath,
+        args: [hang],
+        connectTimeoutMs: 300,
+        restart: { baseDelayMs: 60_000 },
+      },
+      { principal },
+    );
+    const home = await admin.get('/ui');
+    assert.match(home.text, /<tr data-kind="driver">[\s\S]*MCP server mute: not answering/);
+    const rows = [...home.text.matchAll(/<tr data-kind="/g)].length;
+    assert.equal(Number(/<span class="badge"[^>]*>(\d+)<\/span>/.exec(home.text)?.[1]), rows);
+    await env.runtime.kernel.call('tools.mcp.remove', { name: 'mute' }, { principal });
+    assert.doesNotMatch((await admin.get('/ui')).text, /MCP server mute/);
   });
 
   it('never shows a vault secret on any page', async () => {

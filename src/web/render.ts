@@ -13,6 +13,7 @@ import { html } from 'hono/html';
 import { coerceError, type Kernel } from '../kernel/index.ts';
 import { notice, page, type Html } from './layout.ts';
 import { NAV } from './nav.ts';
+import { needsYou } from './needs-you-list.ts';
 import type { DashboardEnv } from './session.ts';
 
 export type DashboardContext = Context<DashboardEnv>;
@@ -58,7 +59,7 @@ async function headSeq(c: DashboardContext, kernel: Kernel): Promise<number | un
 
 async function needsYouCount(c: DashboardContext, kernel: Kernel): Promise<number | undefined> {
   try {
-    return (await callAs<{ count: number }>(c, kernel, 'fleet.problems', { limit: 1000 })).count;
+    return (await needsYou(c, kernel, 1000)).count;
   } catch {
     return undefined;
   }

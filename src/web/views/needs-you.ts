@@ -2,14 +2,16 @@
  * @module web/views/needs-you
  * The home view: only what waits on a person (`fleet.problems`), one row per thing to do, each with
  * its reason, how long it has waited (approvals: the time left before they escalate) and an action.
- * The nav badge shows the same list's count, so the badge and the rows always agree.
+ * Unhealthy drivers (needs-you-list.ts) are rows too. The nav badge shows the same list's count, so
+ * the badge and the rows always agree.
  */
 import type { Hono } from 'hono';
 import { html } from 'hono/html';
 import type { Kernel } from '../../kernel/index.ts';
-import type { Problem, Problems } from '../../orchestration/problems/types.ts';
+import type { Problem } from '../../orchestration/problems/types.ts';
 import { duration, notice, type Html } from '../layout.ts';
-import { callAs, render, type DashboardContext } from '../render.ts';
+import { needsYou } from '../needs-you-list.ts';
+import { render, type DashboardContext } from '../render.ts';
 import type { DashboardEnv } from '../session.ts';
 import { actionForm, flash, runLink } from './common.ts';
 import { decideForm } from './decide-form.ts';
@@ -58,13 +60,12 @@ function waited(item: Problem): Html {
 }
 
 async function body(c: DashboardContext, kernel: Kernel): Promise<Html> {
-  const problems = await callAs<Problems>(c, kernel, 'fleet.problems', { limit: 200 });
-  if (problems.items.length === 0)
-    return html`${flash((n) => c.req.query(n))}${notice('info', 'Nothing waits on you.')}`;
+  const { problems, drivers, count } = await needsYou(c, kernel);
+  if (count === 0) return html`${flash((n) => c.req.query(n))}${notice('info', 'Nothing waits on you.')}`;
   return html`${flash((n) => c.req.query(n))}
     <p>
-      <span id="needs-you-count">${problems.count}</span>
-      ${problems.count === 1 ? 'item waits' : 'items wait'} on a person.
+      <span id="needs-you-count">${count}</span>
+      ${count === 1 ? 'item waits' : 'items wait'} on a person.
     </p>
     ${
       problems.truncated.length > 0
@@ -95,6 +96,16 @@ async function body(c: DashboardContext, kernel: Kernel): Promise<Html> {
               <td>${item.runId ? runLink(item.runId) : ''}</td>
               <td>${waited(item)}</td>
               <td>${actionCell(c, item)}</td>
+            </tr>`,
+        )}
+        ${drivers.map(
+          (d) =>
+            html`<tr data-kind="driver">
+              <td>Unhealthy driver</td>
+              <td>${d.driver}: ${d.reason}</td>
+              <td></td>
+              <td></td>
+              <td><a href="/ui/layers">See the layers</a></td>
             </tr>`,
         )}
       </tbody>
