@@ -138,6 +138,7 @@ describe('writes', () => {
     const runId = await env.start('dash.sleepy', {});
     await env.waitForStatus(runId, 'waiting');
     const reader = await env.login(env.adminKey, { readOnly: true });
+    assert.ok(reader.cookie.length < 4000, `a browser keeps a cookie under 4 KB (${reader.cookie.length})`);
     const detail = await reader.get(`/ui/runs/${runId}`);
     assert.equal(detail.status, 200);
     assert.match(detail.text, /\(read-only\)/);

@@ -53,6 +53,7 @@ export const READ_ONLY_SYSCALLS = [
   'memory.search',
   'memory.list',
   'tools.servers',
+  'model.capacity',
   'tools.list',
   'tools.vault.list',
   'provision.list',
