@@ -4,6 +4,7 @@
  * restarts) from a running server through the `fleet.tree` syscall; without a run id, every
  * running root supervisor of the caller's tenant. `--json` prints `{ trees: [...] }`.
  * `strata fleet report [--since 1h]`: the fleet counters of the tenant (`fleet.report`).
+ * `strata fleet reliability` (or `fleet report --reliability`): the reliability report (fleet-reliability.ts).
  * `strata fleet tasks [--status open]`: the task board (`fleet.task.list`).
  * `strata fleet pauses [--status all]`: runs paused on exhausted budgets (`runs.budget_pauses.list`).
  * `strata fleet top`: the fleet now as a live table (`fleet.snapshot`, fleet-top.ts).
@@ -14,6 +15,7 @@ import type { Task } from '../../orchestration/tasks/index.ts';
 import { configOf, outputOf } from '../context.ts';
 import { parseTtl } from '../parse.ts';
 import { remoteOf } from '../remote.ts';
+import { printReliability, reliabilityOptions, type ReliabilityFlags } from './fleet-reliability.ts';
 import { registerFleetTop } from './fleet-top.ts';
 
 /** One line per node, indented by depth: child id, run, workflow, status, incarnation, restarts. */
@@ -82,21 +84,33 @@ export function registerFleet(program: Command): void {
       );
     });
 
-  fleet
-    .command('report')
-    .description(
-      'fleet counters: syscalls per layer, restarts, stalls, deaths, duplicate work, escalations, approvals, cost per task',
-    )
-    .option('--since <duration>', 'only the last 45s, 30m, 1h, 7d (default: all history)', parseTtl)
-    .action(async (options: { since?: number }, command: Command) => {
-      const opts = command.optsWithGlobals<{ url?: string; key?: string }>();
-      const remote = remoteOf(opts, configOf(command));
-      const report = await remote.call<FleetReport>(
-        'fleet.report',
-        options.since === undefined ? {} : { sinceMs: options.since * 1000 },
-      );
-      outputOf(command).result(report, () => renderReport(report));
-    });
+  reliabilityOptions(
+    fleet
+      .command('report')
+      .description(
+        'fleet counters: syscalls per layer, restarts, stalls, deaths, duplicate work, escalations, approvals, cost per task',
+      )
+      .option('--since <duration>', 'only the last 45s, 30m, 1h, 7d (default: all history)', parseTtl)
+      .option('--reliability', 'the reliability report instead (as `strata fleet reliability`)'),
+  ).action(async (options: ReliabilityFlags & { reliability?: boolean }, command: Command) => {
+    if (options.reliability) return printReliability(command, options);
+    const opts = command.optsWithGlobals<{ url?: string; key?: string }>();
+    const remote = remoteOf(opts, configOf(command));
+    const report = await remote.call<FleetReport>(
+      'fleet.report',
+      options.since === undefined ? {} : { sinceMs: options.since * 1000 },
+    );
+    outputOf(command).result(report, () => renderReport(report));
+  });
+
+  reliabilityOptions(
+    fleet
+      .command('reliability')
+      .description(
+        'reliability per layer: faults injected, recovered by retry/fallback/restart/takeover/human, success raw vs with Strata; end to end; invariants',
+      )
+      .option('--since <duration>', 'only the last 45s, 30m, 1h, 7d (default: all history)', parseTtl),
+  ).action((options: ReliabilityFlags, command: Command) => printReliability(command, options));
 
   listCommand(fleet, {
     name: 'tasks',

@@ -18,6 +18,7 @@ import { fleetSyscalls } from '../supervision/syscalls.ts';
 import { defineSupervisor } from '../supervision/supervisor.ts';
 import { fleetTree } from '../supervision/tree.ts';
 import { Worker } from '../worker.ts';
+import { renderReliability } from '../../cli/commands/fleet-reliability.ts';
 import type { ReliabilityReport } from './schema.ts';
 
 const fragile = () =>
@@ -228,5 +229,11 @@ onEveryStore('reliability report', (db) => {
     );
     assert.equal(report.invariants.budget.checked, false, 'the billing layer was never opened');
     assert.equal(report.truncated, false);
+
+    const table = renderReliability(report); // strata fleet reliability
+    assert.match(table, /^tools\s+5\s+3\s+1\s+0\s+1\s+0\s+0\s+1\s+40\.0%\s+40\.0%$/m);
+    assert.match(table, /measured with mechanisms\s+50\.0% \(1 of 2 finished tasks; 1 live\)/);
+    assert.match(table, /audit chain verified\s+holds/);
+    assert.match(table, /budget never exceeded\s+not checked/);
   });
 });
