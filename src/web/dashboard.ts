@@ -25,6 +25,7 @@ import { auditView } from './views/audit.ts';
 import { field } from './views/common.ts';
 import { layersView } from './views/layers.ts';
 import { needsYouView } from './views/needs-you.ts';
+import { reliabilityView } from './views/reliability.ts';
 import { runDetailView } from './views/run-detail.ts';
 import { runsView } from './views/runs.ts';
 
@@ -88,6 +89,7 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
   runsView(ui, kernel);
   runDetailView(ui, kernel);
   approvalsView(ui, kernel);
+  reliabilityView(ui, kernel);
   auditView(ui, kernel);
   layersView(ui, kernel);
   ui.post('/act', requireCsrf(), async (c) => {

@@ -8,6 +8,7 @@ export const NAV: readonly NavItem[] = [
   { href: '/ui', label: 'Needs you' },
   { href: '/ui/runs', label: 'Runs' },
   { href: '/ui/approvals', label: 'Approvals' },
+  { href: '/ui/reliability', label: 'Reliability' },
   { href: '/ui/audit', label: 'Audit' },
   { href: '/ui/layers', label: 'Layers' },
 ];

@@ -41,6 +41,7 @@ export const READ_ONLY_SYSCALLS = [
   'fleet.problems',
   'fleet.tree',
   'fleet.report',
+  'fleet.reliability',
   'fleet.snapshot',
   'fleet.task.list',
   'mq.list',

@@ -173,7 +173,7 @@ export async function reliabilityReport(
     usedLayers.reduce((n, l) => n + l.ok + l.failed, 0),
   );
   const callsPerTask =
-    options.callsPerTask ?? (task.counts.total > 0 ? task.syscallSteps / task.counts.total : null);
+    options.callsPerTask ?? (task.syscallSteps > 0 ? task.syscallSteps / task.counts.total : null);
   const finished = task.counts.completed + task.counts.failed;
   const callMs = [...calls.byLayer.values()].flatMap((c) => c.recoveryMs);
   const runMs = [...runs.byLayer.values()].flatMap((r) => r.recoveryMs);
