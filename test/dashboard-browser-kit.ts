@@ -3,11 +3,11 @@
  * logged in to the dashboard, and axe-core's WCAG 2 A/AA violations on a page (evaluated over CDP,
  * so the page's CSP, `default-src 'self'`, allows it) as `id: targets` lines.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { DEFAULT_CHROMIUM_PATH } from '../src/compute/index.ts';
-import type { DashboardTestEnv } from '../src/web/testing.ts';
+import { openDashboardEnv, type DashboardTestEnv } from '../src/web/testing.ts';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -33,4 +33,31 @@ export async function axeViolations(page: Page): Promise<string[]> {
     `axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })`,
   );
   return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+export interface SeededBrowser {
+  readonly env: DashboardTestEnv;
+  readonly browser: Browser;
+  readonly context: BrowserContext;
+  close(): Promise<void>;
+}
+
+/** One env seeded by `seed`, and one Chromium logged in to it; the screenshot folder exists. */
+export async function openSeededBrowser(
+  seed: (env: DashboardTestEnv) => Promise<unknown>,
+  screenshots = 'test-artifacts/dashboard',
+): Promise<SeededBrowser> {
+  mkdirSync(screenshots, { recursive: true });
+  const env = await openDashboardEnv();
+  await seed(env);
+  const { browser, context } = await openLoggedInBrowser(env);
+  return {
+    env,
+    browser,
+    context,
+    close: async () => {
+      await browser.close();
+      await env.close();
+    },
+  };
 }

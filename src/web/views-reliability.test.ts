@@ -1,12 +1,13 @@
-// The Reliability view over HTTP, on a real server and runtime (SQLite): faults injected by the
-// runtime's chaos injector into real `runs.count` calls (the pipeline's retries recover them), a
-// completed and a failed run. The page shows, per layer, what `fleet.reliability` reports (faults,
-// retries, both rates), the end-to-end figures and the invariants with their evidence; a bad window
-// is a 400 with a message; a read-only session sees the view.
+// The Reliability view over HTTP, on a real server and runtime (SQLite) seeded by seedReliability:
+// faults injected by the runtime's chaos injector into real `runs.count` calls (the pipeline's
+// retries recover them), a completed and a failed run. The page shows, per layer, what
+// `fleet.reliability` reports (faults, retries, both rates), the end-to-end figures and the
+// invariants with their evidence; a bad window is a 400 with a message; a read-only session sees it.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import type { Principal } from '../kernel/index.ts';
 import type { ReliabilityReport } from '../orchestration/index.ts';
+import { seedReliability } from './testing-reliability.ts';
 import { openDashboardEnv, type Browser, type DashboardTestEnv } from './testing.ts';
 
 let env: DashboardTestEnv;
@@ -17,21 +18,8 @@ let report: ReliabilityReport;
 before(async () => {
   env = await openDashboardEnv();
   admin = await env.login(env.adminKey);
-  const kernel = env.runtime.kernel;
-  principal = await kernel.authenticate({ apiKey: env.adminKey });
-  const as = { principal };
-  await kernel.call(
-    'chaos.set',
-    { enabled: true, seed: 3, rules: [{ syscall: 'runs.count', errorRate: 0.4 }] },
-    as,
-  );
-  for (let i = 0; i < 10; i++) await kernel.call('runs.count', {}, as);
-  await kernel.call('chaos.set', { enabled: false }, as);
-  const ok = await env.start('dash.quick', {});
-  const failed = await env.start('dash.quick', { fail: 'on purpose' });
-  await env.waitForEnd(ok);
-  await env.waitForEnd(failed);
-  report = await kernel.call<ReliabilityReport>('fleet.reliability', {}, as);
+  principal = await seedReliability(env);
+  report = await env.runtime.kernel.call<ReliabilityReport>('fleet.reliability', {}, { principal });
 });
 after(() => env.close());
 
