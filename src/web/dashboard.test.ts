@@ -283,6 +283,7 @@ describe('runs', () => {
     await env.waitForStatus(runId, 'completed');
     const page = await admin.get(`/ui/runs/${runId}`);
     assert.match(page.text, /status-completed/);
+    assert.match(page.text, /<th scope="col">Layer<\/th>/);
     const journal = await admin.get(`/ui/runs/${runId}/journal.json`);
     assert.match(journal.headers.get('content-disposition') ?? '', /attachment/);
     assert.equal((JSON.parse(journal.text) as { run: { id: string } }).run.id, runId);

@@ -8,7 +8,7 @@
  */
 import type { Hono } from 'hono';
 import { html } from 'hono/html';
-import { coerceError, type Kernel } from '../../kernel/index.ts';
+import { coerceError, layerOf, type Kernel } from '../../kernel/index.ts';
 import type { Run } from '../../orchestration/index.ts';
 import type { Approval } from '../../orchestration/approvals/approval-row.ts';
 import type { TimelineEntry } from '../../orchestration/timeline.ts';
@@ -50,6 +50,23 @@ function summary(run: Run): Html {
   </dl>`;
 }
 
+/** A syscall's layer (kernel/chaos's mapping); steps, timers, signals and children are the engine's. */
+const layerOfEntry = (e: TimelineEntry): string => (e.kind === 'syscall' ? layerOf(e.name) : 'orchestration');
+
+/** Links that keep one layer's entries: a long history's noise hidden. */
+function layerLinks(self: string, entries: readonly TimelineEntry[], current: string | undefined): Html {
+  const layers = [...new Set(entries.map(layerOfEntry))].sort();
+  if (layers.length < 2) return html``;
+  return html`<p>
+    Layer: ${current === undefined ? html`<strong>all</strong>` : html`<a href="${self}">all</a>`}
+    ${layers.map((l) =>
+      l === current
+        ? html` · <strong>${l}</strong>`
+        : html` · <a href="${self}?layer=${encodeURIComponent(l)}">${l}</a>`,
+    )}
+  </p>`;
+}
+
 function timeline(entries: readonly TimelineEntry[], full: boolean): Html {
   if (entries.length === 0)
     return notice('info', 'The journal is empty: the run has not started a step yet.');
@@ -60,6 +77,7 @@ function timeline(entries: readonly TimelineEntry[], full: boolean): Html {
     <thead>
       <tr>
         <th scope="col" class="num">#</th>
+        <th scope="col">Layer</th>
         <th scope="col">Kind</th>
         <th scope="col">Name</th>
         <th scope="col">Status</th>
@@ -73,6 +91,7 @@ function timeline(entries: readonly TimelineEntry[], full: boolean): Html {
         (e) =>
           html`<tr>
             <td class="num">${e.seq}</td>
+            <td>${layerOfEntry(e)}</td>
             <td>${e.kind}</td>
             <td><code>${e.name}</code></td>
             <td
@@ -164,6 +183,7 @@ const liveOutput = (run: Run): Html =>
 
 async function body(c: DashboardContext, kernel: Kernel, runId: string): Promise<Html> {
   const full = c.req.query('view') === 'full';
+  const layer = c.req.query('layer');
   const journal = await callAs<Journal>(c, kernel, 'runs.journal', { runId });
   const [children, approvals] = await Promise.all([
     callAs<{ runs: Run[] }>(c, kernel, 'runs.list', { parentId: runId, limit: 100 }).catch(() => ({
@@ -206,7 +226,8 @@ async function body(c: DashboardContext, kernel: Kernel, runId: string): Promise
       ${full ? html`<a href="${self}">Compact</a>` : html`<a href="${self}?view=full">Full (with outputs)</a>`}
       · <a href="${self}/journal.json" download>Download the journal (JSON)</a>
     </p>
-    ${timeline(journal.entries, full)}`;
+    ${layerLinks(self, journal.entries, layer)}
+    ${timeline(layer === undefined ? journal.entries : journal.entries.filter((e) => layerOfEntry(e) === layer), full)}`;
 }
 
 export function runDetailView(app: Hono<DashboardEnv>, kernel: Kernel): void {
