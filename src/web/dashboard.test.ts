@@ -178,6 +178,7 @@ describe('needs you and approvals', () => {
     assert.match(flashOf(again), /E_CONFLICT/);
     const page = await admin.get(`/ui/runs/${runId}`);
     assert.match(page.text, /approved<\/span> by <code>/);
+    assert.match(page.text, /<th scope="col">Layer<\/th>/, 'the timeline names layers');
   });
 
   it('lists an unhealthy driver (an MCP server that stopped answering), counted in the badge', async () => {
@@ -283,7 +284,6 @@ describe('runs', () => {
     await env.waitForStatus(runId, 'completed');
     const page = await admin.get(`/ui/runs/${runId}`);
     assert.match(page.text, /status-completed/);
-    assert.match(page.text, /<th scope="col">Layer<\/th>/);
     const journal = await admin.get(`/ui/runs/${runId}/journal.json`);
     assert.match(journal.headers.get('content-disposition') ?? '', /attachment/);
     assert.equal((JSON.parse(journal.text) as { run: { id: string } }).run.id, runId);
