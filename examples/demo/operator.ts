@@ -1,11 +1,8 @@
 /**
- * What a person and a bad day do while the fleet runs: the team lead answers approvals (a budget
- * raise at once, a refund after it has waited `decideAfterMs`, as a person would), and half way
- * through one worker dies with its runs mid-step: stopped abandoning them without releasing their
- * leases, as a crash leaves them, so the other worker takes them over by replay when they expire.
+ * What a person does while the fleet runs: the team lead answers approvals, a budget raise at
+ * once and a refund after it has waited `decideAfterMs`, as a person would. A call that fails is
+ * tried again on the next tick, as a person clicks again.
  */
-import type { Worker } from '../../src/orchestration/index.ts';
-import type { FaultPlan } from './faults.ts';
 import { AGENT_BUDGET } from './triage-agent.ts';
 
 type Call = <T>(name: string, input: unknown) => Promise<T>;
@@ -13,7 +10,6 @@ type Call = <T>(name: string, input: unknown) => Promise<T>;
 export interface OperatorFigures {
   budgetRaises: number;
   refundsApproved: number;
-  killedAtTasksDone: number | null;
 }
 
 interface Approval {
@@ -23,19 +19,15 @@ interface Approval {
 }
 
 export class Operator {
-  readonly figures: OperatorFigures = { budgetRaises: 0, refundsApproved: 0, killedAtTasksDone: null };
+  readonly figures: OperatorFigures = { budgetRaises: 0, refundsApproved: 0 };
   #timer: NodeJS.Timeout | undefined;
   #busy = false;
 
   readonly #call: Call;
-  readonly #plan: FaultPlan;
-  readonly #victim: Worker | undefined;
   readonly #decideAfterMs: number;
 
-  constructor(call: Call, plan: FaultPlan, victim: Worker | undefined, decideAfterMs = 300) {
+  constructor(call: Call, decideAfterMs = 300) {
     this.#call = call;
-    this.#plan = plan;
-    this.#victim = victim;
     this.#decideAfterMs = decideAfterMs;
   }
 
@@ -43,7 +35,9 @@ export class Operator {
     this.#timer = setInterval(() => {
       if (this.#busy) return;
       this.#busy = true;
-      void this.#tick().finally(() => (this.#busy = false));
+      void this.#tick()
+        .catch(() => undefined)
+        .finally(() => (this.#busy = false));
     }, 150);
   }
 
@@ -68,18 +62,5 @@ export class Operator {
       await this.#call('approvals.decide', { id: a.id, decision: 'approve', reason: 'refund is right' });
       this.figures.refundsApproved++;
     }
-    await this.#maybeKill();
-  }
-
-  async #maybeKill(): Promise<void> {
-    if (!this.#victim || this.figures.killedAtTasksDone !== null) return;
-    const { tasks } = await this.#call<{ tasks: unknown[] }>('fleet.task.list', {
-      status: 'completed',
-      limit: 1000,
-    });
-    if (tasks.length < Math.floor(this.#plan.agents / 2)) return;
-    this.figures.killedAtTasksDone = tasks.length;
-    this.#plan.counts.workerKill++;
-    await this.#victim.stop({ abandon: true });
   }
 }

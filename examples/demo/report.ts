@@ -1,44 +1,65 @@
 /**
- * The demo's figures, read back from the store through syscalls (the task board, the lead's
- * inbox, the runs, `fleet.report` over the audit log, `billing.cost`), not from the demo's own
- * bookkeeping, except the faults it injected. Printed as a short table, then one JSON line.
+ * The demo's figures for one pass, read back from the store through syscalls (the task board, the
+ * lead's inbox, the runs, `fleet.reliability` for the faults per layer, what recovered them and
+ * the invariants, `fleet.report`, `billing.cost`), not from the demo's own bookkeeping except the
+ * faults it made itself; and the report of both passes.
  */
+import type { ReliabilityReport } from '../../src/orchestration/index.ts';
 import type { FaultPlan } from './faults.ts';
+import type { Mechanisms } from './mechanisms.ts';
 import type { OperatorFigures } from './operator.ts';
+import { AGENT_CALLS } from './triage-agent.ts';
 
 type Call = <T>(name: string, input: unknown) => Promise<T>;
 
-/** Strata's six layers, by the first segment of the syscalls each one serves. */
-const LAYERS: Record<string, readonly string[]> = {
-  compute: ['sandbox', 'browser'],
-  identity: ['mail', 'identity', 'a2a'],
-  memory: ['memory'],
-  tools: ['tools'],
-  provisioning: ['billing', 'provision', 'model'],
-  orchestration: ['fleet', 'runs', 'approvals', 'escalations'],
-};
-
 interface FleetReport {
-  syscalls: { layer: string; ok: number; failed: number; denied: number }[];
   restarts: { total: number };
-  deaths: { detected: number; selfReclaimed: number };
+  deaths: { detected: number };
   duplicateWork: { total: number };
   approvals: { decided: number };
 }
 interface RunRow {
   status: string;
+  attempt: number;
+  leaseOwner: string | null;
   error?: { code: string };
-  output?: { sandboxAttempts: number; sandboxesLost: number; refunded: boolean };
 }
 
 const countBy = (keys: readonly string[]): Record<string, number> =>
   keys.reduce<Record<string, number>>((acc, k) => ({ ...acc, [k]: (acc[k] ?? 0) + 1 }), {});
+const countKinds = (layers: ReliabilityReport['layers']): Record<string, number> => {
+  const kinds: Record<string, number> = {};
+  for (const l of layers) for (const [k, n] of Object.entries(l.faultsByKind)) kinds[k] = (kinds[k] ?? 0) + n;
+  return kinds;
+};
+const rate = (n: number, of: number): number => (of ? Math.round((n / of) * 1e4) / 1e4 : 0);
 
-export async function collectReport(
-  call: Call,
-  options: { plan: FaultPlan; operator: OperatorFigures; lead: string; wallMs: number; teamStatus: string },
-) {
-  const { plan } = options;
+export interface CollectOptions {
+  plan: FaultPlan;
+  mechanisms: Mechanisms;
+  operator: OperatorFigures;
+  lead: string;
+  teamStatus: string;
+  wallMs: number;
+  fleetStarted: number;
+  victim: { id: string; killedAfterMs: number; killedAtEnded: number };
+  /** The raw pass's success, for the end-to-end figures of the pass with mechanisms. */
+  measuredWithoutMechanisms?: number;
+}
+
+/** One line per layer of `fleet.reliability`: what was injected, what recovered it, what did not. */
+const layerLine = (l: ReliabilityReport['layers'][number]) => ({
+  syscalls: l.syscalls,
+  faults: l.faultsInjected,
+  failed_after_fault: l.failedAfterFault,
+  recovered: l.recovered,
+  unrecovered: l.unrecovered,
+  success_raw: l.successRaw,
+  success_with_strata: l.successWithStrata,
+});
+
+export async function collectPass(call: Call, options: CollectOptions) {
+  const { plan, mechanisms: m } = options;
   const { tasks } = await call<{ tasks: { status: string }[] }>('fleet.task.list', { limit: 1000 });
   const { messages } = await call<{ messages: { subject: string }[] }>('mail.list', {
     mailbox: options.lead,
@@ -46,87 +67,107 @@ export async function collectReport(
   });
   const { runs } = await call<{ runs: RunRow[] }>('runs.list', { workflow: 'demo.triage', limit: 1000 });
   const fleet = await call<FleetReport>('fleet.report', {});
+  const { escalations } = await call<{ escalations: unknown[] }>('escalations.list', { limit: 1000 });
   const cost = await call<{ totals: { totalMicros: number }; currency: string }>('billing.cost', {
     groupBy: 'run',
   });
+  const reliability = await call<ReliabilityReport>('fleet.reliability', {
+    callsPerTask: AGENT_CALLS,
+    ...(options.measuredWithoutMechanisms !== undefined
+      ? { measuredWithoutMechanisms: options.measuredWithoutMechanisms }
+      : {}),
+  });
+  const { invariants } = reliability;
+  const chaosFaults = reliability.layers.reduce((n, l) => n + l.faultsInjected, 0);
+  const completed = tasks.filter((t) => t.status === 'completed').length;
   const done = runs.filter((r) => r.status === 'completed');
-  const tasksDone = tasks.filter((t) => t.status === 'completed').length;
-  const layers = Object.fromEntries(
-    Object.entries(LAYERS).map(([layer, prefixes]) => {
-      const rows = fleet.syscalls.filter((s) => prefixes.includes(s.layer));
-      const ok = rows.reduce((n, r) => n + r.ok, 0);
-      const total = rows.reduce((n, r) => n + r.ok + r.failed + r.denied, 0);
-      return [layer, { syscalls: total, ok, success: total ? Math.round((ok / total) * 1e4) / 1e4 : null }];
-    }),
-  );
-  const sandboxInjected = [...Array(plan.agents).keys()].filter((i) => plan.sandboxFault(i) !== 'ok').length;
-  const faults = { ...plan.counts, sandbox: sandboxInjected };
-  const modelInjected = plan.counts.model429 + plan.counts.model503;
-  const recovered = {
-    modelRetries: plan.modelRecovered,
-    sandboxRetries: done.reduce((n, r) => n + (r.output?.sandboxAttempts ?? 1) - 1, 0),
-    sandboxesRecreated: done.reduce((n, r) => n + (r.output?.sandboxesLost ?? 0), 0),
-    supervisorRestarts: fleet.restarts.total,
-    leaseTakeovers: fleet.deaths.detected,
-    selfReclaimed: fleet.deaths.selfReclaimed,
-  };
-  const subjects = new Set(messages.map((m) => m.subject));
+  const stranded = runs.filter((r) => r.status === 'running' && r.leaseOwner === options.victim.id).length;
+  const recoveredBy = reliability.mechanisms; // retry, fallback, restart, takeover, human
+  const killed = options.victim.killedAfterMs >= 0 ? 1 : 0;
+  const own = plan.counts.agentCrash + plan.counts.sandboxHang + killed;
+  const subjects = new Set(messages.map((x) => x.subject));
   return {
-    agents: plan.agents,
-    seed: plan.seed,
+    mechanisms: m.on ? 'on' : 'off',
     team: options.teamStatus,
-    tasks: { total: tasks.length, done: tasksDone, lost: tasks.length - tasksDone },
-    runs: {
-      completed: done.length,
-      failed: countBy(runs.filter((r) => r.status === 'failed').map((r) => r.error?.code ?? '-')),
-    },
-    mails: { received: messages.length, duplicated: messages.length - subjects.size },
+    tasks: tasks.length,
+    completed,
+    escalated: escalations.length,
+    tasks_lost: tasks.length - completed,
+    success_rate: rate(completed, tasks.length),
+    faults_injected: chaosFaults + own,
     faults: {
-      ...faults,
-      total: modelInjected + sandboxInjected + plan.counts.agentCrash + plan.counts.workerKill,
+      chaos: chaosFaults,
+      chaos_by_kind: countKinds(reliability.layers),
+      failed_after_fault: reliability.layers.reduce((n, l) => n + l.failedAfterFault, 0),
+      agent_crash: plan.counts.agentCrash,
+      sandbox_hang: plan.counts.sandboxHang,
+      worker_kill: killed,
     },
-    recovered,
+    layers: Object.fromEntries(reliability.layers.map((l) => [l.layer, layerLine(l)])),
+    recovered_by: recoveredBy,
+    unrecovered: reliability.layers.reduce((n, l) => n + l.unrecovered, 0),
+    // Runs retried by replay after the demo's own crashes and hangs (not injected by the kernel).
+    run_retries: done.reduce((n, r) => n + r.attempt - 1, 0),
+    supervisor_restarts: fleet.restarts.total,
+    time_to_recover_p50_ms: reliability.timeToRecoverMs.all?.p50 ?? null,
+    time_to_recover_p95_ms: reliability.timeToRecoverMs.all?.p95 ?? null,
+    end_to_end: reliability.endToEnd,
+    invariants,
+    worker_killed: options.victim.killedAfterMs >= 0,
+    worker_killed_after_ms: options.victim.killedAfterMs,
+    worker_killed_at_runs_ended: options.victim.killedAtEnded,
+    runs_taken_over: fleet.deaths.detected,
+    runs_stranded: stranded,
+    runs_failed: countBy(runs.filter((r) => r.status === 'failed').map((r) => r.error?.code ?? '-')),
+    duplicated_side_effects:
+      messages.length -
+      subjects.size +
+      fleet.duplicateWork.total +
+      invariants.duplicatedSideEffects.duplicates,
+    budget_exceeded: !invariants.budget.holds,
     approvals: { decided: fleet.approvals.decided, ...options.operator },
-    duplicateWork: fleet.duplicateWork.total,
-    cost: {
-      currency: cost.currency,
-      totalMicros: cost.totals.totalMicros,
-      perCompletedTaskMicros: tasksDone ? Math.round(cost.totals.totalMicros / tasksDone) : null,
+    cost_usd: cost.totals.totalMicros / 1e6,
+    cost_per_completed_task_usd: completed ? cost.totals.totalMicros / 1e6 / completed : null,
+    audit: {
+      verified: invariants.auditChain.checked && invariants.auditChain.holds,
+      entries: invariants.auditChain.entries,
+      head: invariants.auditChain.headHash,
     },
-    layers,
-    wallMs: options.wallMs,
+    wall_ms: options.wallMs,
   };
 }
 
-export type DemoReport = Awaited<ReturnType<typeof collectReport>>;
+export type PassReport = Awaited<ReturnType<typeof collectPass>>;
 
-export function printReport(r: DemoReport): void {
-  const usd = (micros: number | null) => (micros === null ? '-' : (micros / 1e6).toFixed(4));
-  const f = r.faults;
-  console.log(`\n${r.agents} agents, seed ${r.seed}, ${(r.wallMs / 1000).toFixed(1)} s, team ${r.team}`);
-  console.log(
-    `tasks done ${r.tasks.done}/${r.tasks.total} (lost ${r.tasks.lost}); mails to the lead ${r.mails.received} (duplicated ${r.mails.duplicated})`,
-  );
-  console.log(
-    `faults injected ${f.total}: model 429 ${f.model429}, model 503 ${f.model503}, sandbox crash/hang ${f.sandbox}, agent crash ${f.agentCrash}, worker kill ${f.workerKill}`,
-  );
-  const rec = r.recovered;
-  console.log(
-    `recovered by: model retries ${rec.modelRetries}, sandbox re-runs ${rec.sandboxRetries}, sandboxes re-made ${rec.sandboxesRecreated}, supervisor restarts ${rec.supervisorRestarts}, lease takeovers ${rec.leaseTakeovers} (own expired leases ${rec.selfReclaimed})`,
-  );
-  console.log(
-    `approvals decided ${r.approvals.decided} (budget raises ${r.approvals.budgetRaises}, refunds ${r.approvals.refundsApproved}); duplicate work ${r.duplicateWork}`,
-  );
-  console.log(
-    `agent runs completed ${r.runs.completed}, failed (then restarted) ${JSON.stringify(r.runs.failed)}`,
-  );
-  console.log(
-    `cost ${usd(r.cost.totalMicros)} ${r.cost.currency}, per completed task ${usd(r.cost.perCompletedTaskMicros)}`,
-  );
-  console.log('layer          syscalls  success');
-  for (const [name, l] of Object.entries(r.layers))
-    console.log(
-      `${name.padEnd(14)} ${String(l.syscalls).padStart(8)}  ${l.success === null ? '-' : (l.success * 100).toFixed(2) + ' %'}`,
-    );
-  console.log(JSON.stringify(r));
+/** The report of a demo run: the pass with mechanisms (or the only pass) leads, the raw pass beside it. */
+export function demoReport(
+  seed: number,
+  agents: number,
+  on: PassReport | undefined,
+  off: PassReport | undefined,
+) {
+  const main = on ?? off;
+  if (!main) throw new Error('no pass ran');
+  return {
+    seed,
+    agents,
+    success_rate_with_mechanisms: on?.success_rate ?? null,
+    success_rate_raw: off?.success_rate ?? null,
+    tasks: main.tasks,
+    completed: main.completed,
+    escalated: main.escalated,
+    tasks_lost: main.tasks_lost,
+    duplicated_side_effects: main.duplicated_side_effects,
+    budget_exceeded: main.budget_exceeded,
+    faults_injected: main.faults_injected,
+    recovered_by: main.recovered_by,
+    time_to_recover_p50_ms: main.time_to_recover_p50_ms,
+    time_to_recover_p95_ms: main.time_to_recover_p95_ms,
+    worker_killed: main.worker_killed,
+    runs_taken_over: main.runs_taken_over,
+    audit: main.audit,
+    passes: { ...(off ? { off } : {}), ...(on ? { on } : {}) },
+  };
 }
+
+export type DemoReport = ReturnType<typeof demoReport>;

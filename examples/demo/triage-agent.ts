@@ -8,11 +8,12 @@
  */
 import { z } from 'zod';
 import { isStrataError } from '../../src/kernel/index.ts';
-import { defineWorkflow, type WorkflowContext } from '../../src/orchestration/index.ts';
+import { defineWorkflow, type RetryOptions, type WorkflowContext } from '../../src/orchestration/index.ts';
 import type { FaultPlan } from './faults.ts';
 import { reproduceScript, type Issue } from './issues.ts';
 
-export const MODEL = 'demo/triage';
+/** Syscalls one agent makes when nothing fails (a refund's approval is not a syscall). */
+export const AGENT_CALLS = 13;
 export const TEAM_SCOPE = { userId: 'shop' };
 export const AGENT_BUDGET = '0.05';
 /** Below one model call's worst case (800 output tokens at 15 USD/M): the agent pauses for a raise. */
@@ -50,13 +51,10 @@ interface Exec {
   exceeded: string[];
 }
 
-/** The agent's first command is the fault plan's choice; retries run the real script. */
+/** The agent's first command hangs when the fault plan says so; retries run the real script. */
 function commandFor(plan: FaultPlan, agent: number, issue: Issue, attempt: number): string {
   const script = `python3 -c '${reproduceScript(issue)}'`;
-  if (attempt > 1) return script;
-  const fault = plan.sandboxFault(agent);
-  if (fault === 'crash') return 'kill -SEGV $$'; // the reproduction dies on a signal
-  if (fault === 'hang') return 'sleep 30'; // past the exec's wall time: killed
+  if (attempt === 1 && plan.sandboxHangs(agent)) return 'sleep 30'; // past the exec's wall time: killed
   return script;
 }
 
@@ -89,8 +87,20 @@ async function reproduce(ctx: WorkflowContext, plan: FaultPlan, agent: number, i
   }
 }
 
-export function triageAgent(plan: FaultPlan) {
-  return defineWorkflow({ name: 'demo.triage', version: 1, input, output }, async (ctx, job) => {
+/**
+ * The agent's workflow. `model` is a route with a fallback or one provider's model, `retry` the
+ * whole-run retries by journal replay (both off in the demo's pass without mechanisms).
+ */
+export function triageAgent(plan: FaultPlan, options: { model: string; retry?: RetryOptions }) {
+  const { model } = options;
+  const spec = {
+    name: 'demo.triage',
+    version: 1,
+    input,
+    output,
+    ...(options.retry ? { retry: options.retry } : {}),
+  };
+  return defineWorkflow(spec, async (ctx, job) => {
     const { agent } = job;
     const limit = plan.tightBudget(agent) ? TIGHT_BUDGET : AGENT_BUDGET;
     await ctx.syscall('billing.budgets.set', { scope: 'run', subject: ctx.runId, period: 'lifetime', limit });
@@ -110,7 +120,7 @@ export function triageAgent(plan: FaultPlan) {
     const facts = recalled.hits.map((h) => h.memory.text).join(' ');
     const ask = (prompt: string) =>
       ctx.syscall<Generated>('model.generate', {
-        model: MODEL,
+        model,
         maxTokens: 800,
         messages: [
           { role: 'system', content: `You triage bug reports for a web shop. Known: ${facts}` },

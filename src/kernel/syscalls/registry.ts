@@ -45,6 +45,18 @@ export class SyscallRegistry {
     });
   }
 
+  /**
+   * Caps every registered syscall's attempts at `attempts` (1: the pipeline never retries), to
+   * measure what its retries are worth (the fleet demo's pass without recovery mechanisms).
+   */
+  capAttempts(attempts: number): void {
+    for (const [name, entry] of this.#entries)
+      this.#entries.set(name, {
+        ...entry,
+        retry: { ...entry.retry, attempts: Math.min(entry.retry.attempts, attempts) },
+      });
+  }
+
   get(name: string): RegisteredSyscall {
     const entry = this.#entries.get(name);
     if (!entry)
