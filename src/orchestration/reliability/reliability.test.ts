@@ -11,6 +11,8 @@ import { z } from 'zod';
 import { chaosSchema, ChaosInjector, takeChaosFault } from '../../kernel/chaos/index.ts';
 import { Kernel, StrataError, systemClock } from '../../kernel/index.ts';
 import { defineSyscall } from '../../kernel/syscalls/define.ts';
+import { createScriptedProvider } from '../../models/drivers/scripted/index.ts';
+import { ModelService, modelSyscalls, parseModelsConfig } from '../../models/index.ts';
 import { onEveryStore, type StoreHandle } from '../../testkit/stores.ts';
 import { defineWorkflow } from '../define.ts';
 import { Engine } from '../engine.ts';
@@ -87,6 +89,16 @@ async function open(db: StoreHandle) {
   const kernel = await Kernel.open({ store, masterKey: randomBytes(32), meter: engine.meterHook, chaos });
   engine.attachKernel(kernel);
   kernel.register(fragile());
+  // A route whose first target gives up at once (one attempt), so a failed call falls back to m2.
+  const models = parseModelsConfig({
+    providers: [{ name: 'scripted', driver: 'scripted', models: ['m1', 'm2'], retry: { attempts: 1 } }],
+    routes: { main: ['scripted/m1', 'scripted/m2'] },
+  });
+  const provider = createScriptedProvider({
+    script: () => ({ text: 'ok', usage: { inputTokens: 1, outputTokens: 1 } }),
+  });
+  for (const def of modelSyscalls(new ModelService({ config: models, providers: { scripted: provider } })))
+    kernel.register(def);
   kernel.register(flaky());
   for (const def of fleetSyscalls(engine)) kernel.register(def);
   engine.register(once);
@@ -136,11 +148,15 @@ onEveryStore('reliability report', (db) => {
         rules: [
           { syscall: 'sandbox.flaky', errorRate: 1, fault: 'oom_kill' },
           { syscall: 'tools.fragile', errorRate: 1 },
+          { syscall: 'model.generate', errorRate: 1, fault: 'http_500' },
         ],
       },
       as,
     );
     for (let i = 0; i < 4; i++) await h.kernel.call('sandbox.flaky', {}, as);
+    const prompt = { messages: [{ role: 'user', content: 'go' }] };
+    await h.kernel.call('model.generate', { model: 'main', ...prompt }, as); // m1 answers 500: m2 does
+    await assert.rejects(h.kernel.call('model.generate', { model: 'scripted/m2', ...prompt }, as)); // no route
     const u = await h.engine.start(once.name, {}, as);
     const r = await h.engine.start(again.name, {}, as);
     const sup = await h.engine.start(supervisor.name, {}, as);
@@ -161,64 +177,74 @@ onEveryStore('reliability report', (db) => {
       { measuredWithoutMechanisms: 0.5 },
       as,
     );
-    const compute = report.layers.find((l) => l.layer === 'compute');
-    assert.deepEqual(
-      { ...compute, successRaw: compute?.successRaw, successWithStrata: compute?.successWithStrata },
-      {
-        layer: 'compute',
-        syscalls: 4,
-        ok: 4,
-        failed: 0,
-        denied: 0,
-        faultsInjected: 4,
-        faultsByKind: { oom_kill: 4 },
-        faultedCalls: 4,
-        failedAfterFault: 0,
-        recovered: { retry: 4, fallback: 0, restart: 0, takeover: 0, human: 0 },
-        unrecovered: 0,
-        pending: 0,
-        unattributed: 0,
-        successRaw: 0,
-        successWithStrata: 1,
-      },
-    );
-    const tools = report.layers.find((l) => l.layer === 'tools');
-    // u fails unrecovered; r catches its failed call and calls again (retry); the child's first
-    // incarnation fails and is replaced (restart), its second completes.
-    assert.deepEqual(tools && { ...tools }, {
-      layer: 'tools',
-      syscalls: 5,
-      ok: 2,
-      failed: 3,
-      denied: 0,
-      faultsInjected: 3,
-      faultsByKind: { error: 3 },
-      faultedCalls: 3,
-      failedAfterFault: 3,
-      recovered: { retry: 1, fallback: 0, restart: 1, takeover: 0, human: 0 },
-      unrecovered: 1,
+    const layer = (name: string) => {
+      const l = report.layers.find((x) => x.layer === name);
+      return (
+        l && [l.syscalls, l.ok, l.failed, l.denied, l.faultsInjected, l.faultedCalls, l.failedAfterFault]
+      );
+    };
+    const outcome = (name: string) => {
+      const l = report.layers.find((x) => x.layer === name);
+      return (
+        l && { ...l.recovered, unrecovered: l.unrecovered, pending: l.pending, unattributed: l.unattributed }
+      );
+    };
+    const none = {
+      retry: 0,
+      fallback: 0,
+      restart: 0,
+      takeover: 0,
+      human: 0,
+      unrecovered: 0,
       pending: 0,
       unattributed: 0,
-      successRaw: 2 / 5,
-      successWithStrata: 2 / 5,
-    });
-    assert.deepEqual(report.mechanisms, { retry: 5, fallback: 0, restart: 1, takeover: 0, human: 0 });
+    };
+    const rates = (name: string) =>
+      report.layers.filter((l) => l.layer === name).map((l) => [l.successRaw, l.successWithStrata]);
+    // [syscalls, ok, failed, denied, faults, faulted calls, failed after a fault]
+    // compute: every first attempt OOM-killed, every call recovered by the pipeline's retry.
+    assert.deepEqual(layer('compute'), [4, 4, 0, 0, 4, 4, 0]);
+    assert.deepEqual(outcome('compute'), { ...none, retry: 4 });
+    assert.deepEqual(rates('compute'), [[0, 1]]);
+    // models: the routed call fell back to m2; the direct call failed outside any run.
+    assert.deepEqual(layer('models'), [2, 1, 1, 0, 2, 2, 1]);
+    assert.deepEqual(outcome('models'), { ...none, fallback: 1, unattributed: 1 });
+    assert.deepEqual(rates('models'), [[0, 0.5]]);
+    // tools: u fails unrecovered; r catches its failed call and calls again (retry); the child's
+    // first incarnation fails and is replaced (restart), its second completes.
+    assert.deepEqual(layer('tools'), [5, 2, 3, 0, 3, 3, 3]);
+    assert.deepEqual(outcome('tools'), { ...none, retry: 1, restart: 1, unrecovered: 1 });
+    assert.deepEqual(rates('tools'), [[2 / 5, 2 / 5]]);
+    assert.deepEqual(
+      report.layers.map((l) => [l.layer, l.faultsByKind]),
+      [
+        ['compute', { oom_kill: 4 }],
+        ['kernel', {}],
+        ['models', { http_500: 2 }],
+        ['tools', { error: 3 }],
+      ],
+    );
+    assert.deepEqual(report.mechanisms, { retry: 5, fallback: 1, restart: 1, takeover: 0, human: 0 });
     const e2e = report.endToEnd;
-    assert.deepEqual(e2e.layersUsed, ['compute', 'tools']);
-    assert.equal(e2e.predictedRaw, 0 * (2 / 5), 'every first attempt in compute failed');
+    assert.deepEqual(e2e.layersUsed, ['compute', 'models', 'tools']);
+    assert.equal(e2e.predictedRaw, 0, 'every first attempt in compute and models failed');
     // Root runs: u failed, r completed, the supervisor still runs; 5 journaled calls over 3 roots.
     assert.deepEqual(e2e.tasks, { total: 3, completed: 1, failed: 1, live: 1 });
     assert.equal(e2e.measuredWithMechanisms, 0.5);
     assert.equal(e2e.measuredWithoutMechanisms, 0.5);
     assert.equal(e2e.callsPerTask, 5 / 3);
-    assert.equal(e2e.perCallRaw, 2 / 9, 'first attempts ok: 0 of 4 in compute, 2 of 5 in tools');
-    assert.equal(e2e.predictedRawPerTask, (2 / 9) ** (5 / 3));
+    assert.equal(
+      e2e.perCallRaw,
+      2 / 11,
+      'first attempts ok: 0 of 4 in compute, 0 of 2 in models, 2 of 5 in tools',
+    );
+    assert.equal(e2e.predictedRawPerTask, (2 / 11) ** (5 / 3));
     assert.equal(report.timeToRecoverMs.takeovers, null);
     assert.ok(
       (report.timeToRecoverMs.runs?.p50 ?? 0) > 0,
       'r and the second incarnation completed after their faults',
     );
-    assert.equal(report.recoveryCost.retriedCalls, 4);
+    assert.equal(report.recoveryCost.retriedCalls, 5, '4 retried, 1 fell back');
     assert.equal(report.recoveryCost.restartedRuns, 1);
     // Verified inside the call: before its own entry and kernel.audit.verify's were appended.
     const entries = await h.kernel.audit.list(tenant, { limit: 1000 });
