@@ -21,6 +21,7 @@ import { defineSupervisor } from '../supervision/supervisor.ts';
 import { fleetTree } from '../supervision/tree.ts';
 import { Worker } from '../worker.ts';
 import { renderReliability } from '../../cli/commands/fleet-reliability.ts';
+import { reliabilityReport } from './report.ts';
 import type { ReliabilityReport } from './schema.ts';
 
 const fragile = () =>
@@ -261,5 +262,30 @@ onEveryStore('reliability report', (db) => {
     assert.match(table, /measured with mechanisms\s+50\.0% \(1 of 2 finished tasks; 1 live\)/);
     assert.match(table, /audit chain verified\s+holds/);
     assert.match(table, /budget never exceeded\s+not checked/);
+
+    // A person resumed two runs paused on an exhausted budget (rows as the budget-pause layer writes
+    // them), and a worker's death was taken over: human in the exhausted call's layer, takeover in
+    // orchestration, with the takeover's heartbeat-to-resume time (r journaled steps after it).
+    await h.store.run(
+      `INSERT INTO orch_budget_pauses (id, tenant_id, budget_id, budget, leader_run_id, root_id, syscall,
+         proposed_limit, status, created_at, resolved_at) VALUES ('bp_1', ?, 'bud_1', '{}', ?, ?, 'model.generate', '"2"', 'resumed', 1, 2)`,
+      [tenant, r.id, r.id],
+    );
+    for (const run of [r.id, u.id])
+      await h.store.run(
+        `INSERT INTO orch_budget_paused_runs (pause_id, run_id, joined_at) VALUES ('bp_1', ?, 1)`,
+        [run],
+      );
+    await h.store.run(
+      `INSERT INTO orch_lease_takeovers (run_id, tenant_id, prev_owner, new_owner, lease_expired_at, taken_at, lease_ms)
+       VALUES (?, ?, 'w1', 'w2', 1000, 1000, 1000)`,
+      [r.id, tenant],
+    );
+    const people = await reliabilityReport(h.store, tenant);
+    assert.deepEqual(people.mechanisms, { retry: 5, fallback: 1, restart: 1, takeover: 1, human: 2 });
+    assert.equal(people.layers.find((l) => l.layer === 'models')?.recovered.human, 2);
+    assert.equal(people.layers.find((l) => l.layer === 'orchestration')?.recovered.takeover, 1);
+    assert.ok(people.timeToRecoverMs.takeovers !== null, 'r made steps after the takeover');
+    assert.equal(people.invariants.auditChain.checked, false, 'verified by the syscall only');
   });
 });
