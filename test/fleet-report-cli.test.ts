@@ -1,13 +1,14 @@
 // `strata fleet report` and the fleet gauges on /metrics end to end: a real `strata up` running a
 // supervisor whose child fails once; the CLI (--json and text, --since) and a scrape of /metrics
-// both show the restart, a failed syscall and no duplicate work.
+// both show the restart, a failed syscall and no duplicate work; `strata fleet reliability` reads
+// the reliability report.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCli, startUp, type CliResult, type RunningServer } from '../src/cli/testing.ts';
-import type { FleetReport, Run, TreeNode } from '../src/orchestration/index.ts';
+import type { FleetReport, ReliabilityReport, Run, TreeNode } from '../src/orchestration/index.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'strata-fleet-report-'));
 let server: RunningServer;
@@ -71,4 +72,26 @@ test('strata fleet report and /metrics count a restart and a failed syscall', as
   assert.match((await cli(['fleet', 'pauses'], false)).stdout, /^no budget pauses$/m);
   assert.notEqual((await cli(['fleet', 'pauses', '--status', 'sleeping'])).code, 0, 'a bad status fails');
   assert.match(metrics, /^strata_fleet_syscalls\{layer="fleet",outcome="failed"\} 1$/m);
+
+  // The reliability report: --json as the syscall returns it, the flags, the table. The restart
+  // here was not caused by an injected fault, so no mechanism recovered anything.
+  const rel = await json<ReliabilityReport>([
+    'fleet',
+    'reliability',
+    '--without-mechanisms',
+    '0.5',
+    '--layers',
+    'orchestration',
+  ]);
+  assert.equal(rel.endToEnd.measuredWithoutMechanisms, 0.5);
+  assert.deepEqual(rel.endToEnd.layersUsed, ['orchestration']);
+  assert.equal(rel.mechanisms.restart, 0);
+  assert.equal(rel.invariants.auditChain.holds, true);
+  assert.ok(rel.invariants.auditChain.entries > 0);
+  const viaReport = await json<ReliabilityReport>(['fleet', 'report', '--reliability', '--since', '1h']);
+  assert.notEqual(viaReport.sinceMs, null);
+  const table = (await cli(['fleet', 'reliability'], false)).stdout;
+  assert.match(table, /^layer +calls +faults +retry/m);
+  assert.match(table, /^orchestration +\d+ +0 /m);
+  assert.match(table, /audit chain verified +holds/);
 });
