@@ -26,11 +26,12 @@ export class FaultPlan {
   readonly seed: number;
   readonly agents: number;
 
-  constructor(seed: number, agents: number) {
+  constructor(seed: number, agents: number, options: { crashes?: boolean } = {}) {
     this.seed = seed;
     this.agents = agents;
     for (let i = 0; i < agents; i++) if (this.#pick('crash', i, 0.06)) this.#crashOnce.add(i);
     if (this.#crashOnce.size === 0) this.#crashOnce.add(agents - 1); // at least one, for the demo
+    if (options.crashes === false) this.#crashOnce.clear();
   }
 
   #pick(kind: string, agent: number, rate: number): boolean {

@@ -1,29 +1,27 @@
 /**
  * One pass of the demo: a fresh runtime on the embedded default (SQLite in a temporary directory),
- * the shop's tracker, mailboxes and team memory, then a supervised fleet of triage agents run by
- * two workers under the kernel's chaos injector, one worker dying at a seeded moment. The same
- * seed gives the same issues, faults and moment in both passes; `mechanisms` says which of
- * Strata's recovery mechanisms are on (mechanisms.ts).
+ * the shop (shop-setup.ts), then a supervised fleet of triage agents run by two workers, one in
+ * this process and one in a child process on the same SQLite file, under the kernel's chaos
+ * injector; the child is killed with SIGKILL at a seeded point. The same seed gives the same
+ * issues, faults and kill point in both passes; `mechanisms` says which of Strata's recovery
+ * mechanisms are on (mechanisms.ts).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
-import { loadConfig } from '../../src/kernel/index.ts';
-import { createScriptedProvider } from '../../src/models/index.ts';
 import { defineSupervisor, eraseWorkflow, TERMINAL, Worker } from '../../src/orchestration/index.ts';
-import { bootstrapDefaultTenant, openRuntime } from '../../src/server/index.ts';
-import { defineTool } from '../../src/tools/index.ts';
+import { bootstrapDefaultTenant } from '../../src/server/index.ts';
 import { chaosConfig } from './chaos-plan.ts';
+import { AGENTS_QUEUE, freePort, openDemoRuntime } from './demo-runtime.ts';
 import { draw, FaultPlan } from './faults.ts';
-import { seedIssues, TEAM_FACTS } from './issues.ts';
-import { BACKUP_MODEL, PRIMARY_MODEL, type Mechanisms } from './mechanisms.ts';
+import type { Mechanisms } from './mechanisms.ts';
 import { Operator } from './operator.ts';
 import { collectPass, type PassReport } from './report.ts';
-import { TEAM_SCOPE, triageAgent } from './triage-agent.ts';
+import { LEAD, setUpShop } from './shop-setup.ts';
+import type { ChildOptions } from './worker-child.ts';
 
 export interface PassOptions {
   readonly seed: number;
@@ -35,106 +33,38 @@ export interface PassOptions {
   readonly measuredWithoutMechanisms?: number;
 }
 
-const VICTIM = 'worker-b';
+const VICTIM = 'worker-child';
 
-/** A free loopback port for the SMTP server (the lead's inbox is on this node). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const { port } = server.address() as { port: number };
-  await new Promise((ok) => server.close(ok));
-  return port;
-}
-
-/** The victim worker dies once this many agent runs have ended: 30–50 % of them, from the seed. */
+/** The child worker dies once this many agent runs have ended: 30–50 % of them, from the seed. */
 export const killAtEnded = (seed: number, agents: number): number =>
   Math.max(1, Math.floor(agents * (0.3 + 0.2 * draw(seed, 'kill'))));
 
-const reply = (prompt: string) => {
-  const text = `ok: ${prompt.slice(-60)}`;
-  return { text, usage: { inputTokens: 600 + prompt.length, outputTokens: 40 + text.length } };
-};
-/** The scripted model (the only stand-in for an LLM), keyed by the agent's own question. */
-const scripted = (name: string) =>
-  createScriptedProvider({ name, script: (request) => reply(request.messages.at(-1)?.content ?? '') });
+/** Starts the child worker and resolves once it serves the agents' queue. */
+async function startChild(options: ChildOptions): Promise<ChildProcess> {
+  const script = fileURLToPath(new URL('worker-child.ts', import.meta.url));
+  const child = spawn(process.execPath, [script, JSON.stringify(options)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  await new Promise<void>((ready, fail) => {
+    lines.on('line', (line) => line === 'ready' && ready());
+    child.once('exit', (code) => fail(new Error(`the child worker exited (${code}) before serving`)));
+  });
+  return child;
+}
 
 export async function runPass(options: PassOptions): Promise<PassReport> {
   const { seed, agents, mechanisms: m } = options;
   const started = Date.now();
   const dataDir = mkdtempSync(join(tmpdir(), 'strata-demo-'));
   const smtpPort = await freePort();
-  const config = loadConfig({
-    overrides: {
-      dataDir,
-      models: {
-        providers: [
-          { name: 'demo', driver: 'scripted', models: ['triage'], retry: { attempts: 1 } },
-          { name: 'backup', driver: 'scripted', models: ['triage'], retry: { attempts: 1 } },
-        ],
-        routes: m.routes,
-        prices: { [PRIMARY_MODEL]: { input: 3, output: 15 }, [BACKUP_MODEL]: { input: 3, output: 15 } },
-      },
-      mail: { smtpPort, relayUrl: `smtp://127.0.0.1:${smtpPort}` },
-    },
-  });
   const plan = new FaultPlan(seed, agents);
-  const runtime = await openRuntime({
-    config,
-    modelProviders: { demo: scripted('demo'), backup: scripted('backup') },
-  });
-  if (m.syscallAttempts !== undefined) runtime.kernel.registry.capAttempts(m.syscallAttempts);
+  const common = { dataDir, seed, agents, mechanisms: m, relayPort: smtpPort };
+  const { runtime, triage } = await openDemoRuntime({ ...common, smtpPort, chaos: false }, plan);
   const { tenantId, adminKey = '' } = await bootstrapDefaultTenant(runtime);
   const principal = await runtime.kernel.authenticate({ apiKey: adminKey });
   const call = <T>(name: string, input: unknown) => runtime.kernel.call<T>(name, input, { principal });
-
-  runtime.tools.register(
-    defineTool({
-      name: 'tracker.label',
-      description: 'Labels an issue of the shop tracker and sets its severity.',
-      input: z.object({ issue: z.number(), labels: z.array(z.string()), severity: z.string() }),
-      output: z.object({ issue: z.number(), labels: z.array(z.string()) }),
-      costMicros: 500,
-      handler: ({ issue, labels }) => ({ issue, labels }),
-    }),
-  );
-  const trackerToken = randomBytes(24).toString('base64url'); // the tracker's API token, kept in the vault
-  await call('tools.vault.put', { name: 'tracker', kind: 'bearer', secret: trackerToken });
-  const tokenHash = createHash('sha256').update(trackerToken).digest('hex');
-  await call('tools.mcp.add', {
-    name: 'tracker',
-    transport: 'stdio',
-    command: process.execPath,
-    args: [
-      fileURLToPath(new URL('tracker-mcp.ts', import.meta.url)),
-      String(seed),
-      String(agents),
-      tokenHash,
-    ],
-    secretEnv: { TRACKER_TOKEN: 'tracker' },
-  });
-  await call('billing.budgets.set', { scope: 'tenant', period: 'month', limit: (agents * 0.05).toFixed(2) });
-  for (const text of TEAM_FACTS) await call('memory.add', { scope: TEAM_SCOPE, text, infer: false });
-  const lead = 'lead@shop.test';
-  await call('mail.mailboxes.create', { agent: 'lead', address: lead });
-  const triage = triageAgent(plan, { model: m.model, ...(m.runRetry ? { retry: m.runRetry } : {}) });
-  const children = [];
-  for (const [agent, issue] of seedIssues(seed, agents).entries()) {
-    const mailbox = `triage-${agent}@agents.shop.test`;
-    await call('mail.mailboxes.create', { agent: `triage-${agent}`, address: mailbox });
-    const task = await call<{ id: string }>('fleet.task.create', {
-      title: `#${issue.number} ${issue.title}`,
-      payload: issue,
-      key: `issue-${issue.number}`,
-    });
-    const input = { agent, taskId: task.id, mailbox, lead, issue };
-    children.push({
-      id: `triage-${agent}`,
-      workflow: triage,
-      input,
-      restart: m.childRestart,
-      significant: true,
-    });
-  }
+  const inputs = await setUpShop(runtime, call, seed, agents);
   const team = defineSupervisor({
     name: 'demo.team',
     version: 1,
@@ -144,22 +74,39 @@ export async function runPass(options: PassOptions): Promise<PassReport> {
     periodMs: 60_000,
     backoff: { baseMs: 100, maxMs: 1_000 },
     breaker: { deaths: agents, windowMs: 30_000, cooldownMs: 1_000 },
-    children,
+    children: inputs.map((input) => ({
+      id: `triage-${input.agent}`,
+      workflow: triage,
+      input,
+      restart: m.childRestart,
+      significant: true,
+    })),
   });
-  runtime.engine.register(eraseWorkflow(triage));
   runtime.engine.register(eraseWorkflow(team));
-  const workerOptions = { concurrency: agents + 5, leaseMs: m.leaseMs, pollMs: 50 };
-  const workers = [
-    new Worker(runtime.engine, { ...workerOptions, id: 'worker-a' }),
-    new Worker(runtime.engine, { ...workerOptions, id: VICTIM }),
-  ];
-  for (const w of workers) await w.start();
+  const worker = new Worker(runtime.engine, {
+    id: 'worker-parent',
+    queues: ['default', AGENTS_QUEUE],
+    // About half the agents at once (and the team's supervisor): the child worker runs the rest.
+    concurrency: Math.ceil(agents / 2) + 1,
+    leaseMs: m.leaseMs,
+    pollMs: 50,
+  });
+  await worker.start();
+  const child = await startChild({
+    dataDir,
+    seed,
+    agents,
+    on: m.on,
+    leaseMs: m.leaseMs,
+    smtpPort: await freePort(),
+    relayPort: smtpPort,
+    workerId: VICTIM,
+  });
   const operator = new Operator(call);
   operator.start();
   await call('chaos.set', chaosConfig(seed, agents));
   const fleetStarted = Date.now();
   const run = await runtime.engine.start('demo.team', {}, { principal });
-  // One worker dies with its runs mid-step, leases unreleased, as a crash leaves them.
   const killAt = killAtEnded(seed, agents);
   let killedAfterMs = -1;
   const teamStatus = await drive(runtime.engine, tenantId, run.id, {
@@ -168,7 +115,7 @@ export async function runPass(options: PassOptions): Promise<PassReport> {
     takeover: m.on,
     kill: () => {
       killedAfterMs = Date.now() - fleetStarted;
-      void workers[1]?.stop({ abandon: true });
+      child.kill('SIGKILL'); // kill -9: no handler runs, its leases are left to expire
     },
   });
   operator.stop();
@@ -177,25 +124,26 @@ export async function runPass(options: PassOptions): Promise<PassReport> {
     plan,
     mechanisms: m,
     operator: operator.figures,
-    lead,
+    lead: LEAD,
     teamStatus,
     wallMs: Date.now() - started,
-    fleetStarted,
     victim: { id: VICTIM, killedAfterMs, killedAtEnded: killAt },
     ...(options.measuredWithoutMechanisms !== undefined
       ? { measuredWithoutMechanisms: options.measuredWithoutMechanisms }
       : {}),
   });
-  for (const w of workers) await w.stop({ abandon: true });
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await worker.stop({ abandon: true });
   await runtime.close();
   rmSync(dataDir, { recursive: true, force: true });
   return report;
 }
 
-type Engine = Awaited<ReturnType<typeof openRuntime>>['engine'];
+type Engine = Awaited<ReturnType<typeof openDemoRuntime>>['runtime']['engine'];
 
 /**
- * Watches the fleet: kills the victim worker once `killAtEnded` agent runs have ended, and waits
+ * Watches the fleet: kills the child worker once `killAtEnded` agent runs have ended and it holds
+ * a run (a death with nothing in hand would show nothing), and waits
  * until the team's run ends, or every agent run has ended or is stranded on the dead worker (with
  * lease takeover off, nobody takes them), or the deadline passes; returns the team's status then.
  */
@@ -210,7 +158,8 @@ async function drive(
     const team = await engine.get(tenantId, teamId);
     if (TERMINAL.has(team.status) || Date.now() > options.deadline) return team.status;
     const runs = await engine.list(tenantId, { workflow: 'demo.triage', limit: 1000 });
-    if (!killed && runs.filter((r) => TERMINAL.has(r.status)).length >= options.killAtEnded) {
+    const held = runs.some((r) => r.status === 'running' && r.leaseOwner === VICTIM);
+    if (!killed && held && runs.filter((r) => TERMINAL.has(r.status)).length >= options.killAtEnded) {
       killed = true;
       options.kill();
     }

@@ -41,7 +41,6 @@ export interface CollectOptions {
   lead: string;
   teamStatus: string;
   wallMs: number;
-  fleetStarted: number;
   victim: { id: string; killedAfterMs: number; killedAtEnded: number };
   /** The raw pass's success, for the end-to-end figures of the pass with mechanisms. */
   measuredWithoutMechanisms?: number;

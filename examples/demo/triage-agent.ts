@@ -91,11 +91,15 @@ async function reproduce(ctx: WorkflowContext, plan: FaultPlan, agent: number, i
  * The agent's workflow. `model` is a route with a fallback or one provider's model, `retry` the
  * whole-run retries by journal replay (both off in the demo's pass without mechanisms).
  */
-export function triageAgent(plan: FaultPlan, options: { model: string; retry?: RetryOptions }) {
+export function triageAgent(
+  plan: FaultPlan,
+  options: { model: string; queue: string; retry?: RetryOptions },
+) {
   const { model } = options;
   const spec = {
     name: 'demo.triage',
     version: 1,
+    queue: options.queue,
     input,
     output,
     ...(options.retry ? { retry: options.retry } : {}),
