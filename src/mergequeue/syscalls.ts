@@ -1,8 +1,8 @@
 /**
  * @module mergequeue/syscalls
- * `mq.configure|submit|list|show|cancel|pause|resume|stats`: the merge queue through the kernel
- * pipeline (capability-checked, audited, metered), so agents reach it from the SDK, HTTP, MCP and
- * the CLI alike. The tenant is the caller's. Every call names its queue and the resource is
+ * `mq.configure|submit|queues|list|show|cancel|pause|resume|stats`: the merge queue through the
+ * kernel pipeline (capability-checked, audited, metered), so agents reach it from the SDK, HTTP, MCP
+ * and the CLI alike. The tenant is the caller's. Every call names its queue and the resource is
  * `mq/<queue>`, so a grant can confine an agent to submitting to one queue; an entry of another
  * queue (or tenant) is E_NOT_FOUND.
  */
@@ -164,6 +164,18 @@ export function mergeQueueSyscalls(queues: MergeQueues): SyscallDefinition<unkno
         resource,
         handler: (input, ctx) =>
           queues.submit(ctx.tenantId, { ...input, author: input.author ?? ctx.principal.id }),
+      }),
+    ),
+    erase(
+      defineSyscall({
+        name: 'mq.queues',
+        description:
+          'Lists the caller’s tenant’s merge queues by name: repository, target, main’s commit, paused, and why each stopped (null while it runs).',
+        input: z.object({}).strict(),
+        output: z.object({ queues: z.array(queueSchema) }),
+        idempotency: 'pure',
+        resource: () => 'mq',
+        handler: async (_input, ctx) => ({ queues: await queues.rows.queues(ctx.tenantId) }),
       }),
     ),
     erase(

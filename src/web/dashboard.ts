@@ -23,11 +23,15 @@ import { requireCsrf, requireSession, type DashboardEnv } from './session.ts';
 import { approvalsView, safeBack } from './views/approvals.ts';
 import { auditView } from './views/audit.ts';
 import { field } from './views/common.ts';
+import { costsView } from './views/costs.ts';
+import { fleetView } from './views/fleet.ts';
 import { layersView } from './views/layers.ts';
+import { mergeQueueView } from './views/merge-queue.ts';
 import { needsYouView } from './views/needs-you.ts';
 import { reliabilityView } from './views/reliability.ts';
 import { runDetailView } from './views/run-detail.ts';
 import { runsView } from './views/runs.ts';
+import { treeView } from './views/tree.ts';
 
 export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'";
@@ -89,6 +93,10 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
   runsView(ui, kernel);
   runDetailView(ui, kernel);
   approvalsView(ui, kernel);
+  fleetView(ui, kernel);
+  treeView(ui, kernel);
+  mergeQueueView(ui, kernel);
+  costsView(ui, kernel);
   reliabilityView(ui, kernel);
   auditView(ui, kernel);
   layersView(ui, kernel);

@@ -98,11 +98,13 @@ export async function openDashboardEnv(
     dialect?: 'sqlite' | 'postgres';
     /** Workflows registered besides {@link WORKFLOWS} (e.g. a supervisor a view shows). */
     workflows?: readonly WorkflowDefinition[];
+    /** More config sections (e.g. `models` with a scripted, priced provider). */
+    config?: Record<string, unknown>;
   } = {},
 ): Promise<DashboardTestEnv> {
   const dataDir = mkdtempSync(join(tmpdir(), 'strata-web-'));
   const db = options.dialect === 'postgres' ? await createTestDatabase() : undefined;
-  const config = configSchema.parse({ dataDir, databaseUrl: db?.url });
+  const config = configSchema.parse({ ...options.config, dataDir, databaseUrl: db?.url });
   // STRATA_TEST_LOG=error shows what a failing view logged.
   const logger = createLogger({ level: process.env['STRATA_TEST_LOG'] === 'error' ? 'error' : 'silent' });
   const open = async (): Promise<{ runtime: Runtime; server: ServerHandle }> => {

@@ -9,9 +9,16 @@ import type { Html } from '../layout.ts';
 /** A column heading; `{ num }` right-aligns a numeric column. */
 export type Column = string | { readonly num: string };
 
-/** A table with `<th scope="col">` headings over the given rows. */
-export function dataTable(columns: readonly Column[], rows: readonly Html[]): Html {
+/** A table with `<th scope="col">` headings over the given rows, and a caption naming it if given. */
+export function dataTable(columns: readonly Column[], rows: readonly Html[], caption?: string): Html {
   return html`<table>
+    ${
+      caption === undefined
+        ? ''
+        : html`<caption>
+            ${caption}
+          </caption>`
+    }
     <thead>
       <tr>
         ${columns.map((col) =>
