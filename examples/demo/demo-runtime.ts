@@ -13,6 +13,7 @@ import { openRuntime } from '../../src/server/index.ts';
 import { chaosConfig } from './chaos-plan.ts';
 import type { FaultPlan } from './faults.ts';
 import { BACKUP_MODEL, PRIMARY_MODEL, type Mechanisms } from './mechanisms.ts';
+import { submitPatch } from './submit-patch.ts';
 import { triageAgent } from './triage-agent.ts';
 
 export const AGENTS_QUEUE = 'agents';
@@ -75,5 +76,6 @@ export async function openDemoRuntime(options: DemoRuntimeOptions, plan: FaultPl
     ...(m.runRetry ? { retry: m.runRetry } : {}),
   });
   runtime.engine.register(eraseWorkflow(triage));
+  runtime.engine.register(eraseWorkflow(submitPatch));
   return { runtime, triage };
 }

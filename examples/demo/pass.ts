@@ -21,6 +21,7 @@ import type { Mechanisms } from './mechanisms.ts';
 import { Operator } from './operator.ts';
 import { collectPass, type PassReport } from './report.ts';
 import { LEAD, setUpShop } from './shop-setup.ts';
+import { SHOP_QUEUE } from './submit-patch.ts';
 import type { ChildOptions } from './worker-child.ts';
 
 export interface PassOptions {
@@ -64,7 +65,7 @@ export async function runPass(options: PassOptions): Promise<PassReport> {
   const { tenantId, adminKey = '' } = await bootstrapDefaultTenant(runtime);
   const principal = await runtime.kernel.authenticate({ apiKey: adminKey });
   const call = <T>(name: string, input: unknown) => runtime.kernel.call<T>(name, input, { principal });
-  const inputs = await setUpShop(runtime, call, seed, agents);
+  const inputs = await setUpShop(runtime, call, { seed, agents, dataDir });
   const team = defineSupervisor({
     name: 'demo.team',
     version: 1,
@@ -83,15 +84,19 @@ export async function runPass(options: PassOptions): Promise<PassReport> {
     })),
   });
   runtime.engine.register(eraseWorkflow(team));
-  const worker = new Worker(runtime.engine, {
-    id: 'worker-parent',
-    queues: ['default', AGENTS_QUEUE],
-    // About half the agents at once (and the team's supervisor): the child worker runs the rest.
-    concurrency: Math.ceil(agents / 2) + 1,
-    leaseMs: m.leaseMs,
-    pollMs: 50,
-  });
-  await worker.start();
+  const timing = { leaseMs: m.leaseMs, pollMs: 50 };
+  const workers = [
+    // About half the agents at once: the child worker runs the rest.
+    new Worker(runtime.engine, {
+      ...timing,
+      id: 'worker-parent',
+      queues: [AGENTS_QUEUE],
+      concurrency: Math.ceil(agents / 2),
+    }),
+    // The team's supervisor, the patch submissions and the queue's rework runs.
+    new Worker(runtime.engine, { ...timing, id: 'worker-parent-default', concurrency: agents + 5 }),
+  ];
+  for (const w of workers) await w.start();
   const child = await startChild({
     dataDir,
     seed,
@@ -120,6 +125,7 @@ export async function runPass(options: PassOptions): Promise<PassReport> {
   });
   operator.stop();
   await call('chaos.set', { enabled: false });
+  await queueSettled(call, fleetStarted + options.deadlineMs);
   const report = await collectPass(call, {
     plan,
     mechanisms: m,
@@ -133,12 +139,23 @@ export async function runPass(options: PassOptions): Promise<PassReport> {
       : {}),
   });
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await worker.stop({ abandon: true });
+  for (const w of workers) await w.stop({ abandon: true });
   await runtime.close();
   rmSync(dataDir, { recursive: true, force: true });
   return report;
 }
 
+/** Waits until every change submitted to the shop's queue is decided (or the deadline passes). */
+async function queueSettled(call: Call, deadline: number): Promise<void> {
+  const open = ['queued', 'testing'];
+  while (Date.now() < deadline) {
+    const { entries } = await call<{ entries: unknown[] }>('mq.list', { queue: SHOP_QUEUE, states: open });
+    if (entries.length === 0) return;
+    await new Promise((ok) => setTimeout(ok, 200));
+  }
+}
+
+type Call = <T>(name: string, input: unknown) => Promise<T>;
 type Engine = Awaited<ReturnType<typeof openDemoRuntime>>['runtime']['engine'];
 
 /**

@@ -8,6 +8,7 @@ import type { ReliabilityReport } from '../../src/orchestration/index.ts';
 import type { FaultPlan } from './faults.ts';
 import type { Mechanisms } from './mechanisms.ts';
 import type { OperatorFigures } from './operator.ts';
+import { SHOP_QUEUE } from './submit-patch.ts';
 import { AGENT_CALLS } from './triage-agent.ts';
 
 type Call = <T>(name: string, input: unknown) => Promise<T>;
@@ -17,6 +18,11 @@ interface FleetReport {
   deaths: { detected: number };
   duplicateWork: { total: number };
   approvals: { decided: number };
+}
+interface MqEntry {
+  author: string;
+  state: string;
+  conflictFiles: string[] | null;
 }
 interface RunRow {
   status: string;
@@ -59,7 +65,23 @@ const layerLine = (l: ReliabilityReport['layers'][number]) => ({
 
 export async function collectPass(call: Call, options: CollectOptions) {
   const { plan, mechanisms: m } = options;
-  const { tasks } = await call<{ tasks: { status: string }[] }>('fleet.task.list', { limit: 1000 });
+  const board = await call<{ tasks: { status: string; key: string }[] }>('fleet.task.list', { limit: 1000 });
+  const tasks = board.tasks.filter((t) => t.key.startsWith('issue-')); // not the queue's rework tasks
+  const { entries } = await call<{ entries: MqEntry[] }>('mq.list', { queue: SHOP_QUEUE });
+  const authors = (state: string) => entries.filter((e) => e.state === state).map((e) => e.author);
+  const submits = await call<{ runs: { input: { author: string }; output?: { conflict: string | null } }[] }>(
+    'runs.list',
+    { workflow: 'demo.submit_patch', status: 'completed', limit: 1000 },
+  );
+  // Conflicts the queue named at submit (the patch no longer applies to main) or later (rework).
+  const conflicts = [
+    ...submits.runs.flatMap((r) =>
+      r.output?.conflict ? [{ author: r.input.author, reason: r.output.conflict }] : [],
+    ),
+    ...entries
+      .filter((e) => e.state === 'needs_rework')
+      .map((e) => ({ author: e.author, reason: `needs rework: ${(e.conflictFiles ?? []).join(', ')}` })),
+  ];
   const { messages } = await call<{ messages: { subject: string }[] }>('mail.list', {
     mailbox: options.lead,
     limit: 200,
@@ -127,6 +149,15 @@ export async function collectPass(call: Call, options: CollectOptions) {
     approvals: { decided: fleet.approvals.decided, ...options.operator },
     cost_usd: cost.totals.totalMicros / 1e6,
     cost_per_completed_task_usd: completed ? cost.totals.totalMicros / 1e6 / completed : null,
+    merge_queue: {
+      submitted: entries.length,
+      merged: authors('merged').length,
+      rejected: authors('rejected'),
+      conflicts,
+      undecided: entries.filter((e) => e.state === 'queued' || e.state === 'testing').length,
+      main_moves: invariants.mainGreen.merges,
+    },
+    main_green_at_every_merge: invariants.mainGreen.checked && invariants.mainGreen.holds,
     audit: {
       verified: invariants.auditChain.checked && invariants.auditChain.holds,
       entries: invariants.auditChain.entries,
@@ -163,6 +194,8 @@ export function demoReport(
     time_to_recover_p50_ms: main.time_to_recover_p50_ms,
     time_to_recover_p95_ms: main.time_to_recover_p95_ms,
     worker_killed: main.worker_killed,
+    main_green_at_every_merge: main.main_green_at_every_merge,
+    merge_queue: main.merge_queue,
     runs_taken_over: main.runs_taken_over,
     audit: main.audit,
     passes: { ...(off ? { off } : {}), ...(on ? { on } : {}) },

@@ -10,6 +10,8 @@ import { z } from 'zod';
 import type { openRuntime } from '../../src/server/index.ts';
 import { defineTool } from '../../src/tools/index.ts';
 import { seedIssues, TEAM_FACTS, type Issue } from './issues.ts';
+import { createShopRepo, patchKinds } from './shop-repo.ts';
+import { SHOP_QUEUE } from './submit-patch.ts';
 import { TEAM_SCOPE } from './triage-agent.ts';
 
 type Call = <T>(name: string, input: unknown) => Promise<T>;
@@ -23,14 +25,27 @@ export interface AgentInput {
   mailbox: string;
   lead: string;
   issue: Issue;
+  patch: string;
 }
 
+/**
+ * Sets the shop up; `dataDir` gets the shop's git repository, whose merge queue checks every
+ * change with `node --test` in a bubblewrap sandbox.
+ */
 export async function setUpShop(
   runtime: Runtime,
   call: Call,
-  seed: number,
-  agents: number,
+  options: { seed: number; agents: number; dataDir: string },
 ): Promise<AgentInput[]> {
+  const { seed, agents } = options;
+  const issues = seedIssues(seed, agents);
+  const repo = createShopRepo(options.dataDir, issues, patchKinds(seed, agents));
+  await call('mq.configure', {
+    queue: SHOP_QUEUE,
+    repository: repo.repository,
+    target: 'main',
+    check: { command: 'node --test', timeoutMs: 60_000 },
+  });
   runtime.tools.register(
     defineTool({
       name: 'tracker.label',
@@ -56,7 +71,7 @@ export async function setUpShop(
   for (const text of TEAM_FACTS) await call('memory.add', { scope: TEAM_SCOPE, text, infer: false });
   await call('mail.mailboxes.create', { agent: 'lead', address: LEAD });
   const inputs: AgentInput[] = [];
-  for (const [agent, issue] of seedIssues(seed, agents).entries()) {
+  for (const [agent, issue] of issues.entries()) {
     const mailbox = `triage-${agent}@agents.shop.test`;
     await call('mail.mailboxes.create', { agent: `triage-${agent}`, address: mailbox });
     const task = await call<{ id: string }>('fleet.task.create', {
@@ -64,7 +79,7 @@ export async function setUpShop(
       payload: issue,
       key: `issue-${issue.number}`,
     });
-    inputs.push({ agent, taskId: task.id, mailbox, lead: LEAD, issue });
+    inputs.push({ agent, taskId: task.id, mailbox, lead: LEAD, issue, patch: repo.patches[agent] ?? '' });
   }
   return inputs;
 }

@@ -11,6 +11,7 @@ import { isStrataError } from '../../src/kernel/index.ts';
 import { defineWorkflow, type RetryOptions, type WorkflowContext } from '../../src/orchestration/index.ts';
 import type { FaultPlan } from './faults.ts';
 import { reproduceScript, type Issue } from './issues.ts';
+import { submitPatch } from './submit-patch.ts';
 
 /** Syscalls one agent makes when nothing fails (a refund's approval is not a syscall). */
 export const AGENT_CALLS = 13;
@@ -32,6 +33,8 @@ const input = z.object({
   mailbox: z.string(),
   lead: z.string(),
   issue: issueSchema,
+  /** The agent's fix to the shop's repository, a patch against main (shop-repo.ts). */
+  patch: z.string().optional(),
 });
 const output = z.object({
   issue: z.number(),
@@ -159,6 +162,11 @@ export function triageAgent(
       subject: `[triage] #${issue.number} ${issue.title}`,
       text: `${planned.text}\n${summary.text}\nSandbox attempts: ${repro.attempts}.`,
     });
+    if (job.patch) {
+      // Submitted by a child run in the parent process (submit-patch.ts); the queue decides later.
+      const submit = await ctx.startChild(submitPatch, { patch: job.patch, author: `triage-${agent}` });
+      await submit.result({ timeoutMs: 60_000 });
+    }
     await ctx.syscall('fleet.task.complete', { taskId: job.taskId, result: { severity, refunded } });
     return {
       issue: issue.number,
