@@ -79,7 +79,8 @@ test('npm run demo -- --report: mechanisms off vs on on one seed; none lost, ≥
     );
     assert.equal(r.worker_killed, true);
     assert.ok(r.runs_taken_over >= 1 && on.runs_stranded === 0, 'the dead worker’s runs taken over by lease');
-    assert.ok(off.runs_stranded >= 1, 'without takeover they stay stranded');
+    // Without mechanisms the outage may end every run before the child holds one (then no kill).
+    assert.ok(!off.worker_killed || off.runs_stranded >= 1, 'without takeover they stay stranded');
     assert.ok(on.approvals.budgetRaises >= 1, 'the tight budget paused and a raise resumed it');
 
     // Ship the sprint: every fix went to the merge queue; the seeded 3 that break their tests were
@@ -96,6 +97,11 @@ test('npm run demo -- --report: mechanisms off vs on on one seed; none lost, ≥
     assert.equal(mq.merged, 8 - 3 - 2);
     assert.equal(mq.undecided, 0);
     assert.equal(mq.main_moves >= 1 && r.main_green_at_every_merge, true);
+
+    // Each integration test ran on a scratch database provisioned for it and destroyed after.
+    assert.equal(on.scratch_databases.tests_passed, 8);
+    assert.ok(on.scratch_databases.provisioned >= 8);
+    assert.equal(on.scratch_databases.left, 0);
 
     // Same seed → same designed faults, in both passes: as derived from the seed here.
     const plan = new FaultPlan(seed, 8);

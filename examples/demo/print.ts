@@ -25,6 +25,7 @@ const ROWS: [string, (p: PassReport) => string][] = [
   ['  rejected (tests broke)', (p) => p.merge_queue.rejected.join(' ') || '-'],
   ['  conflicts', (p) => p.merge_queue.conflicts.map((e) => e.author).join(' ') || '-'],
   ['  main green at every merge', (p) => String(p.main_green_at_every_merge)],
+  ['scratch databases made/left', (p) => `${p.scratch_databases.provisioned} / ${p.scratch_databases.left}`],
   ['duplicated side effects', (p) => String(p.duplicated_side_effects)],
   ['budget exceeded', (p) => String(p.budget_exceeded)],
   ['approvals decided', (p) => String(p.approvals.decided)],
@@ -39,7 +40,7 @@ export function printReport(r: DemoReport): void {
   console.log(`\n${r.agents} agents, seed ${r.seed}: mechanisms ${passes.map(([k]) => k).join(' vs ')}`);
   console.log(`${''.padEnd(28)}${passes.map(([k]) => `mechanisms ${k}`.padStart(26)).join('')}`);
   for (const [label, cell] of ROWS)
-    console.log(`${label.padEnd(28)}${passes.map(([, p]) => cell(p).padStart(26)).join('')}`);
+    console.log(`${label.padEnd(28)}${passes.map(([, p]) => ` ${cell(p)}`.padStart(26)).join('')}`);
   const layers = [...new Set(passes.flatMap(([, p]) => Object.keys(p.layers)))].sort();
   console.log('per layer (fleet.reliability): faults / unrecovered / success raw → with Strata');
   for (const layer of layers)
@@ -50,7 +51,7 @@ export function printReport(r: DemoReport): void {
           const cell = l
             ? `${l.faults} / ${l.unrecovered} / ${share(l.success_raw)}→${share(l.success_with_strata)}`
             : '-';
-          return cell.padStart(26);
+          return ` ${cell}`.padStart(26);
         })
         .join('')}`,
     );

@@ -29,6 +29,7 @@ interface RunRow {
   attempt: number;
   leaseOwner: string | null;
   error?: { code: string };
+  output?: { integrationTest?: boolean };
 }
 
 const countBy = (keys: readonly string[]): Record<string, number> =>
@@ -102,6 +103,8 @@ export async function collectPass(call: Call, options: CollectOptions) {
   const chaosFaults = reliability.layers.reduce((n, l) => n + l.faultsInjected, 0);
   const completed = tasks.filter((t) => t.status === 'completed').length;
   const done = runs.filter((r) => r.status === 'completed');
+  const scratch = await call<{ resources: { state: string }[] }>('provision.list', { kind: 'sqlite' });
+  const gone = scratch.resources.filter((x) => x.state === 'destroying' || x.state === 'destroyed');
   const stranded = runs.filter((r) => r.status === 'running' && r.leaseOwner === options.victim.id).length;
   const recoveredBy = reliability.mechanisms; // retry, fallback, restart, takeover, human
   const killed = options.victim.killedAfterMs >= 0 ? 1 : 0;
@@ -156,6 +159,12 @@ export async function collectPass(call: Call, options: CollectOptions) {
       conflicts,
       undecided: entries.filter((e) => e.state === 'queued' || e.state === 'testing').length,
       main_moves: invariants.mainGreen.merges,
+    },
+    scratch_databases: {
+      provisioned: scratch.resources.length,
+      destroyed: gone.length,
+      left: scratch.resources.length - gone.length,
+      tests_passed: done.filter((r) => r.output?.integrationTest === true).length,
     },
     main_green_at_every_merge: invariants.mainGreen.checked && invariants.mainGreen.holds,
     audit: {

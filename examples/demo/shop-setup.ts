@@ -67,6 +67,9 @@ export async function setUpShop(
     args: [server, String(seed), String(agents), tokenHash],
     secretEnv: { TRACKER_TOKEN: 'tracker' },
   });
+  // What an integration test's scratch database costs (the price book fails closed without it).
+  await call('billing.prices.set', { meter: 'sqlite.provisions', unitAmount: '0.001' });
+  await call('billing.prices.set', { meter: 'sqlite.ready_seconds', unitAmount: '0' });
   await call('billing.budgets.set', { scope: 'tenant', period: 'month', limit: (agents * 0.05).toFixed(2) });
   for (const text of TEAM_FACTS) await call('memory.add', { scope: TEAM_SCOPE, text, infer: false });
   await call('mail.mailboxes.create', { agent: 'lead', address: LEAD });

@@ -11,10 +11,11 @@ import { isStrataError } from '../../src/kernel/index.ts';
 import { defineWorkflow, type RetryOptions, type WorkflowContext } from '../../src/orchestration/index.ts';
 import type { FaultPlan } from './faults.ts';
 import { reproduceScript, type Issue } from './issues.ts';
+import { integrationTest } from './integration-test.ts';
 import { submitPatch } from './submit-patch.ts';
 
-/** Syscalls one agent makes when nothing fails (a refund's approval is not a syscall). */
-export const AGENT_CALLS = 13;
+/** Syscalls one agent makes when nothing fails, its patch submission included (a refund's approval is not one). */
+export const AGENT_CALLS = 16;
 export const TEAM_SCOPE = { userId: 'shop' };
 export const AGENT_BUDGET = '0.05';
 /** Below one model call's worst case (800 output tokens at 15 USD/M): the agent pauses for a raise. */
@@ -42,6 +43,7 @@ const output = z.object({
   sandboxAttempts: z.number(),
   sandboxesLost: z.number(),
   refunded: z.boolean(),
+  integrationTest: z.boolean(),
 });
 
 interface Generated {
@@ -136,6 +138,7 @@ export function triageAgent(
       });
     const planned = await ask('plan how to reproduce it.');
     const repro = await reproduce(ctx, plan, agent, issue);
+    const integrated = await integrationTest(ctx, issue, repro.total);
     const severity = issue.area === 'payments' ? 'high' : repro.diff > 0 ? 'medium' : 'low';
     await ctx.syscall('tools.call', {
       tool: 'tracker.label',
@@ -174,6 +177,7 @@ export function triageAgent(
       sandboxAttempts: repro.attempts,
       sandboxesLost: repro.lost,
       refunded,
+      integrationTest: integrated,
     };
   });
 }
