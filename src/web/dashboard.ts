@@ -85,7 +85,9 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
   assetRoutes(ui);
   loginRoutes(ui, kernel);
   ui.use('*', requireSession(kernel));
-  ui.route('/', eventStreamRoutes({ kernel }) as unknown as Hono<DashboardEnv>);
+  // A page re-renders at most every 250 ms (assets/app.js): its stream need not wake more often
+  // than every 50 ms, which spares a busy fleet's open dashboards half their outbox reads.
+  ui.route('/', eventStreamRoutes({ kernel, coalesceMs: 50 }) as unknown as Hono<DashboardEnv>);
   if (options.runs)
     ui.route('/', runStreamRoutes({ kernel, ...options.runs }) as unknown as Hono<DashboardEnv>);
   ui.use('*', chaosBanner(kernel));

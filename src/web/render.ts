@@ -12,6 +12,7 @@ import type { Context } from 'hono';
 import { html } from 'hono/html';
 import { coerceError, type Kernel } from '../kernel/index.ts';
 import { notice, page, type Html } from './layout.ts';
+import { FragmentCache } from './fragment-cache.ts';
 import { NAV } from './nav.ts';
 import { needsYou } from './needs-you-list.ts';
 import type { DashboardEnv } from './session.ts';
@@ -65,18 +66,41 @@ async function needsYouCount(c: DashboardContext, kernel: Kernel): Promise<numbe
   }
 }
 
-export async function render(c: DashboardContext, kernel: Kernel, options: RenderOptions): Promise<Response> {
-  // A fragment re-fetched by a live page needs no sequence: the page's stream keeps its own cursor.
-  const fragment = c.req.header('hx-request') === 'true';
-  const since = options.topics === undefined || fragment ? undefined : await headSeq(c, kernel);
-  let body: Html;
+async function bodyOf(c: DashboardContext, kernel: Kernel, options: RenderOptions): Promise<Html> {
   try {
-    body = await options.body();
+    return await options.body();
   } catch (error) {
     if (coerceError(error).httpStatus >= 500)
       kernel.logger.error({ err: error, path: c.req.path }, 'dashboard view failed');
-    body = errorNotice(error);
+    return errorNotice(error);
   }
+}
+
+/** Shared by every dashboard of this process; its `stats` are read by bench/dashboard.ts. */
+export const fragments = new FragmentCache();
+
+/** A live page's re-fetch: `X-Strata-Seq` names the last event it has seen (see fragment-cache.ts). */
+async function liveFragment(c: DashboardContext, kernel: Kernel, options: RenderOptions, seq: number) {
+  const key = FragmentCache.keyOf(c.get('principal'), c.req.url);
+  const text = await fragments.get(key, seq, async () => {
+    const head = await headSeq(c, kernel);
+    const html = String(await bodyOf(c, kernel, options));
+    const status = options.status ?? c.get('viewStatus') ?? 200;
+    // Only a plain answer with no per-session value (a form's CSRF token) is shared.
+    const shareable = head !== undefined && status === 200 && !html.includes(c.get('csrf'));
+    return { head: head ?? 0, html, shareable };
+  });
+  return c.html(`<div id="view">${text ?? ''}</div>`, options.status ?? c.get('viewStatus') ?? 200);
+}
+
+export async function render(c: DashboardContext, kernel: Kernel, options: RenderOptions): Promise<Response> {
+  // A fragment re-fetched by a live page needs no sequence: the page's stream keeps its own cursor.
+  const fragment = c.req.header('hx-request') === 'true';
+  const seq = Number(c.req.header('x-strata-seq'));
+  if (fragment && options.topics !== undefined && Number.isSafeInteger(seq) && seq >= 0)
+    return liveFragment(c, kernel, options, seq);
+  const since = options.topics === undefined || fragment ? undefined : await headSeq(c, kernel);
+  const body = await bodyOf(c, kernel, options);
   const status = options.status ?? c.get('viewStatus') ?? 200;
   if (fragment) return c.html(html`<div id="view">${body}</div>`, status);
   const principal = c.get('principal');

@@ -6,11 +6,12 @@
 //    is not lost; the browser resumes with Last-Event-ID after a drop. Any matching event (or a
 //    `reset`, when the server can no longer replay the gap) re-fetches the view; a burst of events
 //    becomes one re-fetch. An indicator says live / reconnecting / stale.
-/* global document, window, CustomEvent, EventSource, setTimeout, clearTimeout */
+/* global document, window, CustomEvent, EventSource, URLSearchParams, setTimeout, clearTimeout */
 (function () {
   'use strict';
-  var COALESCE_MS = 100;
-  var MIN_INTERVAL_MS = 300;
+  var COALESCE_MS = 50;
+  var MIN_INTERVAL_MS = 250;
+  var TICK_MS = 125;
   var STALE_AFTER_MS = 10000;
 
   document.addEventListener('htmx:configRequest', function (e) {
@@ -54,6 +55,8 @@
           target: '#view',
           select: '#view > *',
           swap: 'innerHTML',
+          // The server may answer with a render shared with other pages, made after this event.
+          headers: { 'X-Strata-Seq': String(lastSeq) },
         })
         .then(function () {
           document.dispatchEvent(new CustomEvent('strata:refreshed', { detail: { seq: lastSeq } }));
@@ -61,16 +64,24 @@
     }
 
     // The first event of a quiet spell re-renders after COALESCE_MS; under a steady stream of events,
-    // at most one re-render per MIN_INTERVAL_MS, so a busy fleet costs the server a bounded rate.
+    // at most one re-render per MIN_INTERVAL_MS, so a busy fleet costs the server a bounded rate. And
+    // re-renders fall on shared clock ticks (multiples of TICK_MS), so the pages open on one view
+    // re-fetch together and the server renders once for all of them (web/fragment-cache.ts).
     function changed() {
       if (pending !== null) return;
-      var wait = Math.max(COALESCE_MS, lastRefresh + MIN_INTERVAL_MS - Date.now());
-      pending = setTimeout(refresh, wait);
+      var now = Date.now();
+      var earliest = Math.max(now + COALESCE_MS, lastRefresh + MIN_INTERVAL_MS);
+      pending = setTimeout(refresh, Math.ceil(earliest / TICK_MS) * TICK_MS - now);
     }
 
+    // A list filtered by workflow only changes for runs of that workflow (a run's never changes).
+    var workflow = new URLSearchParams(window.location.search).get('workflow');
+
     function relevant(data) {
-      if (!runId) return true;
       var p = data.payload || {};
+      if (workflow && data.topic && data.topic.indexOf('run:') === 0 && p.workflow && p.workflow !== workflow)
+        return false;
+      if (!runId) return true;
       return p.id === runId || p.runId === runId || p.rootId === runId || p.parentId === runId;
     }
 
