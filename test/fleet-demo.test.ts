@@ -103,6 +103,9 @@ test('npm run demo -- --report: mechanisms off vs on on one seed; none lost, ≥
     assert.ok(on.scratch_databases.provisioned >= 8);
     assert.equal(on.scratch_databases.left, 0);
 
+    // Each agent looked at its fix on staging in a Chromium session and kept a screenshot.
+    assert.deepEqual(on.staging_checks, { passed: 8, screenshots: 8 });
+
     // Same seed → same designed faults, in both passes: as derived from the seed here.
     const plan = new FaultPlan(seed, 8);
     const crashes = [...Array(8).keys()].filter((agent) => {

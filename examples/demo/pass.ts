@@ -21,6 +21,8 @@ import type { Mechanisms } from './mechanisms.ts';
 import { Operator } from './operator.ts';
 import { collectPass, type PassReport } from './report.ts';
 import { LEAD, setUpShop } from './shop-setup.ts';
+import { seedIssues } from './issues.ts';
+import { startStaging } from './staging.ts';
 import { SHOP_QUEUE } from './submit-patch.ts';
 import type { ChildOptions } from './worker-child.ts';
 
@@ -40,11 +42,27 @@ const VICTIM = 'worker-child';
 export const killAtEnded = (seed: number, agents: number): number =>
   Math.max(1, Math.floor(agents * (0.3 + 0.2 * draw(seed, 'kill'))));
 
+/** …or at this seeded moment after the fleet starts (1 s + 30–50 ms per agent), if that comes first. */
+export const killAfterMs = (seed: number, agents: number): number =>
+  1000 + Math.floor(agents * (30 + 20 * draw(seed, 'kill')));
+
+/** SIGKILLs the child worker's process group (once; later calls find it gone). */
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
 /** Starts the child worker and resolves once it serves the agents' queue. */
 async function startChild(options: ChildOptions): Promise<ChildProcess> {
   const script = fileURLToPath(new URL('worker-child.ts', import.meta.url));
+  // Its own process group: the kill takes the worker with its Chromium, sandboxes and MCP servers.
   const child = spawn(process.execPath, [script, JSON.stringify(options)], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
   });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   await new Promise<void>((ready, fail) => {
@@ -65,7 +83,8 @@ export async function runPass(options: PassOptions): Promise<PassReport> {
   const { tenantId, adminKey = '' } = await bootstrapDefaultTenant(runtime);
   const principal = await runtime.kernel.authenticate({ apiKey: adminKey });
   const call = <T>(name: string, input: unknown) => runtime.kernel.call<T>(name, input, { principal });
-  const inputs = await setUpShop(runtime, call, { seed, agents, dataDir });
+  const staging = await startStaging(seedIssues(seed, agents));
+  const inputs = await setUpShop(runtime, call, { seed, agents, dataDir, staging: staging.origin });
   const team = defineSupervisor({
     name: 'demo.team',
     version: 1,
@@ -117,10 +136,11 @@ export async function runPass(options: PassOptions): Promise<PassReport> {
   const teamStatus = await drive(runtime.engine, tenantId, run.id, {
     deadline: fleetStarted + options.deadlineMs,
     killAtEnded: killAt,
+    killAt: fleetStarted + killAfterMs(seed, agents),
     takeover: m.on,
     kill: () => {
       killedAfterMs = Date.now() - fleetStarted;
-      child.kill('SIGKILL'); // kill -9: no handler runs, its leases are left to expire
+      killGroup(child); // kill -9: no handler runs, its leases are left to expire
     },
   });
   operator.stop();
@@ -138,7 +158,8 @@ export async function runPass(options: PassOptions): Promise<PassReport> {
       ? { measuredWithoutMechanisms: options.measuredWithoutMechanisms }
       : {}),
   });
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  killGroup(child);
+  staging.server.close();
   for (const w of workers) await w.stop({ abandon: true });
   await runtime.close();
   rmSync(dataDir, { recursive: true, force: true });
@@ -159,8 +180,8 @@ type Call = <T>(name: string, input: unknown) => Promise<T>;
 type Engine = Awaited<ReturnType<typeof openDemoRuntime>>['runtime']['engine'];
 
 /**
- * Watches the fleet: kills the child worker once `killAtEnded` agent runs have ended and it holds
- * a run (a death with nothing in hand would show nothing), and waits
+ * Watches the fleet: kills the child worker once `killAtEnded` agent runs have ended or `killAt`
+ * has come, while it holds a run (a death with nothing in hand would show nothing), and waits
  * until the team's run ends, or every agent run has ended or is stranded on the dead worker (with
  * lease takeover off, nobody takes them), or the deadline passes; returns the team's status then.
  */
@@ -168,7 +189,7 @@ async function drive(
   engine: Engine,
   tenantId: string,
   teamId: string,
-  options: { deadline: number; killAtEnded: number; takeover: boolean; kill: () => void },
+  options: { deadline: number; killAtEnded: number; killAt: number; takeover: boolean; kill: () => void },
 ): Promise<string> {
   let killed = false;
   for (;;) {
@@ -176,7 +197,8 @@ async function drive(
     if (TERMINAL.has(team.status) || Date.now() > options.deadline) return team.status;
     const runs = await engine.list(tenantId, { workflow: 'demo.triage', limit: 1000 });
     const held = runs.some((r) => r.status === 'running' && r.leaseOwner === VICTIM);
-    if (!killed && held && runs.filter((r) => TERMINAL.has(r.status)).length >= options.killAtEnded) {
+    const ended = runs.filter((r) => TERMINAL.has(r.status)).length;
+    if (!killed && held && (ended >= options.killAtEnded || Date.now() >= options.killAt)) {
       killed = true;
       options.kill();
     }

@@ -26,6 +26,7 @@ const ROWS: [string, (p: PassReport) => string][] = [
   ['  conflicts', (p) => p.merge_queue.conflicts.map((e) => e.author).join(' ') || '-'],
   ['  main green at every merge', (p) => String(p.main_green_at_every_merge)],
   ['scratch databases made/left', (p) => `${p.scratch_databases.provisioned} / ${p.scratch_databases.left}`],
+  ['staging checked (screenshots)', (p) => `${p.staging_checks.passed} (${p.staging_checks.screenshots})`],
   ['duplicated side effects', (p) => String(p.duplicated_side_effects)],
   ['budget exceeded', (p) => String(p.budget_exceeded)],
   ['approvals decided', (p) => String(p.approvals.decided)],

@@ -29,7 +29,7 @@ interface RunRow {
   attempt: number;
   leaseOwner: string | null;
   error?: { code: string };
-  output?: { integrationTest?: boolean };
+  output?: { integrationTest?: boolean; staging?: { ok: boolean; screenshot: string | null } | null };
 }
 
 const countBy = (keys: readonly string[]): Record<string, number> =>
@@ -165,6 +165,10 @@ export async function collectPass(call: Call, options: CollectOptions) {
       destroyed: gone.length,
       left: scratch.resources.length - gone.length,
       tests_passed: done.filter((r) => r.output?.integrationTest === true).length,
+    },
+    staging_checks: {
+      passed: done.filter((r) => r.output?.staging?.ok === true).length,
+      screenshots: done.filter((r) => r.output?.staging?.screenshot).length,
     },
     main_green_at_every_merge: invariants.mainGreen.checked && invariants.mainGreen.holds,
     audit: {

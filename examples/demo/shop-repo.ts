@@ -1,6 +1,6 @@
 /**
  * The web shop's git repository the agents patch: a tiny node project with real tests
- * (`node --test`), made with the git binary as a bare repository under `<dataDir>/repos` (where
+ * (node:test, all files in one process), made with the git binary as a bare repository under `<dataDir>/repos` (where
  * the merge queue takes repositories from). Each agent's fix is a real patch against main: a
  * module for its issue and a test for it. From the seed, three fixes break their own test, and
  * three agents change the same line of `src/settings.js`: the queue merges one and sends the other
@@ -14,7 +14,15 @@ import { draw } from './faults.ts';
 import type { Issue } from './issues.ts';
 
 const FILES: Record<string, string> = {
-  'package.json': '{ "name": "shop", "private": true, "type": "module" }\n',
+  'package.json':
+    '{ "name": "shop", "private": true, "type": "module", "scripts": { "test": "node test/all.js" } }\n',
+  // Every test file in one process (node --test starts one per file: slow once there are 50).
+  'test/all.js': [
+    "import { readdirSync } from 'node:fs';",
+    "for (const file of readdirSync(new URL('.', import.meta.url)).sort())",
+    "  if (file.endsWith('.test.js')) await import(`./${file}`);",
+    '',
+  ].join('\n'),
   'src/settings.js': "export const ROUNDING = 'half-up';\n",
   'src/money.js': 'export const total = (lines) => lines.reduce((sum, l) => sum + l.cents * l.qty, 0);\n',
   'test/money.test.js': [

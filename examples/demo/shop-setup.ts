@@ -26,16 +26,17 @@ export interface AgentInput {
   lead: string;
   issue: Issue;
   patch: string;
+  staging: string;
 }
 
 /**
  * Sets the shop up; `dataDir` gets the shop's git repository, whose merge queue checks every
- * change with `node --test` in a bubblewrap sandbox.
+ * change with its tests (`node test/all.js`) in a bubblewrap sandbox.
  */
 export async function setUpShop(
   runtime: Runtime,
   call: Call,
-  options: { seed: number; agents: number; dataDir: string },
+  options: { seed: number; agents: number; dataDir: string; staging: string },
 ): Promise<AgentInput[]> {
   const { seed, agents } = options;
   const issues = seedIssues(seed, agents);
@@ -44,7 +45,7 @@ export async function setUpShop(
     queue: SHOP_QUEUE,
     repository: repo.repository,
     target: 'main',
-    check: { command: 'node --test', timeoutMs: 60_000 },
+    check: { command: 'node test/all.js', timeoutMs: 60_000 },
   });
   runtime.tools.register(
     defineTool({
@@ -82,7 +83,15 @@ export async function setUpShop(
       payload: issue,
       key: `issue-${issue.number}`,
     });
-    inputs.push({ agent, taskId: task.id, mailbox, lead: LEAD, issue, patch: repo.patches[agent] ?? '' });
+    inputs.push({
+      agent,
+      taskId: task.id,
+      mailbox,
+      lead: LEAD,
+      issue,
+      patch: repo.patches[agent] ?? '',
+      staging: options.staging,
+    });
   }
   return inputs;
 }

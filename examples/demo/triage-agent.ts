@@ -12,10 +12,11 @@ import { defineWorkflow, type RetryOptions, type WorkflowContext } from '../../s
 import type { FaultPlan } from './faults.ts';
 import { reproduceScript, type Issue } from './issues.ts';
 import { integrationTest } from './integration-test.ts';
+import { checkStaging } from './staging.ts';
 import { submitPatch } from './submit-patch.ts';
 
 /** Syscalls one agent makes when nothing fails, its patch submission included (a refund's approval is not one). */
-export const AGENT_CALLS = 16;
+export const AGENT_CALLS = 20;
 export const TEAM_SCOPE = { userId: 'shop' };
 export const AGENT_BUDGET = '0.05';
 /** Below one model call's worst case (800 output tokens at 15 USD/M): the agent pauses for a raise. */
@@ -36,6 +37,8 @@ const input = z.object({
   issue: issueSchema,
   /** The agent's fix to the shop's repository, a patch against main (shop-repo.ts). */
   patch: z.string().optional(),
+  /** The staging site's origin (staging.ts). */
+  staging: z.string().optional(),
 });
 const output = z.object({
   issue: z.number(),
@@ -44,6 +47,7 @@ const output = z.object({
   sandboxesLost: z.number(),
   refunded: z.boolean(),
   integrationTest: z.boolean(),
+  staging: z.object({ ok: z.boolean(), screenshot: z.string().nullable() }).nullable(),
 });
 
 interface Generated {
@@ -139,6 +143,7 @@ export function triageAgent(
     const planned = await ask('plan how to reproduce it.');
     const repro = await reproduce(ctx, plan, agent, issue);
     const integrated = await integrationTest(ctx, issue, repro.total);
+    const staging = job.staging ? await checkStaging(ctx, job.staging, issue) : null;
     const severity = issue.area === 'payments' ? 'high' : repro.diff > 0 ? 'medium' : 'low';
     await ctx.syscall('tools.call', {
       tool: 'tracker.label',
@@ -178,6 +183,7 @@ export function triageAgent(
       sandboxesLost: repro.lost,
       refunded,
       integrationTest: integrated,
+      staging,
     };
   });
 }
