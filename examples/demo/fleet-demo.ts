@@ -19,6 +19,8 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '7' },
     passes: { type: 'string', default: 'off,on' },
     report: { type: 'string' },
+    // Serve the dashboard while each pass runs (its URL and admin key are printed).
+    open: { type: 'boolean', default: false },
     // Under 5 s, on 2 busy cores the surviving worker can miss its own renewals (see the README).
     'lease-ms': { type: 'string', default: '5000' },
   },
@@ -40,6 +42,7 @@ for (const pass of ['off', 'on'] as const) {
     agents,
     mechanisms: mechanisms(pass === 'on', Number(args['lease-ms'])),
     deadlineMs: 150_000,
+    open: args.open,
     ...(results.off ? { measuredWithoutMechanisms: results.off.success_rate } : {}),
   });
 }

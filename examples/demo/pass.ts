@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { defineSupervisor, eraseWorkflow, TERMINAL, Worker } from '../../src/orchestration/index.ts';
-import { bootstrapDefaultTenant } from '../../src/server/index.ts';
+import { bootstrapDefaultTenant, startServer } from '../../src/server/index.ts';
 import { chaosConfig } from './chaos-plan.ts';
 import { AGENTS_QUEUE, freePort, openDemoRuntime } from './demo-runtime.ts';
 import { draw, FaultPlan } from './faults.ts';
@@ -34,6 +34,8 @@ export interface PassOptions {
   readonly deadlineMs: number;
   /** The raw pass's success, when it ran first. */
   readonly measuredWithoutMechanisms?: number;
+  /** Serve the dashboard on a loopback port while the pass runs, and print its URL and key. */
+  readonly open?: boolean;
 }
 
 const VICTIM = 'worker-child';
@@ -83,6 +85,8 @@ export async function runPass(options: PassOptions): Promise<PassReport> {
   const { tenantId, adminKey = '' } = await bootstrapDefaultTenant(runtime);
   const principal = await runtime.kernel.authenticate({ apiKey: adminKey });
   const call = <T>(name: string, input: unknown) => runtime.kernel.call<T>(name, input, { principal });
+  const server = options.open ? await startServer({ runtime, host: '127.0.0.1', port: 0 }) : undefined;
+  if (server) console.log(`  dashboard: ${server.url}/ui  (log in with ${adminKey})`);
   const staging = await startStaging(seedIssues(seed, agents));
   const inputs = await setUpShop(runtime, call, { seed, agents, dataDir, staging: staging.origin });
   const team = defineSupervisor({
@@ -161,7 +165,7 @@ export async function runPass(options: PassOptions): Promise<PassReport> {
   killGroup(child);
   staging.server.close();
   for (const w of workers) await w.stop({ abandon: true });
-  await runtime.close();
+  await (server ? server.close() : runtime.close()); // a server's close closes its runtime
   rmSync(dataDir, { recursive: true, force: true });
   return report;
 }
