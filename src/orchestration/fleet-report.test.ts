@@ -139,9 +139,11 @@ onEveryStore('fleet report', (db) => {
     assert.equal(later.tasks.costPerCompletedTaskMicros, null);
     assert.equal(later.tasks.reason, 'no completed tasks');
 
-    // A duplicate: the replaced incarnation put back to running beside its successor.
+    // A duplicate: the replaced incarnation put back to waiting beside its successor, on no timer
+    // (available_at NULL), so the harness's worker does not claim it and fail it again meanwhile.
     await h.store.run(
-      `UPDATE orch_runs SET status = 'waiting' WHERE idempotency_key LIKE 'sup:%:1:w' AND tenant_id = ?`,
+      `UPDATE orch_runs SET status = 'waiting', available_at = NULL
+        WHERE idempotency_key LIKE 'sup:%:1:w' AND tenant_id = ?`,
       [h.principal.tenantId],
     );
     assert.equal((await fleetReport(h.store, h.principal.tenantId)).duplicateWork.total, 1);
