@@ -111,7 +111,16 @@ describe('named chaos faults in the real components', () => {
       { kind: 'mcp_killed', layer: 'tools', rule: 'rules[0]', attempt: 1, realised: true },
     ]);
     await call('chaos.set', { enabled: false });
-    assert.throws(() => process.kill(added.pid ?? 0, 0), /ESRCH/, 'the first server process is gone');
+    // SIGKILLed at once, but a dead child stays signalable until its parent reaps it: wait for that.
+    const gone = (): boolean => {
+      try {
+        process.kill(added.pid ?? 0, 0);
+        return false;
+      } catch (error) {
+        return (error as NodeJS.ErrnoException).code === 'ESRCH';
+      }
+    };
+    assert.ok(await eventually(() => gone() || undefined, 5_000), 'the first server process is gone');
     const restarted = await eventually(async () => {
       const { servers } = await call<{ servers: { name: string; health: string; pid?: number }[] }>(
         'tools.servers',
