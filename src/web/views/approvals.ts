@@ -14,42 +14,33 @@ import { duration, notice, time, type Html } from '../layout.ts';
 import { callAs, render, type DashboardContext } from '../render.ts';
 import { requireCsrf, type DashboardEnv } from '../session.ts';
 import { flash, runLink, statusCell } from './common.ts';
+import { dataTable } from './table.ts';
 import { decideForm } from './decide-form.ts';
 
 function approvalRows(c: DashboardContext, approvals: readonly Approval[], pending: boolean): Html {
   const now = Date.now();
-  return html`<table>
-    <thead>
-      <tr>
-        <th scope="col">Question</th>
-        <th scope="col">Run</th>
-        <th scope="col">Approvers</th>
-        <th scope="col">${pending ? 'Time left' : 'Decision'}</th>
-        <th scope="col">${pending ? 'Decide' : 'When'}</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${approvals.map(
-        (a) =>
-          html`<tr data-approval="${a.id}">
-            <td>${a.question}</td>
-            <td>${runLink(a.runId)}</td>
-            <td>${a.approvers.length === 0 ? 'anyone' : a.approvers.join(', ')}</td>
-            ${
-              pending
-                ? html`<td>
-                      ${a.timeoutAt === null ? 'no timeout' : a.timeoutAt > now ? duration(a.timeoutAt - now) : 'overdue'}
-                    </td>
-                    <td>${decideForm(c.get('csrf'), c.get('readOnly'), a.id, '/ui/approvals')}</td>`
-                : html`<td>
-                      ${statusCell(a.status)}${a.decidedBy ? html` by <code>${a.decidedBy}</code>` : ''}${a.decidedVia ? ` via ${a.decidedVia}` : ''}${a.reason ? html`: ${a.reason}` : ''}
-                    </td>
-                    <td>${a.decidedAt ? time(a.decidedAt) : ''}</td>`
-            }
-          </tr>`,
-      )}
-    </tbody>
-  </table>`;
+  return dataTable(
+    ['Question', 'Run', 'Approvers', pending ? 'Time left' : 'Decision', pending ? 'Decide' : 'When'],
+    approvals.map(
+      (a) =>
+        html`<tr data-approval="${a.id}">
+          <td>${a.question}</td>
+          <td>${runLink(a.runId)}</td>
+          <td>${a.approvers.length === 0 ? 'anyone' : a.approvers.join(', ')}</td>
+          ${
+            pending
+              ? html`<td>
+                    ${a.timeoutAt === null ? 'no timeout' : a.timeoutAt > now ? duration(a.timeoutAt - now) : 'overdue'}
+                  </td>
+                  <td>${decideForm(c.get('csrf'), c.get('readOnly'), a.id, '/ui/approvals')}</td>`
+              : html`<td>
+                    ${statusCell(a.status)}${a.decidedBy ? html` by <code>${a.decidedBy}</code>` : ''}${a.decidedVia ? ` via ${a.decidedVia}` : ''}${a.reason ? html`: ${a.reason}` : ''}
+                  </td>
+                  <td>${a.decidedAt ? time(a.decidedAt) : ''}</td>`
+          }
+        </tr>`,
+    ),
+  );
 }
 
 async function body(c: DashboardContext, kernel: Kernel): Promise<Html> {
@@ -70,31 +61,20 @@ async function body(c: DashboardContext, kernel: Kernel): Promise<Html> {
     ${
       escalations.escalations.length === 0
         ? notice('info', 'No escalation.')
-        : html`<table>
-            <thead>
-              <tr>
-                <th scope="col">Severity</th>
-                <th scope="col">What</th>
-                <th scope="col">Source</th>
-                <th scope="col">Status</th>
-                <th scope="col" class="num">Times</th>
-                <th scope="col">First</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${escalations.escalations.map(
-                (e) =>
-                  html`<tr>
-                    <td>${e.severity}</td>
-                    <td>${e.title}${e.detail ? html`<br /><span class="muted">${e.detail}</span>` : ''}</td>
-                    <td><code>${e.source}</code></td>
-                    <td>${e.status}${e.ackedBy ? html` by <code>${e.ackedBy}</code>` : ''}</td>
-                    <td class="num">${e.count}</td>
-                    <td>${time(e.firstAt)}</td>
-                  </tr>`,
-              )}
-            </tbody>
-          </table>`
+        : dataTable(
+            ['Severity', 'What', 'Source', 'Status', { num: 'Times' }, 'First'],
+            escalations.escalations.map(
+              (e) =>
+                html`<tr>
+                  <td>${e.severity}</td>
+                  <td>${e.title}${e.detail ? html`<br /><span class="muted">${e.detail}</span>` : ''}</td>
+                  <td><code>${e.source}</code></td>
+                  <td>${e.status}${e.ackedBy ? html` by <code>${e.ackedBy}</code>` : ''}</td>
+                  <td class="num">${e.count}</td>
+                  <td>${time(e.firstAt)}</td>
+                </tr>`,
+            ),
+          )
     }`;
 }
 

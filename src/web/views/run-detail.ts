@@ -16,6 +16,7 @@ import { duration, notice, time, type Html } from '../layout.ts';
 import { callAs, render, type DashboardContext } from '../render.ts';
 import { requireCsrf, type DashboardEnv } from '../session.ts';
 import { actionForm, field, flash, runLink, statusCell, usd } from './common.ts';
+import { dataTable } from './table.ts';
 import { decideForm } from './decide-form.ts';
 
 type Journal = { run: Run; entries: TimelineEntry[] };
@@ -70,46 +71,31 @@ function layerLinks(self: string, entries: readonly TimelineEntry[], current: st
 function timeline(entries: readonly TimelineEntry[], full: boolean): Html {
   if (entries.length === 0)
     return notice('info', 'The journal is empty: the run has not started a step yet.');
-  return html`<table>
-    <caption class="muted">
-      ${entries.length} journal entries
-    </caption>
-    <thead>
-      <tr>
-        <th scope="col" class="num">#</th>
-        <th scope="col">Layer</th>
-        <th scope="col">Kind</th>
-        <th scope="col">Name</th>
-        <th scope="col">Status</th>
-        <th scope="col" class="num">Attempts</th>
-        <th scope="col" class="num">Took</th>
-        <th scope="col">Detail</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${entries.map(
-        (e) =>
-          html`<tr>
-            <td class="num">${e.seq}</td>
-            <td>${layerOfEntry(e)}</td>
-            <td>${e.kind}</td>
-            <td><code>${e.name}</code></td>
-            <td
-              class="status-${e.status === 'error' ? 'failed' : e.status === 'pending' ? 'waiting' : 'completed'}"
-            >
-              ${e.status}
-            </td>
-            <td class="num">${e.attempts}</td>
-            <td class="num">${e.durationMs === null ? '' : duration(e.durationMs)}</td>
-            <td>
-              ${e.error ? html`<code>${e.error.code}</code> ${e.error.message}` : ''}
-              ${e.status === 'pending' && e.wakeAt ? html`wakes ${time(e.wakeAt)}` : ''}
-              ${full && e.output !== undefined ? html`<pre>${JSON.stringify(e.output, null, 2)}</pre>` : ''}
-            </td>
-          </tr>`,
-      )}
-    </tbody>
-  </table>`;
+  return dataTable(
+    [{ num: '#' }, 'Layer', 'Kind', 'Name', 'Status', { num: 'Attempts' }, { num: 'Took' }, 'Detail'],
+    entries.map(
+      (e) =>
+        html`<tr>
+          <td class="num">${e.seq}</td>
+          <td>${layerOfEntry(e)}</td>
+          <td>${e.kind}</td>
+          <td><code>${e.name}</code></td>
+          <td
+            class="status-${e.status === 'error' ? 'failed' : e.status === 'pending' ? 'waiting' : 'completed'}"
+          >
+            ${e.status}
+          </td>
+          <td class="num">${e.attempts}</td>
+          <td class="num">${e.durationMs === null ? '' : duration(e.durationMs)}</td>
+          <td>
+            ${e.error ? html`<code>${e.error.code}</code> ${e.error.message}` : ''}
+            ${e.status === 'pending' && e.wakeAt ? html`wakes ${time(e.wakeAt)}` : ''}
+            ${full && e.output !== undefined ? html`<pre>${JSON.stringify(e.output, null, 2)}</pre>` : ''}
+          </td>
+        </tr>`,
+    ),
+    `${entries.length} journal entries`,
+  );
 }
 
 function actions(c: DashboardContext, run: Run): Html {

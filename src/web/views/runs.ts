@@ -13,38 +13,27 @@ import { notice, time, type Html } from '../layout.ts';
 import { callAs, errorNotice, render, type DashboardContext } from '../render.ts';
 import { requireCsrf, type DashboardEnv } from '../session.ts';
 import { field, flash, runLink, statusCell, usd } from './common.ts';
+import { dataTable } from './table.ts';
 import { filterForm, filterFromQuery, queryOf, type RunFilterInput } from './run-filter.ts';
 
 const PAGE_SIZE = 50;
 
 function runRows(runs: readonly Run[]): Html {
-  return html`<table>
-    <thead>
-      <tr>
-        <th scope="col">Run</th>
-        <th scope="col">Workflow</th>
-        <th scope="col">Status</th>
-        <th scope="col">Error</th>
-        <th scope="col" class="num">Attempt</th>
-        <th scope="col" class="num">Cost</th>
-        <th scope="col">Created</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${runs.map(
-        (r) =>
-          html`<tr>
-            <td>${runLink(r.id)}</td>
-            <td>${r.workflow}</td>
-            <td>${statusCell(r.status)}</td>
-            <td>${r.error ? html`<code>${r.error.code}</code>` : ''}</td>
-            <td class="num">${r.attempt}</td>
-            <td class="num">${usd(r.costMicros)}</td>
-            <td>${time(r.createdAt)}</td>
-          </tr>`,
-      )}
-    </tbody>
-  </table>`;
+  return dataTable(
+    ['Run', 'Workflow', 'Status', 'Error', { num: 'Attempt' }, { num: 'Cost' }, 'Created'],
+    runs.map(
+      (r) =>
+        html`<tr>
+          <td>${runLink(r.id)}</td>
+          <td>${r.workflow}</td>
+          <td>${statusCell(r.status)}</td>
+          <td>${r.error ? html`<code>${r.error.code}</code>` : ''}</td>
+          <td class="num">${r.attempt}</td>
+          <td class="num">${usd(r.costMicros)}</td>
+          <td>${time(r.createdAt)}</td>
+        </tr>`,
+    ),
+  );
 }
 
 function bulkForm(c: DashboardContext, filter: RunFilterInput): Html {
