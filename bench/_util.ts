@@ -19,6 +19,29 @@ function formatNumber(n: number): string {
   return n.toFixed(Math.abs(n) >= 10 ? 1 : 2);
 }
 
+/**
+ * Runs `write(n)` for n = 0 … events − 1 from `writers` concurrent writers, each taking the next n and
+ * keeping to `rate / writers` writes a second. A writer waits for its next turn on a schedule
+ * instead of sleeping a fixed time after each write: on a loaded machine the writes' own time and
+ * the timers' lateness would slow the pass below its rate, and stretch it. Writers that start
+ * together still write in bursts, one write each per turn.
+ */
+export async function pacedWrites(
+  pace: { writers: number; events: number; rate: number },
+  write: (n: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const start = performance.now();
+  const writer = async (): Promise<void> => {
+    for (let turn = 1; next < pace.events; turn++) {
+      await write(next++);
+      const wait = start + (turn * 1000 * pace.writers) / pace.rate - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  };
+  await Promise.all(Array.from({ length: pace.writers }, writer));
+}
+
 export const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
 
 /**

@@ -1,11 +1,21 @@
 // `npm test`: type-check, lint, then every test file under node:test, ending with the line
-// `N passed, N failed`. Flags: --fast skips type-check and lint; any other argument is a file or
-// glob to run instead of the whole suite (e.g. `npm test -- --fast src/kernel/store`).
+// `N passed, N failed`. Flags: --fast skips type-check and lint; any other argument is a file,
+// directory or glob to run instead of the whole suite (e.g. `npm test -- --fast src/kernel/store`).
+//
+// Files run two at a time, the slowest first (durations from scripts/test-durations.json, files
+// not in it first of all, as if slow): `node --test` sorts its files by name, which left a few
+// minute-long files for the end with one of the two slots idle. `STRATA_TEST_DURATIONS=FILE`
+// writes this run's durations to FILE (see summary-reporter.ts), to refresh the committed ones.
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, globSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import { Duplex } from 'node:stream';
+import { run } from 'node:test';
+import { spec } from 'node:test/reporters';
+import summary from './summary-reporter.ts';
 
+const root = resolve(import.meta.dirname, '..');
 const args = process.argv.slice(2);
 const fast = args.includes('--fast');
 const filters = args.filter((a) => !a.startsWith('--'));
@@ -31,35 +41,53 @@ if (!fast) {
   step('format (prettier --check)', 'npx', ['prettier', '--check', '--log-level=warn', '.']);
 }
 
-const patterns = filters.length
-  ? filters.map((f) =>
-      existsSync(f) && statSync(f).isDirectory() ? `${f.replace(/\/$/, '')}/**/*.test.ts` : f,
-    )
-  : ['src/**/*.test.ts', 'test/**/*.test.ts'];
+/** Test files under a directory, as paths relative to the repository. */
+function testFilesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.test.ts') && !f.includes('node_modules'))
+    .map((f) => relative(root, join(dir, f)));
+}
 
-process.stdout.write('\n▶ tests (node --test)\n');
-const result = spawnSync(
-  process.execPath,
-  [
-    '--test',
-    '--test-concurrency=2',
-    '--test-timeout=300000',
-    '--test-reporter=spec',
-    '--test-reporter-destination=stdout',
-    '--test-reporter=./scripts/summary-reporter.ts',
-    '--test-reporter-destination=stdout',
-    ...patterns,
-  ],
-  {
-    stdio: 'inherit',
-    // V8's compile cache (keyed by file content, so never stale) shared by every process the suite
-    // starts: test files, workers and each CLI spawn load the same modules; it cuts a CLI start's CPU
-    // by about a third.
-    env: {
-      NODE_COMPILE_CACHE: join(tmpdir(), 'strata-node-compile-cache'),
-      ...process.env,
-      STRATA_TEST: '1',
-    },
-  },
-);
-process.exit(result.status ?? 1);
+function testFiles(): string[] {
+  if (filters.length === 0) return ['src', 'test'].flatMap((d) => testFilesUnder(join(root, d)));
+  return filters.flatMap((f) => {
+    if (!existsSync(f)) return globSync(f).map((g) => relative(root, resolve(g)));
+    return statSync(f).isDirectory() ? testFilesUnder(resolve(f)) : [relative(root, resolve(f))];
+  });
+}
+
+/** Slowest first; a file with no recorded duration counts as slower than any. */
+function slowestFirst(files: string[]): string[] {
+  const durations = JSON.parse(readFileSync(join(root, 'scripts/test-durations.json'), 'utf8')) as Record<
+    string,
+    number
+  >;
+  const seconds = (f: string) => durations[f] ?? Infinity;
+  return [...new Set(files)].sort((a, b) => seconds(b) - seconds(a) || a.localeCompare(b));
+}
+
+const files = slowestFirst(testFiles());
+if (files.length === 0) {
+  process.stdout.write(`\nno test files match ${filters.join(' ')}\n0 passed, 1 failed\n`);
+  process.exit(1);
+}
+
+process.stdout.write('\n▶ tests (node:test)\n');
+// V8's compile cache (keyed by file content, so never stale) shared by every process the suite
+// starts: test files, workers and each CLI spawn load the same modules; it cuts a CLI start's CPU
+// by about a third. The test files' processes inherit this environment.
+process.env['NODE_COMPILE_CACHE'] ??= join(tmpdir(), 'strata-node-compile-cache');
+process.env['STRATA_TEST'] = '1';
+const stream = run({
+  files: files.map((f) => join(root, f)),
+  concurrency: 2,
+  timeout: 300_000,
+  // A file whose tests are done ends even if something still holds its event loop: a test that
+  // fails before closing its harness (workers, pools, servers) otherwise left its file, and so the
+  // suite, running until CI's own limit instead of reporting the failure.
+  forceExit: true,
+  cwd: root,
+});
+stream.on('test:fail', () => (process.exitCode = 1));
+stream.pipe(new spec()).pipe(process.stdout);
+stream.pipe(Duplex.from(summary)).pipe(process.stdout);

@@ -33,7 +33,7 @@ describe('fleet, tree, merge queue and costs views', () => {
     {
       name: 'fleet',
       path: '/ui/fleet',
-      shows: /Agents[\s\S]*waiting\s+2[\s\S]*tools[\s\S]*0\.001 of 1\.00 USD/,
+      shows: /Agents[\s\S]*waiting\s+2[\s\S]*tools[\s\S]*0\.006 of 1\.00 USD/,
     },
     {
       name: 'tree',
@@ -45,7 +45,7 @@ describe('fleet, tree, merge queue and costs views', () => {
       path: '/ui/mq',
       shows: /E_NOT_FAST_FORWARD[\s\S]*feat-broken[\s\S]*culprit[\s\S]*feat-ok/,
     },
-    { name: 'costs', path: '/ui/costs', shows: /dash\.spend\s+completed\s+0\.006[\s\S]*0\.001 of 1\.00 USD/ },
+    { name: 'costs', path: '/ui/costs', shows: /dash\.spend\s+completed\s+0\.006[\s\S]*0\.006 of 1\.00 USD/ },
   ];
 
   it('render their data with 0 WCAG 2 A/AA violations, and are screenshotted at 1280×800', async () => {

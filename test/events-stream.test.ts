@@ -230,14 +230,29 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       controller.abort();
     });
 
-    it('unsubscribes from the bus when the client goes away', async () => {
+    it('unsubscribes from the bus when the client goes away; streams on the same feed share one handler', async () => {
       // Streams of earlier tests were aborted; the server lets go of them asynchronously.
       await until(() => runtime.kernel.events.handlerCount === idleHandlers, 'earlier streams are gone');
       const handlers = idleHandlers;
       const controllers = [1, 2, 3].map(() => new AbortController());
-      for (const c of controllers) await next(await open(events, authA, c.signal)); // `ready`
-      assert.equal(runtime.kernel.events.handlerCount, handlers + 3);
-      for (const c of controllers) c.abort();
+      const streams: AsyncIterator<SseMessage>[] = [];
+      for (const c of controllers) {
+        streams.push(await open(events, authA, c.signal));
+        await next(streams.at(-1) as AsyncIterator<SseMessage>); // `ready`
+      }
+      assert.equal(runtime.kernel.events.handlerCount, handlers + 1, 'tenant A on all topics: one feed');
+      const others = [new AbortController(), new AbortController()];
+      await next(await open(`${events}?topics=run:*`, authA, (others[0] as AbortController).signal));
+      await next(await open(events, authB, (others[1] as AbortController).signal));
+      assert.equal(runtime.kernel.events.handlerCount, handlers + 3, 'other topics, other tenant: own feeds');
+      for (const c of controllers.slice(0, 2)) c.abort();
+      await sleep(200);
+      assert.equal(runtime.kernel.events.handlerCount, handlers + 3, 'held while a stream still follows it');
+      // The stream left on the shared feed still gets what is published, woken by the bus.
+      const seq = await publish(tenantA, 'run:after-the-others-left');
+      const m = await next(streams[2] as AsyncIterator<SseMessage>);
+      assert.equal(seqOf(m), seq);
+      for (const c of [...controllers, ...others]) c.abort();
       await until(() => runtime.kernel.events.handlerCount === handlers, 'the handlers are gone');
     });
 

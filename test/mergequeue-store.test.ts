@@ -3,7 +3,8 @@
  * SQLite and PostgreSQL: configure, submit (idempotent), a culprit rejected with its failing log,
  * a conflict sent to rework with its files, a hanging check timed out without wedging the queue,
  * capability scoping per queue, bad input refused with stable codes, and fencing: a second worker
- * takes the queue and the first one's stale advance is refused, main untouched by it; a target
+ * takes the queue and the first one's stale advance is refused, main untouched by it, while reading
+ * stats in another process takes nothing (no worker opened, the fencing token untouched); a target
  * rewritten outside the queue is never fast-forwarded over (E_NOT_FAST_FORWARD), nothing recorded.
  * Check time is billed through the billing layer's meters to each change's author.
  */
@@ -183,6 +184,32 @@ onEveryStore('merge queue syscalls', (db) => {
       'merged',
     );
     await configure();
+  });
+
+  it('reading stats opens no worker: a reader in another process leaves the queue to the one that runs it', async () => {
+    const owner = await queues.worker(tenantId, 'app');
+    const fence = (await queues.rows.queue(tenantId, 'app')).fence;
+    const reader = await MergeQueues.open({
+      store: queues.rows.db,
+      runner: sandboxRunner(sandboxes),
+      allowedRoots: [fx.allowedRoot],
+    });
+    const read = await reader.stats(tenantId, 'app');
+    assert.equal(read.running, false, 'no worker runs the queue in the reader');
+    assert.equal(read.counts['merged'], (await queues.stats(tenantId, 'app')).counts['merged']);
+    assert.equal(await reader.runningWorker(tenantId, 'app'), undefined, 'the read opened none');
+    assert.equal((await queues.rows.queue(tenantId, 'app')).fence, fence, 'the fencing token is untouched');
+    // The owner still holds the queue: its next change merges.
+    assert.equal((await queues.stats(tenantId, 'app')).running, true);
+    fx.branch('feat-after-read', { 'e.txt': 'e\n' });
+    const entry = await call<Entry>('mq.submit', { queue: 'app', branch: 'feat-after-read' });
+    await queues.idle(tenantId, 'app');
+    assert.equal(owner.failure, undefined);
+    assert.equal(
+      (await call<{ entry: Entry }>('mq.show', { queue: 'app', id: entry.id })).entry.state,
+      'merged',
+    );
+    await reader.close();
   });
 
   it('fencing: a second worker takes the queue; the first one’s stale advance is refused', async () => {

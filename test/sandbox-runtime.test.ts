@@ -42,8 +42,27 @@ describe('sandbox syscalls on the runtime', () => {
       kind: 'persistent',
       name: 'work',
       runtimes: ['sh', 'python3'],
+      env: { API_KEY: 'sk-sandbox-create-secret' },
     });
     assert.equal(created.kind, 'persistent');
+    // The sandbox's environment is secret: its names are shown, its values never.
+    const shown = JSON.stringify([
+      created,
+      await call('sandbox.get', { sandbox: 'work' }),
+      await call('sandbox.list', {}),
+    ]);
+    assert.ok(!shown.includes('sk-sandbox-create-secret'), 'create, get and list never return an env value');
+    assert.equal(
+      (await call<{ spec: { env: Record<string, string> } }>('sandbox.get', { sandbox: 'work' })).spec.env[
+        'API_KEY'
+      ],
+      '[REDACTED]',
+    );
+    const seen = await call<{ stdout: string }>('sandbox.exec', {
+      sandbox: 'work',
+      command: 'echo "$API_KEY"',
+    });
+    assert.equal(seen.stdout, 'sk-sandbox-create-secret\n', 'the code inside still gets the value');
     await call('sandbox.files.write', {
       sandbox: 'work',
       path: 'hello.txt',
@@ -59,7 +78,9 @@ describe('sandbox syscalls on the runtime', () => {
 
     await runtime.kernel.audit.flush();
     const entries = await runtime.kernel.audit.list(principal.tenantId);
-    const exec = entries.find((e) => e.action === 'sandbox.exec');
+    const exec = entries.find(
+      (e) => e.action === 'sandbox.exec' && JSON.stringify(e.detail).includes('cat hello.txt'),
+    );
     assert.ok(exec, 'the exec is audited');
     assert.equal(exec.resource, 'sandbox/work');
     const detail = exec.detail as {
@@ -72,6 +93,7 @@ describe('sandbox syscalls on the runtime', () => {
     assert.ok(detail.result.durationMs > 0);
     const text = JSON.stringify(entries);
     assert.ok(!text.includes('tok-very-secret-value'), 'the secret env never reaches the audit log');
+    assert.ok(!text.includes('sk-sandbox-create-secret'), 'nor does the create-time env');
     assert.ok(!text.includes('kept across restarts22'), 'output is not audited');
 
     // Another tenant sees nothing.

@@ -2,8 +2,9 @@
  * The faults the kernel's seeded chaos injector (src/kernel/chaos) puts into the demo: 3 % of the
  * attempts of every layer's syscalls fail with that layer's transient error (the models layer's as
  * a provider HTTP 500, realised by the scripted provider, so the model route's fallback meets it),
- * and the models layer is down for 5 s from a seeded moment. The same seed gives the same draws in
- * both passes; the injector marks every fault in the call's audit entry.
+ * and the model provider `demo` is down for 5 s from a seeded moment (unreachable in its driver:
+ * with mechanisms on, the `triage` route falls back to `backup`). The same seed gives the same
+ * draws in both passes; the injector marks every fault in the call's audit entry.
  */
 import type { ChaosConfigInput } from '../../src/kernel/index.ts';
 import { draw } from './faults.ts';
@@ -30,6 +31,8 @@ export function chaosConfig(seed: number, agents: number): ChaosConfigInput {
       // The agents' orchestration calls only: the operator's polling would make the counts depend on timing.
       { layer: 'orchestration', syscall: 'fleet.task.*', errorRate: ERROR_RATE },
     ],
-    outages: [{ layer: 'models', startAfterMs: outageStartMs(seed, agents), durationMs: OUTAGE_MS }],
+    outages: [
+      { layer: 'models', provider: 'demo', startAfterMs: outageStartMs(seed, agents), durationMs: OUTAGE_MS },
+    ],
   };
 }

@@ -2,21 +2,25 @@
  * The runtime both of the demo's processes open on the same data directory (one SQLite file in
  * WAL mode, which takes writers from several processes): the same config, the scripted model
  * providers, the kernel's chaos injector, the pipeline's retries capped when mechanisms are off,
- * and the agents' workflow on the `agents` queue (the child worker serves only that queue, so the
- * team's supervisor always runs in the parent).
+ * the workers' workflow on the `agents` queue (the child worker serves only that queue, so the
+ * supervisors, reviews, planners and patch submissions always run in the parent), and the
+ * reviewers bound to their workflow for A2A.
  */
 import { createServer } from 'node:net';
-import { chaosSchema, loadConfig } from '../../src/kernel/index.ts';
+import { loadConfig } from '../../src/kernel/index.ts';
 import { createScriptedProvider } from '../../src/models/index.ts';
 import { eraseWorkflow } from '../../src/orchestration/index.ts';
 import { openRuntime } from '../../src/server/index.ts';
-import { chaosConfig } from './chaos-plan.ts';
 import type { FaultPlan } from './faults.ts';
 import { BACKUP_MODEL, PRIMARY_MODEL, type Mechanisms } from './mechanisms.ts';
+import { reviewWorkflow } from './review.ts';
+import { fleetLayout } from './squads.ts';
 import { submitPatch } from './submit-patch.ts';
-import { triageAgent } from './triage-agent.ts';
+import { workerAgent } from './worker-agent.ts';
 
 export const AGENTS_QUEUE = 'agents';
+/** The line the parent writes to the child worker's stdin when the fleet starts: chaos begins there too. */
+export const START_CHAOS = 'chaos';
 
 /** A free loopback port (each process's SMTP listener). */
 export async function freePort(): Promise<number> {
@@ -31,9 +35,24 @@ const reply = (prompt: string) => {
   const text = `ok: ${prompt.slice(-60)}`;
   return { text, usage: { inputTokens: 600 + prompt.length, outputTokens: 40 + text.length } };
 };
-/** The scripted model (the only stand-in for an LLM), keyed by the agent's own question. */
+/**
+ * The scripted model (the only stand-in for an LLM), keyed by the agent's own question; given
+ * tools (only the planner is), it asks for the issue again every turn: the loop `maxTurns` stops.
+ */
 const scripted = (name: string) =>
-  createScriptedProvider({ name, script: (request) => reply(request.messages.at(-1)?.content ?? '') });
+  createScriptedProvider({
+    name,
+    script: (request, call) => {
+      const prompt = request.messages.at(-1)?.content ?? '';
+      const tool = request.tools?.[0];
+      if (!tool) return reply(prompt);
+      const issue = Number(/#(\d+)/.exec(JSON.stringify(request.messages))?.[1] ?? 0);
+      return {
+        ...reply(prompt),
+        toolCalls: [{ id: `call_${call}`, name: tool.name, arguments: { number: issue } }],
+      };
+    },
+  });
 
 export interface DemoRuntimeOptions {
   readonly dataDir: string;
@@ -44,8 +63,6 @@ export interface DemoRuntimeOptions {
   readonly smtpPort: number;
   /** Where outbound mail goes: the parent's listener (the lead's inbox is there). */
   readonly relayPort: number;
-  /** The child starts with chaos on; the parent turns it on through `chaos.set` when the fleet starts. */
-  readonly chaos: boolean;
 }
 
 export async function openDemoRuntime(options: DemoRuntimeOptions, plan: FaultPlan) {
@@ -62,7 +79,13 @@ export async function openDemoRuntime(options: DemoRuntimeOptions, plan: FaultPl
         prices: { [PRIMARY_MODEL]: { input: 3, output: 15 }, [BACKUP_MODEL]: { input: 3, output: 15 } },
       },
       mail: { smtpPort: options.smtpPort, relayUrl: `smtp://127.0.0.1:${options.relayPort}` },
-      ...(options.chaos ? { chaos: chaosSchema.parse(chaosConfig(options.seed, options.agents)) } : {}),
+      // Each squad's reviewer answers A2A tasks with the review workflow (review.ts).
+      a2a: {
+        workflows: Object.fromEntries(
+          fleetLayout(options.agents).squads.map((s) => [s.reviewer, 'demo.review']),
+        ),
+      },
+      network: { allowPrivate: true }, // a2a.call to the demo's own server on loopback
     },
   });
   const runtime = await openRuntime({
@@ -70,12 +93,14 @@ export async function openDemoRuntime(options: DemoRuntimeOptions, plan: FaultPl
     modelProviders: { demo: scripted('demo'), backup: scripted('backup') },
   });
   if (m.syscallAttempts !== undefined) runtime.kernel.registry.capAttempts(m.syscallAttempts);
-  const triage = triageAgent(plan, {
+  const { workflow, planner } = workerAgent(plan, {
     model: m.model,
     queue: AGENTS_QUEUE,
     ...(m.runRetry ? { retry: m.runRetry } : {}),
   });
-  runtime.engine.register(eraseWorkflow(triage));
+  runtime.engine.register(eraseWorkflow(workflow));
+  runtime.engine.register(eraseWorkflow(planner));
   runtime.engine.register(eraseWorkflow(submitPatch));
-  return { runtime, triage };
+  runtime.engine.register(eraseWorkflow(reviewWorkflow(m.model, m.runRetry)));
+  return { runtime, worker: workflow };
 }

@@ -1,11 +1,13 @@
 /**
  * The demo's own faults and designed-in events, decided up front from a seed so a run can be
- * repeated: the ones the kernel's chaos injector (chaos-plan.ts) does not make. Which agents throw
- * an unhandled exception once (their run is retried or restarted), whose first sandbox command
- * hangs past its wall time, and which start on a budget too small for one model call (pause →
- * approval → resume). Each is injected through a real component's normal path and counted here.
+ * repeated: the ones the kernel's chaos injector (chaos-plan.ts) does not make. Which workers throw
+ * an unhandled exception once (their run is retried or restarted), which issues' first sandbox
+ * command hangs past its wall time, which workers start on a budget too small for one model call
+ * (pause → approval → resume), and the one worker whose planner loops (stopped by `maxTurns`,
+ * escalated). Each is injected through a real component's normal path and counted here.
  */
 import { createHash } from 'node:crypto';
+import { fleetLayout } from './squads.ts';
 
 export interface FaultCounts {
   agentCrash: number;
@@ -25,36 +27,47 @@ export class FaultPlan {
 
   readonly seed: number;
   readonly agents: number;
+  readonly workers: number;
+  /** The worker whose planner loops on its first issue. */
+  readonly looper: number;
 
   constructor(seed: number, agents: number, options: { crashes?: boolean } = {}) {
     this.seed = seed;
     this.agents = agents;
-    for (let i = 0; i < agents; i++) if (this.#pick('crash', i, 0.06)) this.#crashOnce.add(i);
-    if (this.#crashOnce.size === 0) this.#crashOnce.add(agents - 1); // at least one, for the demo
+    this.workers = fleetLayout(agents).workers;
+    for (let i = 0; i < this.workers; i++) if (this.#pick('crash', i, 0.06)) this.#crashOnce.add(i);
+    if (this.#crashOnce.size === 0) this.#crashOnce.add(this.workers - 1); // at least one, for the demo
     if (options.crashes === false) this.#crashOnce.clear();
+    const looper = Math.floor(draw(seed, 'loop') * this.workers);
+    this.looper = this.tightBudget(looper) ? (looper + 1) % this.workers : looper;
+  }
+
+  /** Whether this worker's planner loops on its first issue. */
+  loops(worker: number): boolean {
+    return worker === this.looper;
   }
 
   #pick(kind: string, agent: number, rate: number): boolean {
     return draw(this.seed, `${kind}:${agent}`) < rate;
   }
 
-  /** Whether the agent's first sandbox command hangs past the exec's wall time (agent 1, and ~4 %). */
-  sandboxHangs(agent: number): boolean {
-    if (agent !== 1 && !this.#pick('hang', agent, 0.04)) return false;
-    if (!this.#hung.has(agent)) this.counts.sandboxHang++;
-    this.#hung.add(agent);
+  /** Whether an issue's first sandbox command hangs past the exec's wall time (issue 1, and ~4 %). */
+  sandboxHangs(issue: number): boolean {
+    if (issue !== 1 && !this.#pick('hang', issue, 0.04)) return false;
+    if (!this.#hung.has(issue)) this.counts.sandboxHang++;
+    this.#hung.add(issue);
     return true;
   }
 
-  /** Whether this agent starts on a budget too small for its first model call (one in 25, at least one). */
-  tightBudget(agent: number): boolean {
-    return agent === 2 || (agent > 2 && this.#pick('budget', agent, 0.04));
+  /** Whether this worker starts on a budget too small for its first model call (one in 25, at least one). */
+  tightBudget(worker: number): boolean {
+    return worker === 2 || (worker > 2 && this.#pick('budget', worker, 0.04));
   }
 
-  /** Throws once for an agent picked to crash; counted. */
-  maybeCrash(agent: number): void {
-    if (!this.#crashOnce.delete(agent)) return;
+  /** Throws once for a worker picked to crash; counted. */
+  maybeCrash(worker: number): void {
+    if (!this.#crashOnce.delete(worker)) return;
     this.counts.agentCrash++;
-    throw new Error(`triage agent ${agent} threw an unhandled exception (a designed crash)`);
+    throw new Error(`worker ${worker} threw an unhandled exception (a designed crash)`);
   }
 }

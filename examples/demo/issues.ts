@@ -3,6 +3,7 @@
  * Each issue carries an order whose total the agent recomputes in a sandbox (Python) to reproduce
  * the reported rounding error; issues under `payments` need a person's approval to close.
  */
+import { z } from 'zod';
 import { draw } from './faults.ts';
 
 export interface Issue {
@@ -13,6 +14,18 @@ export interface Issue {
   readonly lines: readonly { readonly cents: number; readonly qty: number }[];
   readonly charged: number;
 }
+
+/** Where an issue is on the tracker's board (tracker-mcp.ts). */
+export const ISSUE_STATUSES = ['open', 'in_progress', 'in_review', 'done', 'escalated'] as const;
+export type IssueStatus = (typeof ISSUE_STATUSES)[number];
+
+export const issueSchema = z.object({
+  number: z.number(),
+  title: z.string(),
+  area: z.enum(['cart', 'checkout', 'payments', 'search', 'shipping']),
+  lines: z.array(z.object({ cents: z.number(), qty: z.number() })),
+  charged: z.number(),
+});
 
 const AREAS = ['cart', 'checkout', 'payments', 'search', 'shipping'] as const;
 const SYMPTOMS = [

@@ -1,10 +1,11 @@
 /**
- * One pass of the demo: a fresh runtime on the embedded default (SQLite in a temporary directory),
- * the shop (shop-setup.ts), then a supervised fleet of triage agents run by two workers, one in
- * this process and one in a child process on the same SQLite file, under the kernel's chaos
- * injector; the child is killed with SIGKILL at a seeded point. The same seed gives the same
- * issues, faults and kill point in both passes; `mechanisms` says which of Strata's recovery
- * mechanisms are on (mechanisms.ts).
+ * One pass of the demo: a fresh runtime on the embedded default (SQLite in a temporary directory)
+ * and its server (the reviewers answer A2A there; `--open` prints the dashboard's URL), the shop
+ * (shop-setup.ts), then the fleet: a supervisor over one supervisor per squad, each over its
+ * workers, run by two workers, one in this process and one in a child process on the same SQLite
+ * file (started while the shop is set up), under the kernel's chaos injector; the child is killed
+ * with SIGKILL at a seeded point and a worker in this process starts in its place. The same seed gives the same issues, faults and kill point in both passes; `mechanisms` says which
+ * of Strata's recovery mechanisms are on (mechanisms.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,13 +16,14 @@ import { fileURLToPath } from 'node:url';
 import { defineSupervisor, eraseWorkflow, TERMINAL, Worker } from '../../src/orchestration/index.ts';
 import { bootstrapDefaultTenant, startServer } from '../../src/server/index.ts';
 import { chaosConfig } from './chaos-plan.ts';
-import { AGENTS_QUEUE, freePort, openDemoRuntime } from './demo-runtime.ts';
+import { AGENTS_QUEUE, freePort, openDemoRuntime, START_CHAOS } from './demo-runtime.ts';
 import { draw, FaultPlan } from './faults.ts';
 import type { Mechanisms } from './mechanisms.ts';
 import { Operator } from './operator.ts';
 import { collectPass, type PassReport } from './report.ts';
 import { LEAD, setUpShop } from './shop-setup.ts';
 import { seedIssues } from './issues.ts';
+import { fleetLayout, workerName } from './squads.ts';
 import { startStaging } from './staging.ts';
 import { SHOP_QUEUE } from './submit-patch.ts';
 import type { ChildOptions } from './worker-child.ts';
@@ -34,8 +36,10 @@ export interface PassOptions {
   readonly deadlineMs: number;
   /** The raw pass's success, when it ran first. */
   readonly measuredWithoutMechanisms?: number;
-  /** Serve the dashboard on a loopback port while the pass runs, and print its URL and key. */
+  /** Print the dashboard's URL and key while the pass runs. */
   readonly open?: boolean;
+  /** Leave payments approvals and refunds to the person at the dashboard or the CLI. */
+  readonly interactive?: boolean;
 }
 
 const VICTIM = 'worker-child';
@@ -63,9 +67,10 @@ async function startChild(options: ChildOptions): Promise<ChildProcess> {
   const script = fileURLToPath(new URL('worker-child.ts', import.meta.url));
   // Its own process group: the kill takes the worker with its Chromium, sandboxes and MCP servers.
   const child = spawn(process.execPath, [script, JSON.stringify(options)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
     detached: true,
   });
+  child.stdin?.on('error', () => undefined); // written to once, while it lives
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   await new Promise<void>((ready, fail) => {
     lines.on('line', (line) => line === 'ready' && ready());
@@ -81,32 +86,66 @@ export async function runPass(options: PassOptions): Promise<PassReport> {
   const smtpPort = await freePort();
   const plan = new FaultPlan(seed, agents);
   const common = { dataDir, seed, agents, mechanisms: m, relayPort: smtpPort };
-  const { runtime, triage } = await openDemoRuntime({ ...common, smtpPort, chaos: false }, plan);
+  const { runtime, worker } = await openDemoRuntime({ ...common, smtpPort }, plan);
   const { tenantId, adminKey = '' } = await bootstrapDefaultTenant(runtime);
   const principal = await runtime.kernel.authenticate({ apiKey: adminKey });
   const call = <T>(name: string, input: unknown) => runtime.kernel.call<T>(name, input, { principal });
-  const server = options.open ? await startServer({ runtime, host: '127.0.0.1', port: 0 }) : undefined;
-  if (server) console.log(`  dashboard: ${server.url}/ui  (log in with ${adminKey})`);
+  const server = await startServer({ runtime, host: '127.0.0.1', port: 0 });
+  if (options.open || options.interactive)
+    console.log(`  dashboard: ${server.url}/ui  (log in with ${adminKey})`);
   const staging = await startStaging(seedIssues(seed, agents));
-  const inputs = await setUpShop(runtime, call, { seed, agents, dataDir, staging: staging.origin });
+  const shop = { seed, agents, dataDir, staging: staging.origin, server: server.url, tenantId, plan };
+  // The child worker starts (about 5 s of loading and opening on 2 busy cores) while the shop is set
+  // up; it serves nothing until the fleet starts, and its chaos waits for the fleet too.
+  const childStarting = startChild({
+    dataDir,
+    seed,
+    agents,
+    on: m.on,
+    leaseMs: m.leaseMs,
+    smtpPort: await freePort(),
+    relayPort: smtpPort,
+    workerId: VICTIM,
+  });
+  childStarting.catch(() => undefined); // awaited below; a failed shop set-up must not leave it unhandled
+  const inputs = await setUpShop(runtime, call, shop);
+  // One supervisor per squad over its workers, under the fleet's: a squad's restarts stay its own.
+  const squads = fleetLayout(agents).squads.map((squad) => {
+    const members = inputs.filter((input) => input.squad === squad.index);
+    return defineSupervisor({
+      name: `demo.squad-${squad.index}`,
+      version: 1,
+      strategy: 'one_for_one',
+      autoShutdown: 'all_significant', // the squad is done when every worker is
+      intensity: 2 * members.length * m.intensityPerAgent, // a worker may die twice a minute
+      periodMs: 60_000,
+      backoff: { baseMs: 100, maxMs: 1_000 },
+      breaker: { deaths: members.length, windowMs: 30_000, cooldownMs: 1_000 },
+      children: members.map((input) => ({
+        id: workerName(input.worker),
+        workflow: worker,
+        input,
+        restart: m.childRestart,
+        significant: true,
+      })),
+    });
+  });
   const team = defineSupervisor({
-    name: 'demo.team',
+    name: 'demo.fleet',
     version: 1,
     strategy: 'one_for_one',
-    autoShutdown: 'all_significant', // the team is done when every agent is
-    intensity: agents * m.intensityPerAgent,
+    autoShutdown: 'all_significant',
+    intensity: 2 * squads.length * m.intensityPerAgent,
     periodMs: 60_000,
-    backoff: { baseMs: 100, maxMs: 1_000 },
-    breaker: { deaths: agents, windowMs: 30_000, cooldownMs: 1_000 },
-    children: inputs.map((input) => ({
-      id: `triage-${input.agent}`,
-      workflow: triage,
-      input,
+    children: squads.map((squad) => ({
+      id: squad.name,
+      workflow: squad,
+      input: {},
       restart: m.childRestart,
       significant: true,
     })),
   });
-  runtime.engine.register(eraseWorkflow(team));
+  for (const s of [...squads, team]) runtime.engine.register(eraseWorkflow(s));
   const timing = { leaseMs: m.leaseMs, pollMs: 50 };
   const workers = [
     // About half the agents at once: the child worker runs the rest.
@@ -120,31 +159,36 @@ export async function runPass(options: PassOptions): Promise<PassReport> {
     new Worker(runtime.engine, { ...timing, id: 'worker-parent-default', concurrency: agents + 5 }),
   ];
   for (const w of workers) await w.start();
-  const child = await startChild({
-    dataDir,
-    seed,
-    agents,
-    on: m.on,
-    leaseMs: m.leaseMs,
-    smtpPort: await freePort(),
-    relayPort: smtpPort,
-    workerId: VICTIM,
+  // Started in the parent once the child is dead, in its place (as a process supervisor would
+  // restart it): without it, the dead worker's runs, once their leases expired, waited for a slot of
+  // the parent's worker, its own runs holding them (9 s of a 33 s fleet at 8 agents, up to 27 s at 50).
+  const replacement = new Worker(runtime.engine, {
+    ...timing,
+    id: 'worker-parent-replacement',
+    queues: [AGENTS_QUEUE],
+    concurrency: agents - Math.ceil(agents / 2),
   });
-  const operator = new Operator(call);
+  workers.push(replacement);
+  const child = await childStarting;
+  const operator = new Operator(call, { interactive: options.interactive ?? false, url: server.url });
   operator.start();
   await call('chaos.set', chaosConfig(seed, agents));
+  child.stdin?.write(`${START_CHAOS}\n`);
   const fleetStarted = Date.now();
-  const run = await runtime.engine.start('demo.team', {}, { principal });
+  const run = await runtime.engine.start('demo.fleet', {}, { principal });
   const killAt = killAtEnded(seed, agents);
   let killedAfterMs = -1;
+  let heldAtKill = 0;
   const teamStatus = await drive(runtime.engine, tenantId, run.id, {
     deadline: fleetStarted + options.deadlineMs,
     killAtEnded: killAt,
     killAt: fleetStarted + killAfterMs(seed, agents),
     takeover: m.on,
+    held: (n) => (heldAtKill = n),
     kill: () => {
       killedAfterMs = Date.now() - fleetStarted;
       killGroup(child); // kill -9: no handler runs, its leases are left to expire
+      void replacement.start();
     },
   });
   operator.stop();
@@ -157,7 +201,7 @@ export async function runPass(options: PassOptions): Promise<PassReport> {
     lead: LEAD,
     teamStatus,
     wallMs: Date.now() - started,
-    victim: { id: VICTIM, killedAfterMs, killedAtEnded: killAt },
+    victim: { id: VICTIM, killedAfterMs, killedAtEnded: killAt, heldAtKill },
     ...(options.measuredWithoutMechanisms !== undefined
       ? { measuredWithoutMechanisms: options.measuredWithoutMechanisms }
       : {}),
@@ -165,8 +209,9 @@ export async function runPass(options: PassOptions): Promise<PassReport> {
   killGroup(child);
   staging.server.close();
   for (const w of workers) await w.stop({ abandon: true });
-  await (server ? server.close() : runtime.close()); // a server's close closes its runtime
-  rmSync(dataDir, { recursive: true, force: true });
+  await server.close(); // and its runtime
+  if (process.env['STRATA_DEMO_KEEP'] === undefined) rmSync(dataDir, { recursive: true, force: true });
+  else console.log(`  kept ${dataDir}`);
   return report;
 }
 
@@ -193,18 +238,28 @@ async function drive(
   engine: Engine,
   tenantId: string,
   teamId: string,
-  options: { deadline: number; killAtEnded: number; killAt: number; takeover: boolean; kill: () => void },
+  options: {
+    deadline: number;
+    killAtEnded: number;
+    killAt: number;
+    takeover: boolean;
+    kill: () => void;
+    /** How many runs the dead worker held, read once it is dead (it can change nothing then). */
+    held: (runs: number) => void;
+  },
 ): Promise<string> {
   let killed = false;
   for (;;) {
     const team = await engine.get(tenantId, teamId);
     if (TERMINAL.has(team.status) || Date.now() > options.deadline) return team.status;
-    const runs = await engine.list(tenantId, { workflow: 'demo.triage', limit: 1000 });
+    const runs = await engine.list(tenantId, { workflow: 'demo.worker', limit: 1000 });
     const held = runs.some((r) => r.status === 'running' && r.leaseOwner === VICTIM);
     const ended = runs.filter((r) => TERMINAL.has(r.status)).length;
     if (!killed && held && (ended >= options.killAtEnded || Date.now() >= options.killAt)) {
       killed = true;
       options.kill();
+      const after = await engine.list(tenantId, { workflow: 'demo.worker', limit: 1000 });
+      options.held(after.filter((r) => r.status === 'running' && r.leaseOwner === VICTIM).length);
     }
     const stranded = (r: (typeof runs)[number]) =>
       !options.takeover && killed && r.status === 'running' && r.leaseOwner === VICTIM;

@@ -6,7 +6,11 @@ const share = (x: number | null) => (x === null ? '-' : pct(x));
 const ms = (x: number | null) => (x === null ? '-' : `${x} ms`);
 
 const ROWS: [string, (p: PassReport) => string][] = [
+  ['squads (workers + reviewer)', (p) => `${p.squads} (${p.workers} + ${p.reviewers})`],
   ['tasks completed', (p) => `${p.completed}/${p.tasks}`],
+  ['  escalated (looping planner)', (p) => String(p.escalated)],
+  ['tracker: done / escalated', (p) => `${p.tracker['done'] ?? 0} / ${p.tracker['escalated'] ?? 0}`],
+  ['reviews over A2A', (p) => String(p.reviews)],
   ['success', (p) => pct(p.success_rate)],
   ['tasks lost', (p) => String(p.tasks_lost)],
   ['faults injected', (p) => String(p.faults_injected)],
@@ -21,6 +25,7 @@ const ROWS: [string, (p: PassReport) => string][] = [
   ['runs retried by replay', (p) => String(p.run_retries)],
   ['runs stranded (dead worker)', (p) => String(p.runs_stranded)],
   ['time to recover p50/p95', (p) => `${ms(p.time_to_recover_p50_ms)} / ${ms(p.time_to_recover_p95_ms)}`],
+  ['tests passed in sandboxes', (p) => `${p.worker_test_runs.passed}/${p.worker_test_runs.runs}`],
   ['merge queue: merged', (p) => `${p.merge_queue.merged}/${p.merge_queue.submitted}`],
   ['  rejected (tests broke)', (p) => p.merge_queue.rejected.join(' ') || '-'],
   ['  conflicts', (p) => p.merge_queue.conflicts.map((e) => e.author).join(' ') || '-'],
@@ -30,6 +35,7 @@ const ROWS: [string, (p: PassReport) => string][] = [
   ['duplicated side effects', (p) => String(p.duplicated_side_effects)],
   ['budget exceeded', (p) => String(p.budget_exceeded)],
   ['approvals decided', (p) => String(p.approvals.decided)],
+  ['  payments changes approved', (p) => String(p.payments_changes_approved)],
   ['cost USD', (p) => p.cost_usd.toFixed(4)],
   ['audit verified (entries)', (p) => `${p.audit.verified} (${p.audit.entries})`],
   ['all invariants hold', (p) => String(p.invariants.allHold)],

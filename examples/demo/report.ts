@@ -1,15 +1,16 @@
 /**
- * The demo's figures for one pass, read back from the store through syscalls (the task board, the
- * lead's inbox, the runs, `fleet.reliability` for the faults per layer, what recovered them and
- * the invariants, `fleet.report`, `billing.cost`), not from the demo's own bookkeeping except the
- * faults it made itself; and the report of both passes.
+ * The demo's figures for one pass, read back through syscalls (the task board, the tracker over
+ * MCP, the lead's inbox, the runs, `fleet.reliability` for the faults per layer, what recovered
+ * them and the invariants, `fleet.report`, `billing.cost`), not from the demo's own bookkeeping
+ * except the faults it made itself; and the report of both passes.
  */
 import type { ReliabilityReport } from '../../src/orchestration/index.ts';
 import type { FaultPlan } from './faults.ts';
 import type { Mechanisms } from './mechanisms.ts';
 import type { OperatorFigures } from './operator.ts';
+import { fleetLayout } from './squads.ts';
 import { SHOP_QUEUE } from './submit-patch.ts';
-import { AGENT_CALLS } from './triage-agent.ts';
+import { CALLS_PER_ISSUE } from './worker-agent.ts';
 
 type Call = <T>(name: string, input: unknown) => Promise<T>;
 
@@ -22,14 +23,30 @@ interface FleetReport {
 interface MqEntry {
   author: string;
   state: string;
+  files: string[];
   conflictFiles: string[] | null;
+}
+interface WorkerTests {
+  passed: boolean;
+  pass: number;
+}
+interface Fixed {
+  workerTests: WorkerTests;
+  integrationTest: boolean;
+  staging: { ok: boolean; screenshot: string | null } | null;
+  reviewed: boolean;
+  paymentsApproval: boolean;
 }
 interface RunRow {
   status: string;
   attempt: number;
   leaseOwner: string | null;
-  error?: { code: string };
-  output?: { integrationTest?: boolean; staging?: { ok: boolean; screenshot: string | null } | null };
+  error?: { code: string; message: string };
+  output?: { fixed: Fixed[]; escalated: number[]; testsFailed: { workerTests: WorkerTests }[] };
+}
+interface TrackerIssue {
+  number: number;
+  status: string;
 }
 
 const countBy = (keys: readonly string[]): Record<string, number> =>
@@ -41,6 +58,23 @@ const countKinds = (layers: ReliabilityReport['layers']): Record<string, number>
 };
 const rate = (n: number, of: number): number => (of ? Math.round((n / of) * 1e4) / 1e4 : 0);
 
+/** The issue a queue entry's change is for: every fix's files are named after it. */
+const issueOf = (e: MqEntry): number => Number(/issue-(\d+)/.exec(e.files.join(' '))?.[1] ?? 0);
+
+/**
+ * Once per (author, issue): a worker restarted by its supervisor runs its issue again and submits
+ * the same fix again, and the queue tells it the same conflict (or rejects it) again.
+ */
+function oncePerFix<T extends { author: string; issue: number }>(items: readonly T[]): T[] {
+  const seen = new Set<string>();
+  return items.filter((x) => {
+    const key = `${x.author}#${x.issue}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 export interface CollectOptions {
   plan: FaultPlan;
   mechanisms: Mechanisms;
@@ -48,7 +82,7 @@ export interface CollectOptions {
   lead: string;
   teamStatus: string;
   wallMs: number;
-  victim: { id: string; killedAfterMs: number; killedAtEnded: number };
+  victim: { id: string; killedAfterMs: number; killedAtEnded: number; heldAtKill: number };
   /** The raw pass's success, for the end-to-end figures of the pass with mechanisms. */
   measuredWithoutMechanisms?: number;
 }
@@ -66,35 +100,48 @@ const layerLine = (l: ReliabilityReport['layers'][number]) => ({
 
 export async function collectPass(call: Call, options: CollectOptions) {
   const { plan, mechanisms: m } = options;
-  const board = await call<{ tasks: { status: string; key: string }[] }>('fleet.task.list', { limit: 1000 });
-  const tasks = board.tasks.filter((t) => t.key.startsWith('issue-')); // not the queue's rework tasks
+  const taskBoard = await call<{ tasks: { status: string; key: string }[] }>('fleet.task.list', {
+    limit: 1000,
+  });
+  const tasks = taskBoard.tasks.filter((t) => t.key.startsWith('issue-')); // not the queue's rework tasks
   const { entries } = await call<{ entries: MqEntry[] }>('mq.list', { queue: SHOP_QUEUE });
-  const authors = (state: string) => entries.filter((e) => e.state === state).map((e) => e.author);
-  const submits = await call<{ runs: { input: { author: string }; output?: { conflict: string | null } }[] }>(
-    'runs.list',
-    { workflow: 'demo.submit_patch', status: 'completed', limit: 1000 },
-  );
+  const inState = (state: string) =>
+    entries.filter((e) => e.state === state).map((e) => ({ ...e, issue: issueOf(e) }));
+  const submits = await call<{
+    runs: { input: { author: string; issue: number }; output?: { conflict: string | null } }[];
+  }>('runs.list', { workflow: 'demo.submit_patch', status: 'completed', limit: 1000 });
   // Conflicts the queue named at submit (the patch no longer applies to main) or later (rework).
-  const conflicts = [
-    ...submits.runs.flatMap((r) =>
-      r.output?.conflict ? [{ author: r.input.author, reason: r.output.conflict }] : [],
-    ),
-    ...entries
-      .filter((e) => e.state === 'needs_rework')
-      .map((e) => ({ author: e.author, reason: `needs rework: ${(e.conflictFiles ?? []).join(', ')}` })),
+  const conflictNotices = [
+    ...submits.runs.flatMap((r) => (r.output?.conflict ? [{ ...r.input, reason: r.output.conflict }] : [])),
+    ...inState('needs_rework').map((e) => ({
+      author: e.author,
+      issue: e.issue,
+      reason: `needs rework: ${(e.conflictFiles ?? []).join(', ')}`,
+    })),
   ];
   const { messages } = await call<{ messages: { subject: string }[] }>('mail.list', {
     mailbox: options.lead,
     limit: 200,
   });
-  const { runs } = await call<{ runs: RunRow[] }>('runs.list', { workflow: 'demo.triage', limit: 1000 });
+  const { runs } = await call<{ runs: RunRow[] }>('runs.list', { workflow: 'demo.worker', limit: 1000 });
   const fleet = await call<FleetReport>('fleet.report', {});
-  const { escalations } = await call<{ escalations: unknown[] }>('escalations.list', { limit: 1000 });
+  const { escalations } = await call<{ escalations: { key: string }[] }>('escalations.list', { limit: 1000 });
+  // The tracker is the sprint's source of truth: read its board back over MCP.
+  const board = await call<{ structuredContent?: { issues: TrackerIssue[] } }>('tools.call', {
+    tool: 'mcp.tracker.list_issues',
+    arguments: {},
+  });
+  const tracker = countBy((board.structuredContent?.issues ?? []).map((i) => i.status));
+  const reviews = await call<{ runs: unknown[] }>('runs.list', {
+    workflow: 'demo.review',
+    status: 'completed',
+    limit: 1000,
+  });
   const cost = await call<{ totals: { totalMicros: number }; currency: string }>('billing.cost', {
     groupBy: 'run',
   });
   const reliability = await call<ReliabilityReport>('fleet.reliability', {
-    callsPerTask: AGENT_CALLS,
+    callsPerTask: CALLS_PER_ISSUE,
     ...(options.measuredWithoutMechanisms !== undefined
       ? { measuredWithoutMechanisms: options.measuredWithoutMechanisms }
       : {}),
@@ -103,6 +150,12 @@ export async function collectPass(call: Call, options: CollectOptions) {
   const chaosFaults = reliability.layers.reduce((n, l) => n + l.faultsInjected, 0);
   const completed = tasks.filter((t) => t.status === 'completed').length;
   const done = runs.filter((r) => r.status === 'completed');
+  const fixed = done.flatMap((r) => r.output?.fixed ?? []);
+  // What the workers' own test runs in their sandboxes said, of the runs that ended.
+  const tested = [...fixed, ...done.flatMap((r) => r.output?.testsFailed ?? [])].map((f) => f.workerTests);
+  // Escalated by their worker (the looping planner), the task handed back for a person.
+  const escalatedTasks = done.flatMap((r) => r.output?.escalated ?? []).length;
+  const layout = fleetLayout(plan.agents);
   const scratch = await call<{ resources: { state: string }[] }>('provision.list', { kind: 'sqlite' });
   const gone = scratch.resources.filter((x) => x.state === 'destroying' || x.state === 'destroyed');
   const stranded = runs.filter((r) => r.status === 'running' && r.leaseOwner === options.victim.id).length;
@@ -113,11 +166,19 @@ export async function collectPass(call: Call, options: CollectOptions) {
   return {
     mechanisms: m.on ? 'on' : 'off',
     team: options.teamStatus,
+    squads: layout.squads.length,
+    workers: layout.workers,
+    reviewers: layout.squads.length,
     tasks: tasks.length,
     completed,
-    escalated: escalations.length,
-    tasks_lost: tasks.length - completed,
-    success_rate: rate(completed, tasks.length),
+    escalated: escalatedTasks,
+    escalations: escalations.length,
+    tasks_lost: tasks.length - completed - escalatedTasks,
+    tracker,
+    reviews: reviews.runs.length,
+    looping_worker: `worker-${plan.looper}`,
+    // A task ends well when it is completed, or escalated to a person as designed (the looping planner).
+    success_rate: rate(completed + escalatedTasks, tasks.length),
     faults_injected: chaosFaults + own,
     faults: {
       chaos: chaosFaults,
@@ -140,9 +201,17 @@ export async function collectPass(call: Call, options: CollectOptions) {
     worker_killed: options.victim.killedAfterMs >= 0,
     worker_killed_after_ms: options.victim.killedAfterMs,
     worker_killed_at_runs_ended: options.victim.killedAtEnded,
+    // Runs the worker held when it died (it may have suspended its last one just before the kill).
+    worker_held_runs_at_kill: options.victim.heldAtKill,
     runs_taken_over: fleet.deaths.detected,
     runs_stranded: stranded,
     runs_failed: countBy(runs.filter((r) => r.status === 'failed').map((r) => r.error?.code ?? '-')),
+    // One message per failure code, so a reader sees why without opening the store.
+    runs_failed_why: [
+      ...new Set(
+        runs.flatMap((r) => (r.status === 'failed' && r.error ? [r.error.message.slice(0, 200)] : [])),
+      ),
+    ],
     duplicated_side_effects:
       messages.length -
       subjects.size +
@@ -154,21 +223,31 @@ export async function collectPass(call: Call, options: CollectOptions) {
     cost_per_completed_task_usd: completed ? cost.totals.totalMicros / 1e6 / completed : null,
     merge_queue: {
       submitted: entries.length,
-      merged: authors('merged').length,
-      rejected: authors('rejected'),
-      conflicts,
+      merged: inState('merged').length,
+      rejected: oncePerFix(inState('rejected')).map((e) => e.author),
+      conflicts: oncePerFix(conflictNotices).map(({ author, issue, reason }) => ({ author, issue, reason })),
+      // How often the queue told of a conflict, a restarted worker's same fix again included.
+      conflict_notices: conflictNotices.length,
       undecided: entries.filter((e) => e.state === 'queued' || e.state === 'testing').length,
       main_moves: invariants.mainGreen.merges,
     },
+    // Each fix's own tests, run by its worker in its sandbox before it may go to the queue.
+    worker_test_runs: {
+      runs: tested.length,
+      passed: tested.filter((t) => t.passed).length,
+      failed: tested.filter((t) => !t.passed).length,
+      tests_passed: tested.reduce((n, t) => n + t.pass, 0),
+    },
+    payments_changes_approved: fixed.filter((f) => f.paymentsApproval).length,
     scratch_databases: {
       provisioned: scratch.resources.length,
       destroyed: gone.length,
       left: scratch.resources.length - gone.length,
-      tests_passed: done.filter((r) => r.output?.integrationTest === true).length,
+      tests_passed: fixed.filter((f) => f.integrationTest).length,
     },
     staging_checks: {
-      passed: done.filter((r) => r.output?.staging?.ok === true).length,
-      screenshots: done.filter((r) => r.output?.staging?.screenshot).length,
+      passed: fixed.filter((f) => f.staging?.ok === true).length,
+      screenshots: fixed.filter((f) => f.staging?.screenshot).length,
     },
     main_green_at_every_merge: invariants.mainGreen.checked && invariants.mainGreen.holds,
     audit: {
@@ -196,6 +275,7 @@ export function demoReport(
     agents,
     success_rate_with_mechanisms: on?.success_rate ?? null,
     success_rate_raw: off?.success_rate ?? null,
+    squads: main.squads,
     tasks: main.tasks,
     completed: main.completed,
     escalated: main.escalated,

@@ -32,17 +32,40 @@ interface Action {
 }
 
 /**
+ * Every session slot of the process is taken: back-pressure, not a fault (the browser layer says
+ * so with E_RATE_LIMITED and data.maxSessions; its message is checked too, as the data may not
+ * survive every path).
+ */
+const full = (error: unknown): boolean =>
+  isStrataError(error) &&
+  error.code === 'E_RATE_LIMITED' &&
+  (typeof (error.data as { maxSessions?: unknown } | undefined)?.maxSessions === 'number' ||
+    /already runs \d+ browser sessions/.test(error.message));
+
+/** Opens a session on the issue's page, waiting (durably, up to about two minutes) for a free slot. */
+async function openWhenFree(ctx: WorkflowContext, origin: string, issue: Issue): Promise<string> {
+  for (let waited = 0; ; waited++) {
+    try {
+      const opened = await ctx.syscall<{ session: { id: string } }>('browser.open', {
+        allowUrls: [origin],
+        url: `${origin}/issue/${issue.number}`,
+      });
+      return opened.session.id;
+    } catch (error) {
+      if (!full(error) || waited >= 120) throw error;
+      await ctx.sleep(1000);
+    }
+  }
+}
+
+/**
  * Whether staging shows the corrected total; the screenshot's digest with it. A session lives in
  * the process that opened it: a run resumed elsewhere after its worker died finds it gone
  * (E_NOT_FOUND) and opens a new one.
  */
 export async function checkStaging(ctx: WorkflowContext, origin: string, issue: Issue) {
   for (let lost = 0; ; lost++) {
-    const opened = await ctx.syscall<{ session: { id: string } }>('browser.open', {
-      allowUrls: [origin],
-      url: `${origin}/issue/${issue.number}`,
-    });
-    const sessionId = opened.session.id;
+    const sessionId = await openWhenFree(ctx, origin, issue);
     try {
       const page = await ctx.syscall<{ text: string }>('browser.extract', { sessionId });
       const shot = await ctx.syscall<Action>('browser.screenshot', { sessionId });

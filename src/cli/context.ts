@@ -7,7 +7,8 @@
  * ending database pools) even when the command fails, so the process exits on its own.
  */
 import type { Command } from 'commander';
-import { loadConfig, type StrataConfig, type Tenant } from '../kernel/index.ts';
+import { loadConfig, type StrataConfig } from '../kernel/config.ts';
+import type { Tenant } from '../kernel/index.ts';
 import type { Runtime } from '../server/runtime.ts';
 import { createOutput, type Output } from './output.ts';
 

@@ -10,7 +10,7 @@
  * out.result({ tenants }, () => table(['ID', 'NAME'], tenants.map((t) => [t.id, t.name])));
  */
 import { inspect } from 'node:util';
-import { coerceError } from '../kernel/index.ts';
+import { coerceError } from '../kernel/errors.ts';
 
 export interface Output {
   readonly json: boolean;

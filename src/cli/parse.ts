@@ -5,7 +5,8 @@
  * database is opened.
  */
 import { InvalidArgumentError } from 'commander';
-import { isStrataError, parseGrants, type Grant } from '../kernel/index.ts';
+import { parseGrants, type Grant } from '../kernel/auth/grants.ts';
+import { isStrataError } from '../kernel/errors.ts';
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 

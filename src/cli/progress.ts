@@ -10,8 +10,13 @@
  * for (...) bar.tick();
  * bar.stop();
  */
-import { SingleBar } from 'cli-progress';
+import { createRequire } from 'node:module';
+import type * as CliProgress from 'cli-progress';
 import type { Output } from './output.ts';
+
+// cli-progress (16 modules) is required only when a bar is drawn on a terminal, not by every CLI
+// command that imports this module; require keeps startProgress synchronous.
+const require = createRequire(import.meta.url);
 
 export interface Progress {
   /** `n` more items done. */
@@ -31,6 +36,7 @@ export function startProgress(
   if (out.json || total < (options.minTotal ?? 1000)) return NONE;
   let done = 0;
   if (stream.isTTY) {
+    const { SingleBar } = require('cli-progress') as typeof CliProgress;
     const bar = new SingleBar({
       format: `${label} [{bar}] {percentage}% {value}/{total} ({eta_formatted} left)`,
       stream,

@@ -11,7 +11,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { isStrataErrorCode, StrataError, type StrataConfig } from '../kernel/index.ts';
+import type { StrataConfig } from '../kernel/config.ts';
+import { isStrataErrorCode, StrataError } from '../kernel/errors.ts';
 
 export interface RemoteOptions {
   readonly url?: string;

@@ -33,6 +33,7 @@ export type {
 } from './sandbox/types.ts';
 export { DEFAULT_LIMITS, parseSpec, specInputSchema, type SandboxSpecInput } from './sandbox/spec.ts';
 export { SandboxManager, type SandboxManagerOptions } from './sandbox/manager.ts';
+export { SandboxHealth, type SandboxHealthOptions } from './sandbox/health.ts';
 export { truncationMarker } from './sandbox/process-run.ts';
 export { BubblewrapDriver, type BubblewrapDriverOptions } from './drivers/bubblewrap/index.ts';
 export { ProcessDriver, INSECURE_WARNING, type ProcessDriverOptions } from './drivers/process/index.ts';
@@ -41,6 +42,7 @@ export { sandboxSyscalls } from './syscalls.ts';
 export const LAYER = { name: 'compute', status: 'available', issue: 4 } as const;
 export {
   AllowList,
+  BrowserHealth,
   BrowserPool,
   BrowserSessions,
   browserSyscalls,
@@ -48,6 +50,7 @@ export {
   DEFAULT_CHROMIUM_PATH,
   type ActionRecord,
   type ActionResult,
+  type BrowserHealthOptions,
   type BrowserPoolOptions,
   type BrowserSessionsOptions,
   type ExtractResult,

@@ -12,6 +12,7 @@
  */
 import { z } from 'zod';
 import { defineSyscall, erase, secret, type SyscallDefinition } from '../kernel/syscalls/define.ts';
+import { REDACTED } from '../kernel/syscalls/redact.ts';
 import type { SandboxManager } from './sandbox/manager.ts';
 import { specInputSchema } from './sandbox/spec.ts';
 import type { ExecResult, SandboxInfo } from './sandbox/types.ts';
@@ -47,9 +48,11 @@ const ok = z.object({ ok: z.literal(true) });
 const encoding = z.enum(['utf8', 'base64']).default('utf8');
 
 function publicInfo(info: SandboxInfo): z.infer<typeof infoSchema> {
-  // The owner is the caller's own tenant: not repeated.
+  // The owner is the caller's own tenant: not repeated. The environment is secret on the way in
+  // (API keys are passed that way): its names are shown, never its values.
   const { owner: _owner, ...rest } = info;
-  return { ...rest, snapshots: [...rest.snapshots], spec: rest.spec as unknown as Record<string, unknown> };
+  const env = Object.fromEntries(Object.keys(rest.spec.env).map((name) => [name, REDACTED]));
+  return { ...rest, snapshots: [...rest.snapshots], spec: { ...rest.spec, env } };
 }
 
 /** The audit summary of an exec: what ran and how it ended, not what it printed. */

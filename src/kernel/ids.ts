@@ -25,3 +25,8 @@ const nextUlid = monotonicFactory(pooledRandom);
 export function newId(prefix: string, now: number = Date.now()): string {
   return `${prefix}_${nextUlid(now)}`;
 }
+
+/** Matches an id made by {@link newId} with this prefix (`run` → `run_01JD3…`: 26 Crockford base32). */
+export function idPattern(prefix: string): RegExp {
+  return new RegExp(`^${prefix}_[0-9A-HJKMNP-TV-Z]{26}$`);
+}

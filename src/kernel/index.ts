@@ -1,12 +1,12 @@
 /**
  * @module strata/kernel
  * The kernel's public API: errors, ids, clock, config, logging, the store interface, principals and
- * capabilities, the syscall pipeline, the audit log and the event bus. Any new export added here
+ * capabilities, the syscall pipeline, the audit log, the event bus and the drivers' health readings. Any new export added here
  * becomes public API. Store drivers are separate subpaths (`strata/store/sqlite`,
  * `strata/store/postgres`) so importing the kernel never loads a database client.
  */
 export * from './errors.ts';
-export { newId } from './ids.ts';
+export { idPattern, newId } from './ids.ts';
 export { ManualClock, systemClock, type Clock } from './clock.ts';
 export {
   configSchema,
@@ -35,7 +35,19 @@ export type * from './syscalls/hooks.ts';
 export { noBudget, noJournal, noMeter } from './syscalls/hooks.ts';
 export { REDACTED } from './syscalls/redact.ts';
 export type { CallOptions } from './syscalls/pipeline.ts';
+export { withDeadline, type DeadlineOptions, type Overdue } from './syscalls/deadline.ts';
 export type { SyscallDescription } from './syscalls/registry.ts';
 export { KernelMetrics } from './metrics.ts';
+export {
+  DriverHealthBoard,
+  driverHealthSchema,
+  HEALTH_STATUSES,
+  readingOf,
+  RecentEvents,
+  type DriverHealth,
+  type DriverHealthReader,
+  type HealthFinding,
+  type HealthStatus,
+} from './health.ts';
 export { Kernel, type KernelOptions } from './kernel.ts';
 export * from './chaos/index.ts';

@@ -25,6 +25,7 @@ import { StrataError } from './errors.ts';
 import type { ChaosInjector } from './chaos/injector.ts';
 import { chaosSyscalls } from './chaos/syscalls.ts';
 import { EventBus } from './events/bus.ts';
+import { DriverHealthBoard } from './health.ts';
 import { silentLogger, type Logger } from './logger.ts';
 import { KernelMetrics } from './metrics.ts';
 import type { Store } from './store/store.ts';
@@ -66,6 +67,8 @@ export class Kernel {
   readonly events: EventBus;
   readonly registry = new SyscallRegistry();
   readonly metrics = new KernelMetrics();
+  /** The drivers' health readers, registered by the layers (see health.ts). */
+  readonly health = new DriverHealthBoard();
   readonly #pipeline: SyscallPipeline;
   #inFlight = 0;
   #draining: { resolve: () => void } | null = null;

@@ -16,7 +16,7 @@
  * Duplicate detection and the ADD/UPDATE/DELETE/NOOP decision happen when facts meet the store
  * (`memory/decide`), for this extractor and for a model-backed one alike.
  */
-import * as chrono from 'chrono-node';
+import type * as Chrono from 'chrono-node';
 import { terms } from './text.ts';
 
 /** A message after validation: an id, a speaker, a time. */
@@ -56,7 +56,8 @@ export interface FactExtractor {
 export class OfflineExtractor implements FactExtractor {
   readonly name = 'offline';
 
-  extract(messages: readonly SourceMessage[]): Promise<CandidateFact[]> {
+  async extract(messages: readonly SourceMessage[]): Promise<CandidateFact[]> {
+    await loadChrono();
     const out: CandidateFact[] = [];
     for (const m of messages) {
       if (m.role === 'system' || m.role === 'tool') continue;
@@ -66,7 +67,7 @@ export class OfflineExtractor implements FactExtractor {
         if (fact) out.push(fact);
       }
     }
-    return Promise.resolve(out);
+    return out;
   }
 }
 
@@ -152,9 +153,19 @@ const MONTHS = [
   'December',
 ];
 
+// chrono-node is ~270 modules: loaded by the first extraction, not by every process that imports
+// the memory layer (each CLI command, each worker).
+let chrono: typeof Chrono | undefined;
+
+/** Loads chrono-node once; {@link normaliseDates} needs it loaded. */
+export async function loadChrono(): Promise<void> {
+  chrono ??= await import('chrono-node');
+}
+
 /** Appends the absolute date to each relative date expression, against the message time. */
 export function normaliseDates(text: string, at: number): string {
-  let results: chrono.ParsedResult[];
+  if (!chrono) throw new Error('normaliseDates before loadChrono()'); // a bug here, not bad input
+  let results: Chrono.ParsedResult[];
   try {
     results = chrono.parse(text, new Date(at));
   } catch {

@@ -9,9 +9,12 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  hangUntilAborted,
   newId,
   StrataError,
   systemClock,
+  takeChaosFault,
+  withDeadline,
   type Clock,
   type Queryable,
   type Store,
@@ -337,8 +340,14 @@ export class MemoryService {
     if (!Number.isInteger(k) || k < 1 || k > LIMITS.k) {
       throw new StrataError('E_INVALID_INPUT', `k must be an integer from 1 to ${LIMITS.k}`);
     }
-    const index = await this.#index(tenantId);
-    const vector = this.weights.vector > 0 ? ((await this.embedder.embed([query]))[0] ?? null) : null;
+    const overdue = { message: 'the memory search did not finish' };
+    const { index, vector } = await withDeadline(options, overdue, async (signal) => {
+      // Chaos's memory_search_timeout: the index's catch-up read stalls, as behind a locked database.
+      if (takeChaosFault('memory', 'memory_search_timeout')) await hangUntilAborted(signal);
+      const caughtUp = await this.#index(tenantId);
+      const embedded = this.weights.vector > 0 ? ((await this.embedder.embed([query]))[0] ?? null) : null;
+      return { index: caughtUp, vector: embedded };
+    });
     const ranked = index.search({
       scope: s,
       terms: terms(query),

@@ -191,6 +191,8 @@ export function memorySyscalls(
             filters: filtersSchema.optional(),
             minScore: z.number().min(0).optional(),
             neighbors: z.number().int().min(0).max(5).optional(),
+            /** The search's deadline (under the syscall's 30 s); past it, E_SYSCALL_TIMEOUT. */
+            timeoutMs: z.number().int().positive().max(25_000).optional(),
           })
           .strict(),
         output: z.object({ hits: z.array(hitSchema) }),
@@ -202,6 +204,8 @@ export function memorySyscalls(
             filters: input.filters,
             minScore: input.minScore,
             neighbors: input.neighbors,
+            signal: ctx.signal,
+            timeoutMs: input.timeoutMs,
           }),
         }),
       }),

@@ -113,6 +113,10 @@ export interface SearchOptions {
   readonly minScore?: number;
   /** Attach the next N messages of the conversation to each hit as context. @default 0 */
   readonly neighbors?: number;
+  /** Aborts the search (the syscall's `ctx.signal`). */
+  readonly signal?: AbortSignal;
+  /** The search's deadline; past it, E_SYSCALL_TIMEOUT (retryable). Unset: none of its own. */
+  readonly timeoutMs?: number;
 }
 
 export interface SignalExplanation {

@@ -233,8 +233,16 @@ export class MergeQueues {
   async halted(tenantId: string, queue: string): Promise<StopInfo | null> {
     const row = await this.rows.queue(tenantId, queue);
     if (row.stopped) return row.stopped;
-    const worker = await this.#workers.get(`${tenantId}\0${queue}`)?.catch(() => undefined);
-    return worker?.stopInfo ?? null;
+    return (await this.runningWorker(tenantId, queue))?.stopInfo ?? null;
+  }
+
+  /**
+   * The queue's worker if this process already runs it, else undefined; never opens one. For reads
+   * (stats): opening a worker takes the queue's fencing token, so a dashboard reading figures would
+   * take the queue from the process that runs it.
+   */
+  async runningWorker(tenantId: string, queue: string): Promise<QueueWorker | undefined> {
+    return this.#workers.get(`${tenantId}\0${queue}`)?.catch(() => undefined);
   }
 
   /** The queue's worker in this process (opened, with a fresh fencing token, on first use). */

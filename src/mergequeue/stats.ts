@@ -30,6 +30,8 @@ export interface QueueStats {
   readonly bisections: number;
   readonly maxBisectionDepth: number;
   readonly culprits: { entry: string; check: string | null }[];
+  /** Whether this process runs the queue's worker: the window, batch size and head of line are its. */
+  readonly running: boolean;
   /** The live worker's speculation window and next batch size (they restart with the worker). */
   readonly window: number;
   readonly batchTarget: number;
@@ -47,10 +49,10 @@ export async function queueStats(queues: MergeQueues, tenantId: string, queue: s
   const entries = await queues.rows.entries(tenantId, queue);
   const checks = await queues.rows.checks(tenantId, queue);
   const stopped = await queues.halted(tenantId, queue);
-  // A stopped queue's figures must not open a worker (that would take the queue): a fresh engine's.
-  const engineOf = stopped
-    ? new QueueEngine({ batch: row.batch })
-    : (await queues.worker(tenantId, queue)).engine;
+  // Reading must not open a worker (that would take the queue's fencing token, maybe from another
+  // process that runs it): without a worker running here, a fresh engine's live figures.
+  const worker = stopped ? undefined : await queues.runningWorker(tenantId, queue);
+  const engineOf = worker?.engine ?? new QueueEngine({ batch: row.batch });
   const engine = engineOf.stats();
   const counts: Record<string, number> = {};
   for (const e of entries) counts[e.state] = (counts[e.state] ?? 0) + 1;
@@ -79,6 +81,7 @@ export async function queueStats(queues: MergeQueues, tenantId: string, queue: s
     culprits: entries
       .filter((e) => e.state === 'rejected')
       .map((e) => ({ entry: e.id, check: e.failedCheck })),
+    running: worker !== undefined,
     window: engine.window,
     batchTarget: engine.batchTarget,
     headOfLine: engineOf.headOfLine(),

@@ -42,6 +42,7 @@ export {
   type CapacityObserver,
 } from './capacity.ts';
 export { registerCapacityMetrics } from './capacity-metrics.ts';
+export { capacityHealth } from './health.ts';
 export { CapacityBucket, type Admission, type BucketLimits, type BucketState } from './limiter.ts';
 export {
   ModelService,

@@ -3,7 +3,8 @@
  * Turns whatever a provider SDK throws into the one error family, so retries and fallbacks branch
  * on codes: 429 → E_RATE_LIMITED (with data.retryAfterMs from `retry-after-ms` / `Retry-After`),
  * 5xx and connection failures → E_MODEL_UNAVAILABLE, other 4xx → E_MODEL_REJECTED, a body that is
- * not the wire format → E_MODEL_BAD_RESPONSE. Provider messages can echo request content, so only
+ * not the wire format → E_MODEL_BAD_RESPONSE (retryable when only a tool call's arguments do not
+ * parse: {@link malformedToolCall}). Provider messages can echo request content, so only
  * the status and the provider's name travel in the error, never the upstream text.
  */
 import { isStrataError, StrataError } from '../kernel/index.ts';
@@ -35,9 +36,26 @@ export function badResponse(provider: string, why: string): StrataError {
   });
 }
 
+/**
+ * Tool-call arguments (or a tool's input) that do not parse: a glitch of one sampled answer, not of
+ * the wire format, so unlike other malformed responses it is retryable: the service asks again
+ * (or its route's next target), and a streamed call is made again after its partial output.
+ */
+export function malformedToolCall(provider: string, why = 'tool call arguments are not JSON'): StrataError {
+  return new StrataError(
+    'E_MODEL_BAD_RESPONSE',
+    `${provider} answered with a malformed tool call: ${why}`,
+    { provider, malformed: 'tool_call' },
+    { retryable: true },
+  );
+}
+
 /** Maps an SDK error (or anything thrown while talking to a provider) to a StrataError. */
 export function providerError(provider: string, error: unknown, signal?: AbortSignal): unknown {
   if (isStrataError(error)) return error;
+  // Thrown by our own `fetch` (an injected outage, models/chaos-faults.ts), wrapped by the SDK.
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  if (isStrataError(cause) && !signal?.aborted) return cause;
   // Our own abort (timeout or caller): keep the reason the caller gave.
   if (signal?.aborted) return signal.reason ?? error;
   const e = error as { status?: unknown; headers?: HeaderBag; name?: unknown };

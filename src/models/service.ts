@@ -39,6 +39,13 @@ export interface ModelResult extends Generation {
   readonly attempts: readonly Attempt[];
 }
 
+/** What `stream` reports when its stream finishes: who answered, at what cost, after what. */
+export interface StreamFinish {
+  readonly target: string;
+  readonly costMicros: number;
+  readonly attempts: readonly Attempt[];
+}
+
 export interface EmbedResult extends Embeddings {
   readonly target: string;
   readonly costMicros: number;
@@ -149,12 +156,13 @@ export class ModelService {
 
   /**
    * Streams the first target that starts answering (fallback applies only before the first delta:
-   * a stream that breaks midway fails). The last delta is `finish` with usage; `onFinish` gets the
-   * priced result so the caller can meter it.
+   * a stream that breaks midway fails, its error's `data.attempts` saying what failed). The last
+   * delta is `finish` with usage; `onFinish` gets the priced result, with the attempts that led to
+   * it, so the caller can meter it and tell a fallback from a first answer.
    */
   async *stream(
     request: GenerateRequest,
-    call: CallContext & { onFinish?: (result: { target: string; costMicros: number }) => void },
+    call: CallContext & { onFinish?: (result: StreamFinish) => void },
   ): AsyncIterable<StreamDelta> {
     this.#checkPromptSize(request);
     const attempts: Attempt[] = [];
@@ -177,12 +185,15 @@ export class ModelService {
       try {
         for await (const delta of provider.stream({ ...request, model: target.model, signal: call.signal })) {
           started = true;
-          if (delta.type === 'finish') used = total(delta.usage);
-          if (delta.type === 'finish')
+          if (delta.type === 'finish') {
+            used = total(delta.usage);
+            attempts.push({ target: target.id, outcome: 'ok' });
             call.onFinish?.({
               target: target.id,
               costMicros: costMicros(this.config.prices[target.id], delta.usage),
+              attempts,
             });
+          }
           yield delta;
         }
         return;
@@ -377,7 +388,8 @@ export class ModelService {
   }
 }
 
-function withAttempts(error: unknown, attempts: readonly Attempt[]): unknown {
+/** `error` with `attempts` as its `data.attempts` (StrataErrors only; others pass through). */
+export function withAttempts(error: unknown, attempts: readonly Attempt[]): unknown {
   if (!isStrataError(error) || attempts.length === 0) return error;
   const data = { ...(error.data as Record<string, unknown> | undefined), attempts };
   return new StrataError(error.code, error.message, data, { retryable: error.retryable });

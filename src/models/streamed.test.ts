@@ -1,6 +1,7 @@
 // generateStreamed: the result assembled from a stream equals what generate returns for the same
 // answer; a stream refused before its first delta falls back to generate (its retries apply); a
-// stream that breaks after output has started fails.
+// stream that breaks after output has started fails, unless the sink can discard that output: then
+// it is reset and generate answers; a route's fallback while streaming shows in the attempts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { StrataError } from '../kernel/index.ts';
@@ -31,7 +32,7 @@ test('a streamed result equals the generated one', async () => {
   assert.equal(s.texts.join(''), 'hello there');
 });
 
-test('refused before the first delta: falls back to generate; broken after it: fails', async () => {
+test('refused before the first delta: generate answers; broken after it: fails unless the sink can reset', async () => {
   let breakAfterOutput = false;
   const provider: ModelProvider = {
     name: 'scripted',
@@ -53,4 +54,39 @@ test('refused before the first delta: falls back to generate; broken after it: f
   assert.equal((await generateStreamed(service, request, call, sink())).text, 'generated');
   breakAfterOutput = true;
   await assert.rejects(generateStreamed(service, request, call, sink()), { code: 'E_MODEL_UNAVAILABLE' });
+  // A sink that can discard what it showed is reset, then generate answers.
+  const s = sink();
+  const resets: number[] = [];
+  const result = await generateStreamed(service, request, call, {
+    ...s,
+    reset: () => resets.push(s.texts.length),
+  });
+  assert.equal(result.text, 'generated');
+  assert.deepEqual(resets, [1], 'reset once, after the partial output');
+  assert.deepEqual(result.attempts, [
+    { target: 'scripted/m', outcome: 'E_MODEL_UNAVAILABLE' },
+    { target: 'scripted/m', outcome: 'ok' },
+  ]);
+});
+
+test("a route's fallback while streaming is in the result's attempts", async () => {
+  const routed = parseModelsConfig({
+    providers: [
+      { name: 'a', driver: 'scripted', models: ['m'], retry: { attempts: 1 } },
+      { name: 'b', driver: 'scripted', models: ['m'], retry: { attempts: 1 } },
+    ],
+    routes: { main: ['a/m', 'b/m'] },
+  });
+  const down = createScriptedProvider({
+    name: 'a',
+    script: () => ({ error: new StrataError('E_MODEL_UNAVAILABLE', 'a is down') }),
+  });
+  const up = createScriptedProvider({ name: 'b', script: () => ({ text: 'from b' }) });
+  const service = new ModelService({ config: routed, providers: { a: down, b: up } });
+  const result = await generateStreamed(service, { ...request, model: 'main' }, call, sink());
+  assert.equal(result.text, 'from b');
+  assert.deepEqual(result.attempts, [
+    { target: 'a/m', outcome: 'E_MODEL_UNAVAILABLE' },
+    { target: 'b/m', outcome: 'ok' },
+  ]);
 });

@@ -12,6 +12,7 @@ import type { RetryOptions, WorkflowDefinition } from './define.ts';
 import { errorEntry, isTransientStoreError, okEntry, rebuild, type Entry } from './journal-entry.ts';
 import type { JournalKind, JournalRow, Run } from './run-row.ts';
 import { SYSCALL_PREFIXES, syscallNamespace, type SyscallNamespaces } from './syscall-proxy.ts';
+import { joinSuspension, type Suspension } from './suspension.ts';
 import { abortReason, backoff, sleep, withTimeout } from './timing.ts';
 // Supervision (issue 12): the store side of ctx.nextChildExit / ctx.cancelChild lives in its folder.
 import { EXIT_SKEW_MS, type ChildEvent, type ChildExitQuery } from './supervision/child-exits.ts';
@@ -20,17 +21,8 @@ import { approve, type ApprovalDecision, type ApproveOptions } from './approvals
 import { isBudgetPause, pauseForBudget } from './budget-pause/pause.ts';
 
 export { serializeError } from './journal-entry.ts';
+export { Suspension } from './suspension.ts';
 export { backoff } from './timing.ts';
-
-/** Thrown through the workflow to release the worker; never caught by the engine as a failure. */
-export class Suspension extends Error {
-  readonly wakeAt: number | null;
-  constructor(wakeAt: number | null) {
-    super('the run is suspended (a workflow must rethrow this, never swallow it)');
-    this.name = 'Suspension';
-    this.wakeAt = wakeAt;
-  }
-}
 
 export interface StepOptions {
   /** Attempts for this step inside the worker, with exponential backoff. @default 1 */
@@ -111,6 +103,14 @@ export interface WorkflowContext extends SyscallNamespaces {}
 export class WorkflowContext {
   readonly #port: RunPort;
   #seq = 0;
+  /**
+   * The suspension this execution raised, if any. Once a wait suspends the run, nothing after it
+   * may be journaled in this execution, even by a workflow that catches what the wait threw: the
+   * code would go on with a wait that has not ended (a join whose child will still retry), journal
+   * what it saw meanwhile (the child `queued`), and replay would later take another path past the
+   * same wait (the join failed) against that journal.
+   */
+  #suspension: Suspension | undefined;
   /** Child exits taken by nextChildExit so far (run id → finished_at), rebuilt by replay. */
   readonly #taken = new Map<string, number>();
   #takenSince = 0;
@@ -129,6 +129,11 @@ export class WorkflowContext {
     return this.#port.runId;
   }
 
+  /** For the engine: set once a wait suspended this execution; the run then suspends, whatever the code does. */
+  get suspension(): Suspension | undefined {
+    return this.#suspension;
+  }
+
   /** Runs `fn` once; its result is journaled, and replay returns it without running `fn` again. */
   async step<T>(
     name: string,
@@ -140,7 +145,7 @@ export class WorkflowContext {
     if (done) return done.value;
     if (options.rateLimit !== undefined) {
       const waitMs = await this.#port.takeToken(options.rateLimit);
-      if (waitMs > 0) throw new Suspension(this.#port.clock.now() + waitMs);
+      if (waitMs > 0) throw this.#suspendUntil(this.#port.clock.now() + waitMs);
     }
     const started = this.#port.clock.now();
     const attempts = options.retry?.attempts ?? 1;
@@ -267,7 +272,7 @@ export class WorkflowContext {
   async patched(id: string): Promise<boolean> {
     const known = this.#patches.get(id);
     if (known !== undefined) return known;
-    if (this.#port.signal.aborted) throw abortReason(this.#port.signal);
+    this.#assertLive();
     const seq = this.#seq + 1;
     const row = this.#port.journal.get(seq);
     // Something else was journaled here: this run went past this point on the old code.
@@ -302,7 +307,7 @@ export class WorkflowContext {
     );
     if (row.status === 'ok') return;
     const wakeAt = row.wake_at ?? 0;
-    if (this.#port.clock.now() < wakeAt) throw new Suspension(wakeAt);
+    if (this.#port.clock.now() < wakeAt) throw this.#suspendUntil(wakeAt);
     await this.#settle(row, null);
   }
 
@@ -316,7 +321,7 @@ export class WorkflowContext {
     if (row.wake_at !== null && this.#port.clock.now() >= row.wake_at) {
       return this.#fail(row, new StrataError('E_WAIT_TIMEOUT', `signal "${signal}" did not arrive in time`));
     }
-    throw new Suspension(row.wake_at);
+    throw this.#suspendUntil(row.wake_at);
   }
 
   /** A durable approval: asked once, survives restarts, decided once (see approvals/approve.ts). */
@@ -364,7 +369,7 @@ export class WorkflowContext {
       await this.#settle(row, timeout);
       return timeout;
     }
-    throw new Suspension(row.wake_at);
+    throw this.#suspendUntil(row.wake_at);
   }
 
   #noteTaken(event: ChildEvent): ChildEvent {
@@ -401,7 +406,7 @@ export class WorkflowContext {
         new StrataError('E_WAIT_TIMEOUT', `child run ${childId} did not finish in time`),
       );
     }
-    throw new Suspension(row.wake_at);
+    throw this.#suspendUntil(row.wake_at);
   }
 
   /** The journal row of a wait at `seq`, recording it as pending (with its wake-up time) on first reach. */
@@ -464,7 +469,7 @@ export class WorkflowContext {
 
   /** Takes the next position; checks the journal agrees about what happens there. */
   #next(kind: JournalKind, name: string): number {
-    if (this.#port.signal.aborted) throw abortReason(this.#port.signal);
+    this.#assertLive();
     const seq = ++this.#seq;
     const row = this.#port.journal.get(seq);
     if (row && (row.kind !== kind || row.name !== name)) {
@@ -475,6 +480,18 @@ export class WorkflowContext {
       );
     }
     return seq;
+  }
+
+  /** Throws if this execution must go no further: aborted, or suspended by an earlier wait. */
+  #assertLive(): void {
+    if (this.#port.signal.aborted) throw abortReason(this.#port.signal);
+    if (this.#suspension) throw this.#suspension;
+  }
+
+  /** The suspension to throw for a wait until `wakeAt`, remembered for the rest of the execution. */
+  #suspendUntil(wakeAt: number | null): Suspension {
+    this.#suspension = joinSuspension(this.#suspension, wakeAt);
+    return this.#suspension;
   }
 
   #recalled<T>(seq: number): { value: T } | undefined {

@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import {
   EventBus,
+  isStrataError,
   newId,
   StrataError,
   systemClock,
@@ -110,7 +111,7 @@ export class Engine {
   readonly publishRunChanges = async (q: Queryable, rows: readonly RunChangeRow[]): Promise<void> => {
     if (rows.length === 0) return;
     if (q.dialect === 'postgres') await this.#events.publishMany(q, rows.map(runChangedEvent));
-    else this.#events.poke();
+    else this.#events.poke(q);
   };
 
   /**
@@ -322,6 +323,21 @@ export class Engine {
 
   /** Requests cancellation of a run and all its descendants; queued and waiting ones end at once. */
   async cancel(tenantId: string, runId: string): Promise<Run> {
+    // It locks a run, then its children; a child's worker ending it locks the child, then wakes
+    // the parent: on PostgreSQL one of the two can be aborted as a deadlock (seen cancelling
+    // supervisors whose children die often). The worker's side is resumed after its lease;
+    // the cancel, which has nothing to resume it, is made again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#cancelTree(tenantId, runId);
+      } catch (error) {
+        if (attempt >= 3 || !(isStrataError(error) && error.code === 'E_STORE' && error.retryable))
+          throw error;
+      }
+    }
+  }
+
+  async #cancelTree(tenantId: string, runId: string): Promise<Run> {
     await this.store.transaction(async (tx) => {
       const root = await this.#row(tx, tenantId, runId);
       if (TERMINAL.has(root.status))
@@ -351,21 +367,25 @@ export class Engine {
   /** The run's row if it ended here (a running one is only flagged: its worker ends it). */
   async #cancelOne(tx: Queryable, id: string): Promise<RunChangeRow | undefined> {
     const now = this.clock.now();
-    const ended = await tx.get<RunChangeRow>(
-      `UPDATE orch_runs SET status = 'cancelled', cancel_requested = 1, finished_at = ?, updated_at = ?, lease_owner = NULL,
-         error = ? WHERE id = ? AND status IN ('queued', 'waiting', 'version_unavailable') RETURNING ${RUN_CHANGE_COLUMNS}`,
+    // One statement, whatever the run's status: found by a cancel stress run on PostgreSQL, two
+    // statements (end it if queued or waiting, else flag it if running) lost the cancel of a run
+    // that suspended between them (running at the first, waiting at the second): it went on for
+    // good. One UPDATE takes the row lock and, on a concurrent change, is evaluated again against
+    // the new row (and SQLite has one writer), so the run is either ended or flagged.
+    const row = await tx.get<RunChangeRow>(
+      `UPDATE orch_runs SET cancel_requested = 1, updated_at = ?,
+         status = CASE WHEN status = 'running' THEN status ELSE 'cancelled' END,
+         finished_at = CASE WHEN status = 'running' THEN finished_at ELSE ? END,
+         lease_owner = CASE WHEN status = 'running' THEN lease_owner ELSE NULL END,
+         error = CASE WHEN status = 'running' THEN error ELSE ? END
+       WHERE id = ? AND status IN ('queued', 'waiting', 'version_unavailable', 'running')
+       RETURNING ${RUN_CHANGE_COLUMNS}`,
       [now, now, JSON.stringify({ code: 'E_CANCELLED', message: 'cancelled' }), id],
     );
-    if (ended) {
-      if (ended.parent_id) await this.wake(tx, ended.parent_id);
-      return ended;
-    }
     // Running: the worker sees the flag at its next heartbeat and stops the run cooperatively.
-    await tx.run(
-      "UPDATE orch_runs SET cancel_requested = 1, updated_at = ? WHERE id = ? AND status = 'running'",
-      [now, id],
-    );
-    return undefined;
+    if (row?.status !== 'cancelled') return undefined;
+    if (row.parent_id) await this.wake(tx, row.parent_id);
+    return row;
   }
 
   /** Re-queues a failed or cancelled run from where it stopped (its journal is kept). */

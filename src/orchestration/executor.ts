@@ -55,18 +55,27 @@ export interface ExecuteOptions {
 }
 
 export async function executeRun(engine: Engine, row: RunRow, options: ExecuteOptions): Promise<void> {
-  const { workerId, signal } = options;
+  const { workerId } = options;
   const { store, clock } = engine;
-  const fence = async (q: Queryable): Promise<void> => {
-    const held = await q.run(
-      "UPDATE orch_runs SET updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'running'",
+  // A cancel found by a fenced write before the heartbeat saw it stops the execution the same way.
+  const cancelFound = new AbortController();
+  const signal = AbortSignal.any([options.signal, cancelFound.signal]);
+  /** Holds the lease (or throws LeaseLost); says whether a cancel was requested. */
+  const fence = async (q: Queryable): Promise<boolean> => {
+    const held = await q.get<{ cancel_requested: number }>(
+      "UPDATE orch_runs SET updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'running' RETURNING cancel_requested",
       [clock.now(), row.id, workerId],
     );
-    if (held.changes !== 1) throw new LeaseLost(row.id);
+    if (!held) throw new LeaseLost(row.id);
+    return held.cancel_requested === 1;
   };
-  const fenced = <T>(fn: (tx: Transaction) => Promise<T>): Promise<T> =>
+  const fenced = <T>(fn: (tx: Transaction) => Promise<T>, refuseIfCancelled = false): Promise<T> =>
     store.transaction(async (tx) => {
-      await fence(tx);
+      if ((await fence(tx)) && refuseIfCancelled) {
+        const cancel = new StrataError('E_CANCELLED', 'the run was cancelled');
+        cancelFound.abort(cancel);
+        throw cancel;
+      }
       return fn(tx);
     });
   const finish = async (
@@ -167,6 +176,8 @@ export async function executeRun(engine: Engine, row: RunRow, options: ExecuteOp
         if (entry) journal.set(seq, { ...entry, status: 'ok', output: found.payload, finished_at: now });
         return { payload: JSON.parse(found.payload) as unknown };
       }),
+    // Refused once the run's cancel is requested: engine.cancel cancels the children it finds, and
+    // one started after it (before the heartbeat tells this execution) would run on, orphaned.
     startChild: (seq, childDef, input, options) =>
       fenced(async (tx) => {
         const child = await engine.start(
@@ -201,7 +212,7 @@ export async function executeRun(engine: Engine, row: RunRow, options: ExecuteOp
           finished_at: now,
         });
         return child.id;
-      }),
+      }, true),
     childRun: async (childId) => {
       const child = await store.get<RunRow>('SELECT * FROM orch_runs WHERE id = ? AND parent_id = ?', [
         childId,
@@ -242,9 +253,12 @@ export async function executeRun(engine: Engine, row: RunRow, options: ExecuteOp
       }),
   };
 
+  const ctx = new WorkflowContext(port);
   try {
     const input = def.input.parse(JSON.parse(row.input));
-    const output = await def.run(new WorkflowContext(port), input);
+    const output = await def.run(ctx, input);
+    // A wait suspended this execution but the code caught that and returned: the run is not done.
+    if (ctx.suspension) throw ctx.suspension;
     const checked = def.output.safeParse(output);
     if (!checked.success)
       throw new StrataError(
@@ -262,11 +276,16 @@ export async function executeRun(engine: Engine, row: RunRow, options: ExecuteOp
     if (thrown instanceof LeaseLost || signal.reason instanceof LeaseLost) return;
     // Left to the lease: resumed by replay when it expires (journaled steps are not run again).
     if (isTransientStoreError(thrown)) throw thrown;
-    if (thrown instanceof Suspension) {
+    // A suspension the code swallowed counts, whatever it threw after (or alongside) it.
+    const suspension = ctx.suspension ?? (thrown instanceof Suspension ? thrown : undefined);
+    if (suspension) {
       const now = clock.now();
+      // A cancel requested since the heartbeat last looked (the signal is not aborted yet) makes
+      // the run due now: claimed again, it is aborted at once and ends cancelled, instead of
+      // waiting for its timer (a `sleep` of a day) or for a wake-up that may never come.
       await finish(
-        "status = 'waiting', available_at = CASE WHEN wake_pending = 1 THEN CAST(? AS BIGINT) ELSE CAST(? AS BIGINT) END, wake_pending = 0",
-        [now, thrown.wakeAt],
+        "status = 'waiting', available_at = CASE WHEN wake_pending = 1 OR cancel_requested = 1 THEN CAST(? AS BIGINT) ELSE CAST(? AS BIGINT) END, wake_pending = 0",
+        [now, suspension.wakeAt],
         false,
       ).catch(ignoreLeaseLost);
       return;
@@ -287,9 +306,17 @@ export async function executeRun(engine: Engine, row: RunRow, options: ExecuteOp
       await fenced(async (tx) => {
         await dropFailedTail(tx, row.id);
         const queued = await tx.all<RunChangeRow>(
-          `UPDATE orch_runs SET status = 'queued', attempt = attempt + 1, error = ?, available_at = ?, lease_owner = NULL,
+          // Cancelled meanwhile (as for a suspension above): due now, to end cancelled, not after the backoff.
+          `UPDATE orch_runs SET status = 'queued', attempt = attempt + 1, error = ?, lease_owner = NULL,
+             available_at = CASE WHEN cancel_requested = 1 THEN CAST(? AS BIGINT) ELSE CAST(? AS BIGINT) END,
              lease_expires_at = NULL, updated_at = ? WHERE id = ? RETURNING ${RUN_CHANGE_COLUMNS}`,
-          [JSON.stringify(serializeError(error)), now + backoff(def.options.retry, row.attempt), now, row.id],
+          [
+            JSON.stringify(serializeError(error)),
+            now,
+            now + backoff(def.options.retry, row.attempt),
+            now,
+            row.id,
+          ],
         );
         await engine.publishRunChanges(tx, queued);
       }).catch(ignoreLeaseLost);

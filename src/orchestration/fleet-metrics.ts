@@ -62,6 +62,7 @@ export function registerFleetMetrics(
       g.set({ layer: s.layer, outcome: 'ok' }, s.ok);
       g.set({ layer: s.layer, outcome: 'failed' }, s.failed);
       g.set({ layer: s.layer, outcome: 'denied' }, s.denied);
+      g.set({ layer: s.layer, outcome: 'throttled' }, s.throttled);
     }
   });
   gauge('strata_fleet_restarts', 'Supervised child restarts (incarnations above 1).', [], (g, r) =>

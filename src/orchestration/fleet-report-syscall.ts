@@ -16,7 +16,9 @@ export const fleetReportSchema = z.object({
   tenantId: z.string().nullable(),
   sinceMs: z.number().nullable(),
   generatedAt: z.number(),
-  syscalls: z.array(z.object({ layer: z.string(), ok: count, failed: count, denied: count })),
+  syscalls: z.array(
+    z.object({ layer: z.string(), ok: count, failed: count, denied: count, throttled: count }),
+  ),
   restarts: z.object({
     total: count,
     bySupervisor: z.array(z.object({ supervisorRunId: z.string(), workflow: z.string(), restarts: count })),

@@ -39,6 +39,11 @@ export interface LayerSyscalls {
   readonly ok: number;
   readonly failed: number;
   readonly denied: number;
+  /**
+   * Refused for capacity (E_RATE_LIMITED, e.g. every browser slot taken) with no injected fault:
+   * back-pressure the caller waits out, neither a success nor a failure of the layer.
+   */
+  readonly throttled: number;
 }
 
 export interface FleetReport {
@@ -136,17 +141,22 @@ function scope(column: string, tenantId: string | undefined, sinceMs: number | u
 
 async function syscallsByLayer(store: Store, tenantId?: string, sinceMs?: number): Promise<LayerSyscalls[]> {
   const s = scope('ts', tenantId, sinceMs);
+  // An injected fault is marked in the entry's detail (`"faults": [...]`, kernel/chaos): a 429 it
+  // caused is a fault like any other, not back-pressure.
   const rows = await store.all<{ action: string; outcome: string; n: number | string }>(
-    `SELECT action, outcome, COUNT(*) AS n FROM kernel_audit WHERE ${s.sql} GROUP BY action, outcome`,
+    `SELECT action, CASE WHEN outcome = 'error' AND error_code = 'E_RATE_LIMITED' AND detail NOT LIKE '%"faults":%'
+       THEN 'throttled' ELSE outcome END AS outcome, COUNT(*) AS n
+     FROM kernel_audit WHERE ${s.sql} GROUP BY 1, 2`,
     s.params,
   );
-  const layers = new Map<string, { ok: number; failed: number; denied: number }>();
+  const layers = new Map<string, { ok: number; failed: number; denied: number; throttled: number }>();
   for (const row of rows) {
     const layer = row.action.split('.')[0] ?? row.action;
-    const counts = layers.get(layer) ?? { ok: 0, failed: 0, denied: 0 };
+    const counts = layers.get(layer) ?? { ok: 0, failed: 0, denied: 0, throttled: 0 };
     const n = Number(row.n);
     if (row.outcome === 'ok') counts.ok += n;
     else if (row.outcome === 'denied') counts.denied += n;
+    else if (row.outcome === 'throttled') counts.throttled += n;
     else counts.failed += n;
     layers.set(layer, counts);
   }

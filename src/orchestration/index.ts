@@ -40,6 +40,7 @@ export {
 } from './schedules.ts';
 export { ORCHESTRATION_LAYER, orchestrationMigrations } from './migrations.ts';
 export { TERMINAL, type JournalRow, type Run, type RunError, type RunStatus } from './run-row.ts';
+export { RUN_CHANGED, type RunChangedPayload } from './run-events.ts';
 export { runSyscalls } from './syscalls.ts';
 export { runSchema, timelineEntrySchema, toTimelineEntry, type TimelineEntry } from './timeline.ts';
 export { waitForRun, type WaitForRunOptions } from './wait.ts';

@@ -6,7 +6,8 @@
  * run, and a fire missed while every worker was down starts once when one comes back (no backlog
  * storm: the next fire is computed from now).
  */
-import { CronExpressionParser } from 'cron-parser';
+import { createRequire } from 'node:module';
+import type * as CronParser from 'cron-parser';
 import { newId, StrataError, type Principal } from '../kernel/index.ts';
 import type { Engine } from './engine.ts';
 
@@ -30,10 +31,17 @@ type ScheduleRow = {
   next_at: number;
 };
 
+// cron-parser (with luxon, ~20 modules) is required by the first schedule, not with the
+// orchestration layer that every CLI command and worker process loads; require keeps it synchronous.
+const require = createRequire(import.meta.url);
+let parser: typeof CronParser | undefined;
+const cronParser = (): typeof CronParser => (parser ??= require('cron-parser') as typeof CronParser);
+
 /** The first fire time strictly after `after`, in UTC; E_INVALID_INPUT for a bad expression. */
 export function nextFire(cron: string, after: number): number {
   try {
-    return CronExpressionParser.parse(cron, { currentDate: new Date(after), tz: 'UTC' })
+    return cronParser()
+      .CronExpressionParser.parse(cron, { currentDate: new Date(after), tz: 'UTC' })
       .next()
       .getTime();
   } catch (cause) {

@@ -10,9 +10,13 @@
  * syscalls are checked against the starter's grants, so starting a run never widens what the
  * starter can do. Resources: `runs/<workflow>` for a start, `runs/<runId>` for one run, `runs` (or
  * `runs/<workflow>` when filtered by workflow) for a listing.
+ *
+ * The calls that change a run (start, signal, cancel, retry) name it for their audit entry
+ * (`auditRun`), so the run's audit lists who started and steered it; reads do not, or every view
+ * of a run would flood its audit.
  */
 import { z } from 'zod';
-import { defineSyscall, erase, type SyscallDefinition } from '../kernel/syscalls/define.ts';
+import { defineSyscall, erase, type AuditRun, type SyscallDefinition } from '../kernel/syscalls/define.ts';
 import type { Engine } from './engine.ts';
 import { runBulkSyscalls } from './run-bulk-syscalls.ts';
 import { checkWindow, runFilterSchema } from './run-query.ts';
@@ -21,6 +25,11 @@ import { runSchema, timelineEntrySchema, toTimelineEntry } from './timeline.ts';
 const runId = z.string().min(1).max(100);
 const byId = z.object({ runId }).strict();
 const DAY_MS = 24 * 3600 * 1000;
+/** The run a call names, with its root once the call has returned it. */
+const actsOn = (input: { runId: string }, run?: { rootId: string }): AuditRun => ({
+  runId: input.runId,
+  rootRunId: run?.rootId,
+});
 
 export function runSyscalls(engine: Engine): SyscallDefinition<unknown, unknown>[] {
   return [
@@ -56,6 +65,7 @@ export function runSyscalls(engine: Engine): SyscallDefinition<unknown, unknown>
         // when the caller sends an Idempotency-Key, which then also keys the run (below).
         idempotency: 'unsafe',
         resource: (input) => `runs/${input.workflow}`,
+        auditRun: (_input, run) => run && { runId: run.id, rootRunId: run.rootId },
         handler: (input, ctx) =>
           engine.start(input.workflow, input.input, {
             principal: ctx.principal,
@@ -110,6 +120,7 @@ export function runSyscalls(engine: Engine): SyscallDefinition<unknown, unknown>
         output: runSchema,
         idempotency: 'unsafe', // a repeated signal is a second signal
         resource: (input) => `runs/${input.runId}`,
+        auditRun: actsOn,
         handler: async (input, ctx) => {
           await engine.signal(ctx.tenantId, input.runId, input.name, input.payload ?? null);
           return engine.get(ctx.tenantId, input.runId);
@@ -125,6 +136,7 @@ export function runSyscalls(engine: Engine): SyscallDefinition<unknown, unknown>
         output: runSchema,
         idempotency: 'unsafe',
         resource: (input) => `runs/${input.runId}`,
+        auditRun: actsOn,
         handler: (input, ctx) => engine.cancel(ctx.tenantId, input.runId),
       }),
     ),
@@ -137,6 +149,7 @@ export function runSyscalls(engine: Engine): SyscallDefinition<unknown, unknown>
         output: runSchema,
         idempotency: 'unsafe',
         resource: (input) => `runs/${input.runId}`,
+        auditRun: actsOn,
         handler: (input, ctx) => engine.retry(ctx.tenantId, input.runId),
       }),
     ),

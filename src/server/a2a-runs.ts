@@ -12,7 +12,6 @@
  * Agents run `a2a.echo` (below) unless given another workflow: config `a2a.workflows`, a map
  * from agent name to workflow name.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { User } from '@a2a-js/sdk/server';
 import {
   A2A_ASK_STEP,
@@ -23,7 +22,15 @@ import {
   type A2aReply,
 } from '../identity/index.ts';
 import { StrataError, type Principal } from '../kernel/index.ts';
-import { defineWorkflow, TERMINAL, type Engine, type JournalRow } from '../orchestration/index.ts';
+import {
+  defineWorkflow,
+  RUN_CHANGED,
+  TERMINAL,
+  type Engine,
+  type JournalRow,
+  type RunChangedPayload,
+} from '../orchestration/index.ts';
+import { sseWaker, type SseWaker } from './sse-waker.ts';
 
 /** The default workflow of an exposed agent: answers with the text it was sent. */
 export const a2aEchoWorkflow = defineWorkflow(
@@ -45,7 +52,12 @@ export class PrincipalUser implements User {
   }
 }
 
-const POLL_MS = 10;
+/**
+ * A turn re-reads its run when the run changes (its `run:changed` events on the engine's bus, which
+ * this process hears right after each commit) and, failing that, every 2 s: a run executed by a
+ * worker of another process changes without an event here (that process's bus delivers it).
+ */
+const SAFETY_POLL_MS = 2000;
 
 const runKey = (agent: string, taskId: string): string => `a2a:${agent}:${taskId}`;
 
@@ -71,6 +83,28 @@ const questionsOf = (journal: readonly JournalRow[]): string[] =>
 const waitingForInput = (journal: readonly JournalRow[]): boolean =>
   journal.some((e) => e.kind === 'signal' && e.name === A2A_INPUT_SIGNAL && e.status === 'pending');
 
+/**
+ * Wakes `waker` whenever the run changes (its `run:changed` events) or the caller gives up; returns
+ * the function that stops. Call it before reading the run: a change committed in between wakes it.
+ */
+function wakeOnChange(
+  engine: Engine,
+  run: { readonly tenantId: string; readonly id: string },
+  signal: AbortSignal,
+  waker: SseWaker,
+) {
+  const unsubscribe = engine.events.subscribe(RUN_CHANGED, (event) => {
+    const changed = event.payload as RunChangedPayload | null;
+    if (event.tenantId === run.tenantId && changed?.id === run.id) waker.poke();
+  });
+  const onAbort = (): void => waker.poke();
+  signal.addEventListener('abort', onAbort, { once: true });
+  return (): void => {
+    unsubscribe();
+    signal.removeEventListener('abort', onAbort);
+  };
+}
+
 /** The A2A handler of one agent: each turn drives (or starts) the task's durable run. */
 export function durableA2aHandler(options: { engine: Engine; agent: string; workflow: string }): A2aHandler {
   const { engine, agent, workflow } = options;
@@ -85,32 +119,38 @@ export function durableA2aHandler(options: { engine: Engine; agent: string; work
       principal,
       idempotencyKey: runKey(agent, turn.taskId),
     });
-    let asked = questionsOf(await engine.journal(tenant, run.id)).length;
-    if (turn.task !== undefined) {
-      // A reply to INPUT_REQUIRED: the run waits in askCaller for exactly this signal.
-      await engine.signal(tenant, run.id, A2A_INPUT_SIGNAL, { text: turn.text });
-    } else asked = 0;
-    for (;;) {
-      if (turn.signal.aborted) {
-        await engine.cancel(tenant, run.id).catch(() => undefined);
-        return { state: 'failed', text: 'cancelled' };
-      }
-      const now = await engine.get(tenant, run.id);
-      if (now.status === 'completed') {
-        const out = a2aTaskOutput.parse(now.output);
-        return { state: out.state, text: out.text, ...(out.data === undefined ? {} : { data: out.data }) };
-      }
-      if (TERMINAL.has(now.status)) {
-        return { state: 'failed', text: now.error?.message ?? `the run ended ${now.status}` };
-      }
-      if (now.status === 'waiting') {
-        const journal = await engine.journal(tenant, run.id);
-        const questions = questionsOf(journal);
-        if (questions.length > asked && waitingForInput(journal)) {
-          return { state: 'input-required', text: questions.at(-1) ?? '' };
+    const waker = sseWaker();
+    const stopWaking = wakeOnChange(engine, { tenantId: tenant, id: run.id }, turn.signal, waker);
+    try {
+      let asked = questionsOf(await engine.journal(tenant, run.id)).length;
+      if (turn.task !== undefined) {
+        // A reply to INPUT_REQUIRED: the run waits in askCaller for exactly this signal.
+        await engine.signal(tenant, run.id, A2A_INPUT_SIGNAL, { text: turn.text });
+      } else asked = 0;
+      for (;;) {
+        if (turn.signal.aborted) {
+          await engine.cancel(tenant, run.id).catch(() => undefined);
+          return { state: 'failed', text: 'cancelled' };
         }
+        const now = await engine.get(tenant, run.id);
+        if (now.status === 'completed') {
+          const out = a2aTaskOutput.parse(now.output);
+          return { state: out.state, text: out.text, ...(out.data === undefined ? {} : { data: out.data }) };
+        }
+        if (TERMINAL.has(now.status)) {
+          return { state: 'failed', text: now.error?.message ?? `the run ended ${now.status}` };
+        }
+        if (now.status === 'waiting') {
+          const journal = await engine.journal(tenant, run.id);
+          const questions = questionsOf(journal);
+          if (questions.length > asked && waitingForInput(journal)) {
+            return { state: 'input-required', text: questions.at(-1) ?? '' };
+          }
+        }
+        await waker.idle(SAFETY_POLL_MS);
       }
-      await sleep(POLL_MS);
+    } finally {
+      stopWaking();
     }
   };
 }

@@ -19,19 +19,15 @@
  * (`kernel.events.read`, so grants are checked and the subscription audited once), then follows.
  * A bus delivery of a matching event wakes it; it waits `coalesceMs` so a burst is read as one page
  * and sent as one write, and reads the page after its cursor from the outbox, so an event that the
- * bus delivered while the backlog was read is neither lost nor sent twice. While any stream is
+ * bus delivered while the backlog was read is neither lost nor sent twice. Streams of one tenant on the
+ * same topics share one bus subscription and their reads of the outbox (shared-feed.ts). While any stream is
  * open, this process dispatches the outbox every `dispatchMs`; events that another process
  * dispatched wake nobody here, so each stream also reads every `pollMs`.
  */
 import { Hono } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
-import {
-  parseTopicPatterns,
-  readFeed,
-  topicMatches,
-  type Kernel,
-  type StrataEvent,
-} from '../kernel/index.ts';
+import { parseTopicPatterns, type Kernel } from '../kernel/index.ts';
+import { frames, SharedFeeds, type FeedEvent } from './shared-feed.ts';
 import { seqCursorOf } from './sse-cursor.ts';
 import { sseWaker } from './sse-waker.ts';
 import type { AppEnv } from './types.ts';
@@ -52,17 +48,6 @@ export interface EventStreamRoutesOptions {
    *  so the check is one `kernel.events.read` page). @default 500 */
   readonly maxBacklog?: number;
 }
-
-type Out = Pick<StrataEvent, 'seq' | 'topic' | 'payload' | 'ts'>;
-
-/** SSE text of events; JSON has no line breaks, so each is one `data:` line. One write per page. */
-const frames = (events: readonly Out[]): string =>
-  events
-    .map(
-      (e) =>
-        `id: ${e.seq}\ndata: ${JSON.stringify({ seq: e.seq, topic: e.topic, payload: e.payload, ts: e.ts })}\n\n`,
-    )
-    .join('');
 
 const marker = (event: 'ready' | 'reset', seq: number): string =>
   `event: ${event}\nid: ${seq}\ndata: ${JSON.stringify({ seq })}\n\n`;
@@ -103,6 +88,7 @@ export function eventStreamRoutes(options: EventStreamRoutesOptions): Hono<AppEn
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const maxBacklog = Math.min(options.maxBacklog ?? 500, 999);
   const dispatcher = sharedDispatcher(kernel, options.dispatchMs ?? 100);
+  const feeds = new SharedFeeds(kernel, PAGE);
   const app = new Hono<AppEnv>();
   app.get('/events', async (c) => {
     const principal = c.get('principal');
@@ -111,11 +97,9 @@ export function eventStreamRoutes(options: EventStreamRoutesOptions): Hono<AppEn
     const since = seqCursorOf(c.req.header('last-event-id') ?? c.req.query('since'), 'since');
     const waker = sseWaker();
     // Subscribed before the backlog is read: what the bus delivers meanwhile wakes the loop.
-    const unsubscribe = kernel.events.subscribe('*', (e) => {
-      if (e.tenantId === tenant && patterns.some((p) => topicMatches(p, e.topic))) waker.poke();
-    });
+    const feed = feeds.join(tenant, patterns, () => waker.poke());
     const release = dispatcher.hold();
-    let first: { events: Out[]; head: number; reset: boolean };
+    let first: { events: FeedEvent[]; head: number; reset: boolean };
     try {
       first = await kernel.call(
         'kernel.events.read',
@@ -123,7 +107,7 @@ export function eventStreamRoutes(options: EventStreamRoutesOptions): Hono<AppEn
         { principal },
       );
     } catch (error) {
-      unsubscribe();
+      feed.leave();
       release();
       throw error;
     }
@@ -140,7 +124,7 @@ export function eventStreamRoutes(options: EventStreamRoutesOptions): Hono<AppEn
         }
         await follow(stream, cursor);
       } finally {
-        unsubscribe();
+        feed.leave();
         release();
       }
     });
@@ -148,18 +132,21 @@ export function eventStreamRoutes(options: EventStreamRoutesOptions): Hono<AppEn
     async function follow(stream: SSEStreamingApi, from: number): Promise<void> {
       let cursor = from;
       let lastWrite = Date.now();
+      /** When this stream last woke: a read of the shared feed started since then is fresh enough. */
+      let wokeAt = performance.now();
       while (!stream.aborted) {
-        const page = await readFeed(kernel.store, { tenantId: tenant, after: cursor, patterns, limit: PAGE });
-        if (page.length > 0) {
-          await stream.write(frames(page));
-          cursor = page.at(-1)?.seq ?? cursor;
+        const page = await feed.read(cursor, wokeAt);
+        if (page.events.length > 0) {
+          await stream.write(page.text);
+          cursor = page.events.at(-1)?.seq ?? cursor;
           lastWrite = Date.now();
-          if (page.length === PAGE) continue;
+          if (page.events.length === PAGE) continue;
         } else if (Date.now() - lastWrite >= heartbeatMs) {
           await stream.write(': ping\n\n');
           lastWrite = Date.now();
         }
         await waker.idle(pollMs);
+        wokeAt = performance.now();
         // Let the rest of a burst arrive: one read and one write for all of it.
         if (!stream.aborted) await new Promise((resolve) => setTimeout(resolve, coalesceMs));
       }

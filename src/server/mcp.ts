@@ -23,7 +23,7 @@ export function mcpRoutes(kernel: Kernel, options: { bodyLimitBytes: number }): 
   const app = new Hono<AppEnv>();
   app.use('*', authenticate(kernel));
   app.all('/', async (c) => {
-    const server = createStrataMcpServer({ kernel, principal: c.get('principal') });
+    const server = await createStrataMcpServer({ kernel, principal: c.get('principal') });
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       enableJsonResponse: true,

@@ -73,6 +73,7 @@ import {
   type ResourceManager,
 } from '../provisioning/index.ts';
 import { a2aEchoWorkflow } from './a2a-runs.ts';
+import { registerDriverHealth } from './driver-health.ts';
 import { openIdentity, type IdentityLayer } from './identity.ts';
 import { openProvisioning } from './provisioning.ts';
 
@@ -294,6 +295,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<Runtime>
       revealSecret: async (tenantId, name, principalId) =>
         (await tools.vault.reveal(tenantId, name, principalId)).value,
     });
+    registerDriverHealth(kernel, { browsers, sandboxes, mail: identity.mail, tools, models });
     // Approvals (email replies decide them) and escalations (mailed through the identity layer).
     const alerts = await openFleetAlerts({
       store,

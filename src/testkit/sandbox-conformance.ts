@@ -261,11 +261,16 @@ export function describeSandboxConformance(name: string, factory: SandboxManager
           const running = paused.exec(
             'for i in $(seq 1 20); do echo $i >> ticks; sleep 0.05; done; echo finished',
           );
-          await sleep(300);
-          await paused.pause();
-          assert.equal(paused.state(), 'paused');
           const count = async (): Promise<number> =>
             (await paused.files.read('ticks')).toString().trim().split('\n').length;
+          // Until the loop has ticked (a sandbox's start can take longer than a fixed sleep on a
+          // loaded machine: CI once paused it before the first tick).
+          for (let waited = 0; waited < 10_000; waited += 50) {
+            if ((await count().catch(() => 0)) >= 2) break;
+            await sleep(50);
+          }
+          await paused.pause();
+          assert.equal(paused.state(), 'paused');
           const atPause = await count();
           await sleep(500);
           assert.equal(await count(), atPause, 'no progress while paused');

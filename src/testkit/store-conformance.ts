@@ -24,7 +24,7 @@ import {
 import { crudTests } from './store-conformance/crud.ts';
 import { lifecycleTests } from './store-conformance/lifecycle.ts';
 import { migrationTests } from './store-conformance/migrations.ts';
-import { transactionTests } from './store-conformance/transactions.ts';
+import { afterCommitTests, transactionTests } from './store-conformance/transactions.ts';
 import { valueTests } from './store-conformance/values.ts';
 
 export type { StoreFactory, StoreHandle } from './store-conformance/context.ts';
@@ -39,6 +39,7 @@ const GROUPS: readonly (readonly [string, (ctx: ConformanceContext) => void])[] 
   ['values', valueTests],
   ['crud', crudTests],
   ['transactions', transactionTests],
+  ['after commit', afterCommitTests],
   ['lifecycle', lifecycleTests],
 ];
 

@@ -28,6 +28,7 @@ export {
   type ToolSource,
 } from './types.ts';
 export type { McpHealth, McpServerConfig, McpServerStatus } from './mcp/connection.ts';
+export { mcpHealth } from './health.ts';
 export { attachTools, callForMcp, createStrataMcpServer, mcpToolsFor, toolsOf } from './mcp/strata-server.ts';
 export {
   SERVER_CARD_MEDIA_TYPE,

@@ -8,11 +8,11 @@
  * Formats (`email`, `uri`, …) are not enforced: upstream servers disagree on them, and a tool that
  * cares validates them itself. Unknown keywords are ignored (`strict: false`) for the same reason.
  */
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import { sharedAjv } from '../kernel/ajv.ts';
 import { StrataError } from '../kernel/index.ts';
 import type { JsonSchema } from './types.ts';
 
-const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true, logger: false });
 const cache = new WeakMap<JsonSchema, ValidateFunction>();
 
 export interface SchemaIssue {
@@ -27,7 +27,7 @@ function compile(schema: JsonSchema, what: string): ValidateFunction {
   // use are the same in drafts 7 and 2020-12.
   const { $schema: _ignored, ...rest } = schema;
   try {
-    const validate = ajv.compile(rest);
+    const validate = sharedAjv().compile(rest);
     cache.set(schema, validate);
     return validate;
   } catch (cause) {

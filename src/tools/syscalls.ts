@@ -158,6 +158,11 @@ export function toolsSyscalls(layer: ToolsLayer): SyscallDefinition<unknown, unk
         // gateway retries tools their server marks idempotent.
         idempotency: 'unsafe',
         resource: (input) => toolResource(input.tool),
+        // A priced tool's price is reserved against the caller's budgets before it runs (as a
+        // model call's estimate is), so concurrent calls cannot overspend; an unknown tool costs
+        // nothing here and fails E_NOT_FOUND in the handler.
+        estimateCost: async (input, { tenantId }) =>
+          (await layer.find(tenantId, input.tool).catch(() => undefined))?.costMicros ?? 0,
         actualCost: (_input, output) => output.costMicros,
         usageLabels: (input) => ({ tool: input.tool }),
         timeoutMs: 660_000,

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { CONTENT_SECURITY_POLICY } from './dashboard.ts';
 import { login, SESSION_COOKIE } from './session.ts';
-import { openDashboardEnv, type Browser, type DashboardTestEnv } from './testing.ts';
+import { flashOf, openDashboardEnv, type Browser, type DashboardTestEnv } from './testing.ts';
 
 let env: DashboardTestEnv;
 let admin: Browser;
@@ -16,12 +16,6 @@ before(async () => {
   admin = await env.login(env.adminKey);
 });
 after(() => env.close());
-
-/** The message a redirect after a form carries (`?done=` or `?error=`). */
-const flashOf = (page: { headers: Headers }): string => {
-  const params = new URL(page.headers.get('location') ?? '/', 'http://x').searchParams;
-  return params.get('error') ?? params.get('done') ?? '';
-};
 
 const tableCount = async (table: string): Promise<number> =>
   Number((await env.runtime.kernel.store.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`))?.n);
@@ -78,10 +72,12 @@ describe('sessions', () => {
   });
 
   it('sends an expired session back to the login page, saying so', async () => {
-    const session = await login(env.runtime.kernel, env.adminKey, { readOnly: false, ttlSeconds: 1 });
+    // Expiry is in whole seconds (JWT exp): a 1 s session can end a moment after it was made, before
+    // the first page on a loaded machine. 2 s leaves it at least one.
+    const session = await login(env.runtime.kernel, env.adminKey, { readOnly: false, ttlSeconds: 2 });
     const client = env.browser(`${SESSION_COOKIE}=${session.token}`);
     assert.equal((await client.get('/ui')).status, 200);
-    await new Promise((r) => setTimeout(r, 1_100));
+    await new Promise((r) => setTimeout(r, 2_100));
     const expired = await client.get('/ui/runs');
     assert.equal(expired.headers.get('location'), '/ui/login?expired=1');
     const page = await fetch(`${env.url}/ui/login?expired=1`);

@@ -27,7 +27,7 @@ import { costsView } from './views/costs.ts';
 import { fleetView } from './views/fleet.ts';
 import { layersView } from './views/layers.ts';
 import { mergeQueueView } from './views/merge-queue.ts';
-import { needsYouView } from './views/needs-you.ts';
+import { needsYouCountRoute, needsYouView } from './views/needs-you.ts';
 import { reliabilityView } from './views/reliability.ts';
 import { runDetailView } from './views/run-detail.ts';
 import { runsView } from './views/runs.ts';
@@ -88,6 +88,7 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
   // A page re-renders at most every 250 ms (assets/app.js): its stream need not wake more often
   // than every 50 ms, which spares a busy fleet's open dashboards half their outbox reads.
   ui.route('/', eventStreamRoutes({ kernel, coalesceMs: 50 }) as unknown as Hono<DashboardEnv>);
+  needsYouCountRoute(ui, kernel); // before the chaos banner: a badge's count reads no chaos status
   if (options.runs)
     ui.route('/', runStreamRoutes({ kernel, ...options.runs }) as unknown as Hono<DashboardEnv>);
   ui.use('*', chaosBanner(kernel));

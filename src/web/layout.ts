@@ -6,12 +6,14 @@
  *
  * The shell carries what the browser side needs, with no inline script or style (the page's CSP is
  * `default-src 'self'`): the CSRF token in a meta tag (htmx sends it on every request, see
- * assets/app.js), and the live stream's topics and the sequence the page was rendered at in data
- * attributes, so the stream resumes exactly after what the page shows.
+ * assets/app.js), and the live stream's topics (the view's, and the needs-you badge's) and the
+ * sequence the page was rendered at in data attributes, so the stream resumes exactly after what
+ * the page shows.
  */
 import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import { assetUrl as asset } from './assets.ts';
+import { NEEDS_YOU_TOPICS } from './nav.ts';
 
 export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
 
@@ -31,12 +33,17 @@ export interface PageOptions {
   readonly readOnly?: boolean;
   /** Who is logged in (the API key id behind the session). */
   readonly who?: string;
-  /** Live updates: topic patterns and the event sequence the page was rendered at. */
+  /** Live updates: the view's topic patterns (empty: only the badge is live) and the event
+   *  sequence the page was rendered at. */
   readonly live?: { readonly topics: string; readonly since: number; readonly runId?: string };
   /** A banner above the content (e.g. fault injection is on). */
   readonly banner?: Html;
   readonly body: Html;
 }
+
+/** The needs-you count; assets/app.js keeps it current from the page's stream. */
+const badge = (n: number): Html =>
+  html` <span class="badge" id="needs-you-badge" aria-label="${n} items">${n}</span>`;
 
 function navList(options: PageOptions): Html {
   return html`<ul>
@@ -45,9 +52,7 @@ function navList(options: PageOptions): Html {
         html`<li>
           <a href="${item.href}" ${raw(item.href === options.current ? 'aria-current="page"' : '')}
             >${item.label}${
-              item.href === '/ui' && options.needsYou !== undefined
-                ? html` <span class="badge" aria-label="${options.needsYou} items">${options.needsYou}</span>`
-                : ''
+              item.href === '/ui' && options.needsYou !== undefined ? badge(options.needsYou) : ''
             }</a
           >
         </li>`,
@@ -102,6 +107,7 @@ export function page(options: PageOptions): Html {
             ${
               live
                 ? html`data-topics="${live.topics}" data-since="${live.since}"
+                  ${options.needsYou === undefined ? '' : html`data-badge-topics="${NEEDS_YOU_TOPICS}"`}
                   ${live.runId ? html`data-run="${live.runId}"` : ''}`
                 : ''
             }

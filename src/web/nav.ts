@@ -1,6 +1,7 @@
 /**
  * @module web/nav
- * The dashboard's main navigation, in the order an operator scans it: what needs them first.
+ * The dashboard's main navigation, in the order an operator scans it: what needs them first; and
+ * the topics whose events may change the needs-you badge's count.
  */
 import type { NavItem } from './layout.ts';
 
@@ -16,3 +17,9 @@ export const NAV: readonly NavItem[] = [
   { href: '/ui/audit', label: 'Audit' },
   { href: '/ui/layers', label: 'Layers' },
 ];
+
+/**
+ * Events that may change what needs you: approvals, budget pauses, escalations (supervisors, stalls),
+ * merge-queue changes and runs (parked, stalled). Every page's stream carries them for the badge.
+ */
+export const NEEDS_YOU_TOPICS = 'approval:*,budget:*,escalation:*,mq:*,run:*';

@@ -5,8 +5,10 @@
  * what the operator's grants allow; a refused or failed read becomes a notice in the page, with the
  * error's stable code, instead of a broken page.
  *
- * Order matters for live pages: the tenant's event head is read before the view's data, so every
- * change committed after the data was read has a larger sequence and reaches the page's stream.
+ * Order matters for live pages: the tenant's event head is read before the view's data (and the nav
+ * badge's count), so every change committed after they were read has a larger sequence and reaches
+ * the page's stream. Every page with the badge is live for the badge's sake (assets/app.js), even
+ * when its view is static.
  */
 import type { Context } from 'hono';
 import { html } from 'hono/html';
@@ -42,14 +44,28 @@ export function callAs<T = unknown>(
   return kernel.call<T>(name, input, { principal: c.get('principal') });
 }
 
+/** The fields of an E_INVALID_INPUT and what is wrong with each (the pipeline scrubs secrets). */
+const invalidFields = (data: unknown): string => {
+  const issues = (data as { issues?: unknown } | undefined)?.issues;
+  if (!Array.isArray(issues)) return '';
+  const named = (issues as { path?: string; message?: string }[])
+    .slice(0, 5)
+    .map((i) => `${i.path || 'input'}: ${i.message ?? 'invalid'}`);
+  return named.length ? ` (${named.join('; ')})` : '';
+};
+
 /** A failure as a notice: the code and the message the kernel chose to show (never a secret). */
 export const errorNotice = (error: unknown): Html => {
   const e = coerceError(error);
-  const message = e.httpStatus >= 500 ? 'the read failed; see the server log' : e.message;
+  const message =
+    e.httpStatus >= 500
+      ? 'the read failed; see the server log'
+      : `${e.message}${e.httpStatus === 400 ? invalidFields(e.data) : ''}`;
   return notice('error', html`<code>${e.code}</code> ${message}`);
 };
 
-async function headSeq(c: DashboardContext, kernel: Kernel): Promise<number | undefined> {
+/** The tenant's event head, or undefined when the session may not read events. */
+export async function headSeq(c: DashboardContext, kernel: Kernel): Promise<number | undefined> {
   try {
     const read = await callAs<{ head: number }>(c, kernel, 'kernel.events.read', {});
     return read.head;
@@ -58,9 +74,10 @@ async function headSeq(c: DashboardContext, kernel: Kernel): Promise<number | un
   }
 }
 
-async function needsYouCount(c: DashboardContext, kernel: Kernel): Promise<number | undefined> {
+/** The nav badge's count: the needs-you view's rows (the same call, the same limit). */
+export async function needsYouCount(c: DashboardContext, kernel: Kernel): Promise<number | undefined> {
   try {
-    return (await needsYou(c, kernel, 1000)).count;
+    return (await needsYou(c, kernel)).count;
   } catch {
     return undefined;
   }
@@ -99,23 +116,28 @@ export async function render(c: DashboardContext, kernel: Kernel, options: Rende
   const seq = Number(c.req.header('x-strata-seq'));
   if (fragment && options.topics !== undefined && Number.isSafeInteger(seq) && seq >= 0)
     return liveFragment(c, kernel, options, seq);
-  const since = options.topics === undefined || fragment ? undefined : await headSeq(c, kernel);
+  const since = fragment ? undefined : await headSeq(c, kernel);
   const body = await bodyOf(c, kernel, options);
   const status = options.status ?? c.get('viewStatus') ?? 200;
   if (fragment) return c.html(html`<div id="view">${body}</div>`, status);
   const principal = c.get('principal');
+  const badge = await needsYouCount(c, kernel);
+  // A static view with the badge still streams, for the badge; its view topics are empty.
+  const live = since !== undefined && (options.topics !== undefined || badge !== undefined);
   return c.html(
     page({
       title: options.title,
       current: options.current,
       nav: NAV,
-      needsYou: await needsYouCount(c, kernel),
+      needsYou: badge,
       csrf: c.get('csrf'),
       readOnly: c.get('readOnly'),
       who: principal.id,
-      ...(since === undefined || options.topics === undefined
-        ? {}
-        : { live: { topics: options.topics, since, ...(options.runId ? { runId: options.runId } : {}) } }),
+      ...(live
+        ? {
+            live: { topics: options.topics ?? '', since, ...(options.runId ? { runId: options.runId } : {}) },
+          }
+        : {}),
       ...(c.get('banner') ? { banner: c.get('banner') } : {}),
       body,
     }),

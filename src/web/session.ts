@@ -39,6 +39,7 @@ export const READ_ONLY_SYSCALLS = [
   'approvals.get',
   'escalations.list',
   'fleet.problems',
+  'fleet.drivers',
   'fleet.tree',
   'fleet.report',
   'fleet.reliability',

@@ -88,6 +88,12 @@ export interface DashboardTestEnv {
   close(): Promise<void>;
 }
 
+/** The message a redirect after a form carries (`?done=` or `?error=`). */
+export const flashOf = (page: { headers: Headers }): string => {
+  const params = new URL(page.headers.get('location') ?? '/', 'http://x').searchParams;
+  return params.get('error') ?? params.get('done') ?? '';
+};
+
 const request = async (url: string, init: RequestInit): Promise<Page> => {
   const res = await fetch(url, { ...init, redirect: 'manual' });
   return { status: res.status, headers: res.headers, text: await res.text() };

@@ -51,10 +51,10 @@ for (const dialect of ['sqlite', 'postgres'] as const)
         assert.match(text, /live workers/);
         assert.match(
           text,
-          /<meter[^>]*aria-label="tenant budget: 0\.1% used"/,
-          'the model call, held then spent',
+          /<meter[^>]*aria-label="tenant budget: 0\.6% used"/,
+          'the model call and the two priced tool calls, held then spent',
         );
-        assert.match(text, /0\.001 of 1\.00 USD \(0\.1%\)/);
+        assert.match(text, /0\.006 of 1\.00 USD \(0\.6%\)/);
       });
     });
 
@@ -101,7 +101,13 @@ for (const dialect of ['sqlite', 'postgres'] as const)
         const res = await admin.post('/ui/act', form);
         assert.equal(res.status, 303);
         assert.match(res.headers.get('location') ?? '', /done=mq\.resume/);
-        assert.doesNotMatch(await view('/ui/mq'), /Resume queue app/);
+        const resumed = await view('/ui/mq');
+        assert.doesNotMatch(resumed, /Resume queue app/);
+        assert.match(
+          resumed,
+          /<dt>Speculation<\/dt>\s*<dd>window \d+, next batch of \d+/,
+          'the worker it opened',
+        );
       });
     });
 
@@ -120,8 +126,9 @@ for (const dialect of ['sqlite', 'postgres'] as const)
           rowOf(await view('/ui/costs?by=model'), 'group', 'scripted/m1'),
           /<td class="num">0\.001<\/td>/,
         );
-        assert.match(text, /<meter[^>]*aria-label="tenant budget: 0\.1% used"/);
-        assert.match(text, /<td class="num">0\.999<\/td>/, 'available after the spend');
+        // The budget holds what the run tree spent: the tool's price counts too.
+        assert.match(text, /<meter[^>]*aria-label="tenant budget: 0\.6% used"/);
+        assert.match(text, /<td class="num">0\.994<\/td>/, 'available after the spend');
         const bad = await admin.get('/ui/costs?by=colour');
         assert.equal(bad.status, 400);
         assert.match(bad.text, /E_INVALID_INPUT/);

@@ -5,7 +5,7 @@
  * here ever prints a private key: the server never returns one.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { StrataError } from '../../kernel/index.ts';
+import { StrataError } from '../../kernel/errors.ts';
 import { table } from '../output.ts';
 import { callAs, print, withAuth, type AuthOptions } from './call-input.ts';
 import { registerDirectory } from './directory.ts';

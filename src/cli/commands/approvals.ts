@@ -6,7 +6,7 @@
  * code comes from the error code (E_CONFLICT for a decided approval, E_NOT_FOUND, …).
  */
 import { Option, type Command } from 'commander';
-import { StrataError } from '../../kernel/index.ts';
+import { StrataError } from '../../kernel/errors.ts';
 import type { Approval, Escalation } from '../../orchestration/index.ts';
 import { configOf, outputOf } from '../context.ts';
 import { table, when, type Output } from '../output.ts';

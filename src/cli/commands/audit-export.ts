@@ -8,7 +8,8 @@
  */
 import { open } from 'node:fs/promises';
 import { once } from 'node:events';
-import { EXPORT_FORMAT, writeExport, type ExportHeader } from '../../kernel/index.ts';
+import { EXPORT_FORMAT, writeExport } from '../../kernel/audit/export.ts';
+import type { ExportHeader } from '../../kernel/index.ts';
 import type { Runtime } from '../../server/runtime.ts';
 
 export interface ExportSummary {

@@ -1,18 +1,21 @@
 /**
  * @module cli/commands/audit
- * `strata audit verify` and `strata audit export`. Verification walks every hash chain (or one
+ * `strata audit verify` and `strata audit export` (and `strata audit list`, audit-list.ts). Verification walks every hash chain (or one
  * tenant's, or an exported file's) and, on the first bad entry, prints it and fails with
  * E_AUDIT_CHAIN_BROKEN (exit 5). `--file` verification is deliberately offline: it loads no
  * configuration and opens no database, so an auditor can check a log they were handed anywhere.
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { StrataError, verifyExport, type ChainVerdict } from '../../kernel/index.ts';
+import { verifyExport } from '../../kernel/audit/export.ts';
+import { StrataError } from '../../kernel/errors.ts';
+import type { ChainVerdict } from '../../kernel/index.ts';
 import type { Runtime } from '../../server/runtime.ts';
 import { outputOf, tenantOf, withRuntime } from '../context.ts';
 import { table, type Output } from '../output.ts';
 import { startProgress } from '../progress.ts';
 import { exportAudit } from './audit-export.ts';
+import { registerAuditList } from './audit-list.ts';
 
 interface Verdict extends ChainVerdict {
   /** The tenant's name, or the file verified. */
@@ -98,7 +101,8 @@ function report(out: Output, verdicts: readonly Verdict[]): void {
 }
 
 export function registerAudit(program: Command): void {
-  const audit = program.command('audit').description('verify and export the hash-chained audit log');
+  const audit = program.command('audit').description('list, verify and export the hash-chained audit log');
+  registerAuditList(audit);
 
   audit
     .command('verify')

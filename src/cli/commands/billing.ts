@@ -6,7 +6,7 @@
  * belong to the `billing` group; `--json` prints the syscall's output as one JSON document.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { StrataError } from '../../kernel/index.ts';
+import { StrataError } from '../../kernel/errors.ts';
 import { configOf, outputOf } from '../context.ts';
 import { table, type Output } from '../output.ts';
 import { remoteOf, type Remote } from '../remote.ts';

@@ -11,7 +11,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { StrataError, type Credentials, type StrataConfig } from '../../kernel/index.ts';
+import type { Credentials, StrataConfig } from '../../kernel/index.ts';
+import { StrataError } from '../../kernel/errors.ts';
 import { configOf, withRuntime } from '../context.ts';
 
 async function readStdin(): Promise<string> {

@@ -11,7 +11,9 @@
  * status document.
  */
 import type { Command } from 'commander';
-import { StrataError, type ChaosStatus } from '../../kernel/index.ts';
+import { NAMED_FAULTS } from '../../kernel/chaos/faults.ts';
+import { StrataError } from '../../kernel/errors.ts';
+import type { ChaosStatus } from '../../kernel/index.ts';
 import { configOf, outputOf } from '../context.ts';
 import { remoteOf } from '../remote.ts';
 import { table } from '../output.ts';
@@ -114,7 +116,7 @@ export function registerChaos(program: Command): void {
       '--layer <layers>',
       'only these layers, comma-separated (models, compute, identity, memory, tools, …)',
     )
-    .option('--fault <name>', 'a named fault instead of a plain error (http_429, oom_kill, smtp_451, …)')
+    .option('--fault <name>', `a named fault instead of a plain error (${NAMED_FAULTS.join(', ')})`)
     .option('--force', 'allow chaos in production mode')
     .action((flags: EnableFlags, command: Command) => act(command, flags, 'chaos.set', enableInput(flags)));
 

@@ -13,7 +13,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Option, type Command } from 'commander';
-import { StrataError } from '../../kernel/index.ts';
+import { StrataError } from '../../kernel/errors.ts';
 import { configOf, outputOf } from '../context.ts';
 import { parseInteger } from '../parse.ts';
 import { errorFrom, remoteOf, unreachable, type Remote } from '../remote.ts';

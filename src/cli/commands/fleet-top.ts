@@ -13,7 +13,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import { isStrataError } from '../../kernel/index.ts';
+import { isStrataError } from '../../kernel/errors.ts';
 import type { FleetSnapshot } from '../../orchestration/fleet-snapshot/index.ts';
 import { shortDuration } from '../../orchestration/problems/age.ts';
 import { configOf, outputOf } from '../context.ts';

@@ -39,7 +39,8 @@ const ms = (value: number | null): string => (value === null ? '-' : `${Math.rou
 /** The report as lines: syscalls per layer, then one line per counter. */
 export function renderReport(r: FleetReport): string {
   const layers = r.syscalls.map(
-    (s) => `  ${s.layer.padEnd(14)} ok ${s.ok}  failed ${s.failed}  denied ${s.denied}`,
+    (s) =>
+      `  ${s.layer.padEnd(14)} ok ${s.ok}  failed ${s.failed}  denied ${s.denied}${s.throttled ? `  throttled ${s.throttled}` : ''}`,
   );
   const cost = r.tasks.costPerCompletedTaskMicros;
   return [

@@ -27,7 +27,7 @@ export function registerMcp(program: Command): void {
       const runtime = await openRuntime({ config });
       try {
         const principal = await runtime.kernel.authenticate(credentials);
-        const server = createStrataMcpServer({ kernel: runtime.kernel, principal });
+        const server = await createStrataMcpServer({ kernel: runtime.kernel, principal });
         const closed = new Promise<void>((resolve) => {
           server.onclose = () => resolve();
           process.stdin.once('end', () => resolve());

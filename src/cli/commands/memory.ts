@@ -7,7 +7,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { StrataError } from '../../kernel/index.ts';
+import { StrataError } from '../../kernel/errors.ts';
 import type { Hit, Memory } from '../../memory/index.ts';
 import { configOf, withRuntime } from '../context.ts';
 import { table, when } from '../output.ts';

@@ -5,7 +5,7 @@
  * is capability-checked and audited. `--json` prints the syscall's output.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { StrataError } from '../../kernel/index.ts';
+import { StrataError } from '../../kernel/errors.ts';
 import { configOf, outputOf } from '../context.ts';
 import { table, when } from '../output.ts';
 import { remoteOf, type Remote } from '../remote.ts';

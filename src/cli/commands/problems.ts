@@ -1,7 +1,8 @@
 /**
  * @module cli/commands/problems
  * `strata problems [--kind approval,stalled_run] [--json]`: the "needs you" list of the caller's
- * tenant from a running server (`fleet.problems`): one line per item (kind, id, how long it has
+ * tenant from a running server (`fleet.problems`, with the server's drivers that are degraded or
+ * unhealthy, kind `driver`): one line per item (kind, id, how long it has
  * waited, reason, and the syscall that acts on it), then a count line. Exits 0 whether or not the
  * list is empty: an empty list is an answer, not a failure (a script reads `count` from --json).
  */
@@ -30,7 +31,7 @@ export function registerProblems(program: Command): void {
   program
     .command('problems')
     .description(
-      'what waits on a person: approvals, budget pauses, stalled runs, supervisors, escalations, rejected merge-queue changes, stopped queues, parked runs',
+      'what waits on a person: approvals, budget pauses, stalled runs, supervisors, escalations, rejected merge-queue changes, stopped queues, parked runs, drivers that are not healthy',
     )
     .option('--kind <kinds>', 'only these kinds, comma-separated (e.g. approval,stalled_run)')
     .option('--limit <n>', 'items per kind (default 100)', (v) => Number.parseInt(v, 10))

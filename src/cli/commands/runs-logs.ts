@@ -7,7 +7,7 @@
  * of the run's error code. Each poll is one audited, read-only syscall.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isStrataErrorCode, StrataError } from '../../kernel/index.ts';
+import { isStrataErrorCode, StrataError } from '../../kernel/errors.ts';
 import type { Run, TimelineEntry } from '../../orchestration/index.ts';
 import { TERMINAL } from '../../orchestration/run-row.ts';
 import { when, type Output } from '../output.ts';

@@ -6,7 +6,7 @@
  * Options `--url` and `--key` belong to the `runs` group and may be given anywhere on the line.
  */
 import type { Command } from 'commander';
-import { StrataError } from '../../kernel/index.ts';
+import { StrataError } from '../../kernel/errors.ts';
 import type { Run } from '../../orchestration/index.ts';
 import { configOf, outputOf } from '../context.ts';
 import { table, when, type Output } from '../output.ts';

@@ -16,8 +16,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants } from 'node:os';
 import type { Command } from 'commander';
-import * as tar from 'tar';
-import { isStrataError, StrataError } from '../../kernel/index.ts';
+import { isStrataError, StrataError } from '../../kernel/errors.ts';
 import { configOf, outputOf } from '../context.ts';
 import { table, when, type Output } from '../output.ts';
 import { parseInteger } from '../parse.ts';
@@ -114,6 +113,7 @@ async function copy({ remote, out }: Io, from: string, to: string): Promise<void
     if (!existsSync(local)) throw new StrataError('E_NOT_FOUND', `no such local file ${from}`);
     if (statSync(local).isDirectory()) {
       const chunks: Buffer[] = [];
+      const tar = await import('tar'); // only `cp` of a directory needs it, not every CLI command
       for await (const chunk of tar.c({ cwd: dirname(local), gzip: true, portable: true }, [
         basename(local),
       ]) as AsyncIterable<Buffer>)
@@ -160,6 +160,7 @@ async function copy({ remote, out }: Io, from: string, to: string): Promise<void
       path: side.path,
     });
     await mkdir(to, { recursive: true });
+    const tar = await import('tar');
     await pipeline(Readable.from([Buffer.from(archive.tar, 'base64')]), tar.x({ cwd: to }));
     out.result({ copied: from, to }, () => `copied directory ${from} into ${to}`);
   }

@@ -5,7 +5,8 @@
  * back door: a key without the grant is denied, and every call lands in the audit chain.
  */
 import type { Command } from 'commander';
-import { matches, type Principal, type SyscallDescription } from '../../kernel/index.ts';
+import { matches } from '../../kernel/auth/grants.ts';
+import type { Principal, SyscallDescription } from '../../kernel/index.ts';
 import { configOf, withRuntime } from '../context.ts';
 import { table } from '../output.ts';
 import { credentialsFor, readInput } from './call-input.ts';

@@ -5,7 +5,7 @@
  * never uses the invocation up). A refusal exits with its code's exit status.
  */
 import type { Command } from 'commander';
-import { ERROR_CODES, type StrataErrorCode } from '../../kernel/index.ts';
+import { ERROR_CODES, type StrataErrorCode } from '../../kernel/errors.ts';
 import { callAs, print, withAuth, type AuthOptions } from './call-input.ts';
 
 type Link = {

@@ -13,7 +13,7 @@
  * live server is refused with its code and nothing is registered.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { StrataError, isStrataError } from '../../kernel/index.ts';
+import { StrataError, isStrataError } from '../../kernel/errors.ts';
 import { table } from '../output.ts';
 import { parseInteger } from '../parse.ts';
 import { callAs, print, withAuth, readInput, type AuthOptions } from './call-input.ts';

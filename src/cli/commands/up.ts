@@ -12,7 +12,8 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { createLogger, StrataError, type Logger } from '../../kernel/index.ts';
+import { StrataError } from '../../kernel/errors.ts';
+import type { Logger } from '../../kernel/index.ts';
 import type { installSignalHandlers, ServerHandle } from '../../server/index.ts';
 import type { WorkflowDefinition } from '../../orchestration/index.ts';
 import type { BootstrapResult } from '../../server/runtime.ts';
@@ -102,6 +103,7 @@ export function registerUp(program: Command): void {
         'server.bodyLimitBytes': options.bodyLimit,
         'orchestration.concurrency': options.concurrency,
       });
+      const { createLogger } = await import('../../kernel/index.ts'); // pino: for the server only
       const logger = createLogger({ level: config.log.level, destination: process.stderr });
       const server = await import('../../server/index.ts');
       // Loaded before the database is opened: a bad module fails fast and changes nothing.

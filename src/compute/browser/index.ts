@@ -7,6 +7,7 @@
 export { AllowList, parseTargetUrl } from './allow-list.ts';
 export type { Extracted, ExtractedLink } from './extract.ts';
 export type { ActionRecord, CloseReason, SessionRecord, SessionStatus } from './log-store.ts';
+export { BrowserHealth, type BrowserHealthOptions } from './health.ts';
 export { BROWSER_LAYER, browserMigrations } from './migrations.ts';
 export {
   BrowserPool,

@@ -15,6 +15,7 @@
  */
 import type { Browser, BrowserContext, BrowserContextOptions, BrowserType, Page } from 'playwright-core';
 import { StrataError, type Logger } from '../../kernel/index.ts';
+import { BrowserHealth, type BrowserHealthOptions } from './health.ts';
 import { prepareContext } from './session.ts';
 
 /** Flags Debian's Chromium needs to run headless as root in a container, without phoning home. */
@@ -47,6 +48,8 @@ export interface BrowserPoolOptions {
   /** @default { width: 1280, height: 800 } */
   viewport?: { width: number; height: number };
   logger?: Logger;
+  /** Thresholds of the pool's health reading (and its clock). */
+  health?: BrowserHealthOptions;
 }
 
 /** A context and its first page, handed to one session. */
@@ -66,11 +69,14 @@ export class BrowserPool {
   #closed = false;
   /** Chromium processes launched so far (shared and persistent). */
   launches = 0;
+  /** What launches, crashes and full slots say about the pool (its sessions report into it too). */
+  readonly health: BrowserHealth;
 
   constructor(options: BrowserPoolOptions = {}) {
     this.#executablePath = options.executablePath ?? DEFAULT_CHROMIUM_PATH;
     this.#spareCount = Math.max(0, options.spareContexts ?? 1);
     this.#logger = options.logger;
+    this.health = new BrowserHealth(options.health);
     this.#contextOptions = {
       viewport: options.viewport ?? { width: 1280, height: 800 },
       // Service workers would fetch outside the context's routing, so the allow-list could not see them.
@@ -117,8 +123,9 @@ export class BrowserPool {
         headless: true,
       })
       .catch((cause: unknown) => {
-        throw launchError(this.#executablePath, cause);
+        throw this.#launchFailed(cause);
       });
+    this.health.launched();
     this.#persistent.add(context);
     context.on('close', () => this.#persistent.delete(context));
     const page = context.pages()[0] ?? (await context.newPage());
@@ -169,6 +176,7 @@ export class BrowserPool {
         type.launch({ executablePath: this.#executablePath, args: [...CHROMIUM_ARGS], headless: true }),
       )
       .then((browser) => {
+        this.health.launched();
         browser.on('disconnected', () => {
           if (this.#browser === launching) this.#browser = undefined;
           this.#spares = [];
@@ -177,10 +185,16 @@ export class BrowserPool {
       })
       .catch((cause: unknown) => {
         if (this.#browser === launching) this.#browser = undefined;
-        throw launchError(this.#executablePath, cause);
+        throw this.#launchFailed(cause);
       });
     this.#browser = launching;
     return launching;
+  }
+
+  #launchFailed(cause: unknown): StrataError {
+    const error = launchError(this.#executablePath, cause);
+    if (!this.#closed) this.health.launchFailed(error.message);
+    return error;
   }
 }
 

@@ -18,8 +18,18 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { newId, StrataError, systemClock, type Clock, type Logger, type Store } from '../../kernel/index.ts';
+import {
+  newId,
+  StrataError,
+  systemClock,
+  takeChaosFault,
+  type Clock,
+  type DriverHealth,
+  type Logger,
+  type Store,
+} from '../../kernel/index.ts';
 import { AllowList, parseTargetUrl } from './allow-list.ts';
+import { crashBrowserOf } from './chaos-crash.ts';
 import { browserError } from './errors.ts';
 import { EXTRACT_SCRIPT, type Extracted, type ExtractedLink } from './extract.ts';
 import {
@@ -33,6 +43,8 @@ import { BROWSER_LAYER, browserMigrations } from './migrations.ts';
 import { BrowserPool, type BrowserPoolOptions } from './pool.ts';
 import { LiveSession } from './session.ts';
 
+/** What a caller turned away by a full pool is told to wait before trying again. */
+const SLOT_RETRY_AFTER_MS = 1_000;
 export interface BrowserSessionsOptions {
   readonly store: Store;
   /** Named persistent profiles live in `<profilesDir>/<tenantId>/<name>`. */
@@ -130,7 +142,9 @@ export class BrowserSessions {
 
   private constructor(options: BrowserSessionsOptions) {
     this.#ownsPool = options.sharedPool === undefined;
-    this.pool = options.sharedPool ?? new BrowserPool({ logger: options.logger, ...options.pool });
+    const health = { clock: options.clock, ...options.pool?.health };
+    const pool = { logger: options.logger, ...options.pool, health };
+    this.pool = options.sharedPool ?? new BrowserPool(pool);
     this.log = new BrowserLog(options.store);
     this.#profilesDir = options.profilesDir;
     this.#idleTimeoutMs = options.idleTimeoutMs ?? 300_000;
@@ -153,14 +167,22 @@ export class BrowserSessions {
     return this.#live.size;
   }
 
+  /** The pool's health reading (see health.ts), with this node's session slots. */
+  health(): DriverHealth {
+    return this.pool.health.reading({ inUse: this.#live.size + this.#opening, max: this.#maxSessions });
+  }
+
   async openSession(input: OpenSessionInput): Promise<SessionInfo> {
     if (this.#closing) throw new StrataError('E_SHUTTING_DOWN', 'browser sessions are shutting down');
     const allow = new AllowList(input.allowUrls);
     if (this.#live.size + this.#opening >= this.#maxSessions) {
+      this.pool.health.refused();
+      // Back-pressure, not a fault: E_RATE_LIMITED, which the reliability report leaves out of a
+      // layer's success (a fleet larger than the pool waits for slots by design).
       throw new StrataError(
-        'E_UNAVAILABLE',
+        'E_RATE_LIMITED',
         `this server already runs ${this.#maxSessions} browser sessions; close one or retry later`,
-        { maxSessions: this.#maxSessions },
+        { maxSessions: this.#maxSessions, retryAfterMs: SLOT_RETRY_AFTER_MS },
       );
     }
     const profile = input.persistentContext ?? null;
@@ -180,6 +202,7 @@ export class BrowserSessions {
       });
     }
     this.#opening += 1;
+    this.pool.health.admitted();
     if (profileKey !== null) this.#profilesInUse.add(profileKey);
     try {
       const lease =
@@ -414,6 +437,7 @@ export class BrowserSessions {
     let outcome: Outcome = {};
     let failure: StrataError | undefined;
     try {
+      if (takeChaosFault('compute', 'browser_crash')) await crashBrowserOf(live.context);
       outcome = await step.run(live);
     } catch (error) {
       failure = browserError(error, step);
@@ -474,6 +498,7 @@ export class BrowserSessions {
   async #lost(live: LiveSession): Promise<void> {
     if (!this.#live.has(live.id)) return;
     this.#logger?.warn({ sessionId: live.id }, 'browser context closed unexpectedly');
+    this.pool.health.sessionLost();
     await this.#closeLive(live, 'crashed');
   }
 

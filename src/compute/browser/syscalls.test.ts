@@ -114,6 +114,32 @@ onEveryStore('browser syscalls', (db) => {
     assert.doesNotMatch(JSON.stringify(log), /correct-horse-battery/);
   });
 
+  it('closes the session it opened when the first navigation fails', async () => {
+    const bob = await principal([{ syscall: 'browser.*', resource: '*' }]);
+    const closedPort = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const target = `http://127.0.0.1:${closedPort}`;
+    const live = browsers.liveCount;
+    await assert.rejects(
+      kernel.call('browser.open', { allowUrls: [target], url: `${target}/` }, { principal: bob }),
+      withCode('E_NAVIGATION_FAILED'),
+    );
+    const listed = await kernel.call<{ sessions: { status: string; live: boolean; closeReason: string }[] }>(
+      'browser.list',
+      {},
+      { principal: bob },
+    );
+    assert.deepEqual(
+      listed.sessions.map((s) => [s.status, s.live, s.closeReason]),
+      [['closed', false, 'closed']],
+    );
+    assert.equal(browsers.liveCount, live, 'no slot held by a session nobody can name');
+  });
+
   it('isolates tenants and checks grants per session', async () => {
     const owner = await principal([{ syscall: 'browser.*', resource: '*' }]);
     const other = await principal([{ syscall: 'browser.*', resource: '*' }]);

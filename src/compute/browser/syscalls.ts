@@ -99,13 +99,16 @@ export function browserSyscalls(browsers: BrowserSessions): SyscallDefinition<un
             ...(input.persistentContext === undefined ? {} : { persistentContext: input.persistentContext }),
           });
           if (input.url === undefined) return { session };
-          const navigation = await browsers.goto({
-            tenantId: ctx.tenantId,
-            sessionId: session.id,
-            url: input.url,
-            timeoutMs: input.timeoutMs,
-          });
-          return { session, navigation: plain(navigation) };
+          const ref = { tenantId: ctx.tenantId, sessionId: session.id };
+          try {
+            const navigation = await browsers.goto({ ...ref, url: input.url, timeoutMs: input.timeoutMs });
+            return { session, navigation: plain(navigation) };
+          } catch (error) {
+            // The caller never learns this session's id: left open, it held a slot until the idle
+            // timeout (5 min), and a busy server ran out of sessions (the demo at 50 agents did).
+            await browsers.closeSession(ref).catch(() => undefined);
+            throw error;
+          }
         },
       }),
     ),

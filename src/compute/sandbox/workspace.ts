@@ -22,7 +22,6 @@ import {
 import { dirname, join, posix, relative, sep } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import * as tar from 'tar';
 import { StrataError } from '../../kernel/errors.ts';
 import type { FileEntry, SnapshotRef } from './types.ts';
 
@@ -234,6 +233,9 @@ export class WorkspaceFiles {
     const limit = this.#softLimit;
     let budget = limit === undefined ? Infinity : limit - (await usedBytes(root));
     const problems: string[] = [];
+    // tar is loaded by the first upload or download, not with the compute layer every CLI command
+    // and worker process opens.
+    const tar = await import('tar');
     try {
       await pipeline(
         input,
@@ -276,6 +278,7 @@ export class WorkspaceFiles {
     const chunks: Buffer[] = [];
     const sink = new PassThrough();
     sink.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const tar = await import('tar');
     await pipeline(
       tar.c({ cwd: root, gzip: true, portable: true, follow: false }, [rel === '' ? '.' : rel]),
       sink,

@@ -13,7 +13,9 @@ import {
   DefaultAgentCardResolver,
   JsonRpcTransportFactory,
 } from '@a2a-js/sdk/client';
+import { hangUntilAborted, takeChaosFault } from '../../kernel/chaos/scope.ts';
 import { StrataError, isStrataError } from '../../kernel/errors.ts';
+import { withDeadline } from '../../kernel/syscalls/deadline.ts';
 import { textMessage, textOf, textOfParts } from './parts.ts';
 import { assertPublicHost } from '../net-guard.ts';
 import { verifyCard } from './verify-card.ts';
@@ -33,6 +35,8 @@ export interface A2aCallOptions {
   readonly allowPrivate?: boolean;
   readonly fetch?: typeof fetch;
   readonly signal?: AbortSignal;
+  /** How long the agent may take to answer the message; then E_SYSCALL_TIMEOUT (retryable). */
+  readonly timeoutMs?: number;
 }
 
 export interface A2aCallResult {
@@ -82,7 +86,7 @@ export async function a2aCall(options: A2aCallOptions): Promise<A2aCallResult> {
   for (const i of card.supportedInterfaces) await assertPublicHost(i.url, { allowPrivate });
   const factory = new ClientFactory(
     ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
-      transports: [new JsonRpcTransportFactory({ fetchImpl: options.fetch ?? fetch })],
+      transports: [new JsonRpcTransportFactory({ fetchImpl: answeringFetch(options.fetch ?? fetch) })],
     }),
   );
   const message = textMessage({
@@ -93,9 +97,14 @@ export async function a2aCall(options: A2aCallOptions): Promise<A2aCallResult> {
   });
   try {
     const client = await factory.createFromAgentCard(card);
-    const answer = await client.sendMessage(
-      { tenant: '', message, configuration: undefined, metadata: undefined },
-      { signal: options.signal },
+    const answer = await withDeadline(
+      options,
+      { message: `remote A2A agent ${card.name} did not answer`, data: { agent: card.name } },
+      (signal) =>
+        client.sendMessage(
+          { tenant: '', message, configuration: undefined, metadata: undefined },
+          { signal },
+        ),
     );
     if ('messageId' in answer) {
       return {
@@ -126,4 +135,13 @@ export async function a2aCall(options: A2aCallOptions): Promise<A2aCallResult> {
       { cause: error },
     );
   }
+}
+
+/**
+ * The transport's fetch. Under chaos's `a2a_timeout` (kernel/chaos) the message's request never
+ * gets an answer, as from an agent that hangs: the call's deadline or the caller's abort ends it.
+ */
+function answeringFetch(base: typeof fetch): typeof fetch {
+  return (input, init) =>
+    takeChaosFault('identity', 'a2a_timeout') ? hangUntilAborted(init?.signal) : base(input, init);
 }

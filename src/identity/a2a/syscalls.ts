@@ -83,6 +83,8 @@ export function a2aSyscalls(options: A2aSyscallOptions = {}): SyscallDefinition<
             trust: z.enum(['none', 'signed', 'possession']).default('signed'),
             /** A vault secret holding the remote agent's bearer credential (e.g. a Strata API key). */
             credential: z.string().min(1).max(200).optional(),
+            /** How long the agent may take to answer; past it the call fails with E_SYSCALL_TIMEOUT. */
+            timeoutMs: z.number().int().positive().max(110_000).optional(),
           })
           .strict(),
         output,

@@ -6,7 +6,7 @@
  * The DNS resolver is pluggable: production passes none (the system resolver), tests pass
  * {@link memoryResolver} over an in-memory zone.
  */
-import { authenticate, type DNSResolver } from 'mailauth';
+import type { DNSResolver } from 'mailauth';
 
 export type { DNSResolver };
 
@@ -38,6 +38,9 @@ export interface AuthInput {
 
 /** Runs every check and keeps the verdicts; never throws for a bad message, only for a broken resolver. */
 export async function verifyMessage(input: AuthInput): Promise<AuthVerdicts> {
+  // Loaded on the first message, not with the layer: mailauth and its ASN.1 / X.509 dependencies
+  // are ~300 modules every CLI command and worker process would otherwise load and never use.
+  const { authenticate } = await import('mailauth');
   const result = await authenticate(input.raw, {
     ip: input.ip,
     helo: input.helo,

@@ -6,10 +6,10 @@
  * message as failed and reports E_MAIL_SEND_FAILED exactly as it does for a real relay's 451.
  */
 import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 
 /** Runs `send` against a loopback relay that refuses every recipient with 451; closes it after. */
 export async function withRefusingRelay<T>(send: (port: number) => Promise<T>): Promise<T> {
+  const { SMTPServer } = await import('smtp-server'); // only when the fault is injected
   const server = new SMTPServer({
     disabledCommands: ['AUTH', 'STARTTLS'],
     logger: false,

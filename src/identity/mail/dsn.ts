@@ -11,7 +11,7 @@
  * returned headers, else In-Reply-To/References), and only an address that message was sent to is
  * suppressed: a forged report naming no message of ours, or someone else, changes nothing.
  */
-import { simpleParser, type ParsedMail } from 'mailparser';
+import type { ParsedMail } from 'mailparser';
 import { newId, type Transaction } from '../../kernel/index.ts';
 import { safeText, type MailMessage } from './repo.ts';
 import { suppress } from './suppressions.ts';
@@ -90,6 +90,7 @@ export function parseDeliveryStatus(body: string): DsnRecipient[] {
 
 /** Reads a report from raw bytes; `undefined` when they hold no delivery-status part. */
 export async function readDeliveryReport(raw: Buffer): Promise<DeliveryReport | undefined> {
+  const { simpleParser } = await import('mailparser'); // on first use, as in inbound.ts
   const parsed = await simpleParser(raw, {
     skipTextToHtml: true,
     skipImageLinks: true,

@@ -3,7 +3,7 @@
  * hop and attachment caps first, then SPF/DKIM/DMARC/ARC, then parsing, then one transaction per
  * recipient mailbox. A refusal throws before anything is written, so nothing is stored half.
  */
-import { simpleParser, type AddressObject } from 'mailparser';
+import type { AddressObject } from 'mailparser';
 import { StrataError, type Store, type Transaction } from '../../kernel/index.ts';
 import { verifyMessage, type DNSResolver } from './auth.ts';
 import type { InboundFacts } from './extensions.ts';
@@ -86,6 +86,9 @@ export async function acceptInbound(
     mta: ctx.hostname,
     ...(ctx.resolver ? { resolver: ctx.resolver } : {}),
   });
+  // mailparser (~140 modules with html-to-text and iconv-lite) is loaded by the first message, not
+  // with the mail layer: every CLI command and worker process opens the layer and most parse nothing.
+  const { simpleParser } = await import('mailparser');
   const parsed = await simpleParser(raw, {
     skipTextToHtml: true,
     skipImageLinks: true,

@@ -40,6 +40,7 @@ export { extractCodes, type Extracted, type ExtractedCode, type ExtractedLink } 
 export { normalizeSubject, parseIdList } from './threading.ts';
 export type { InboundLimits } from './inbound.ts';
 export type { RelayOptions } from './outbound.ts';
+export { outboxBacklog, RelayHealth, type OutboxBacklog, type RelayHealthOptions } from './relay-health.ts';
 export type { RunningSmtpServer } from './smtp.ts';
 export type { AttachmentMeta, Direction, Mailbox, MailMessage, MessageStatus, Thread } from './repo.ts';
 export { rawMessage, smtpSink, type RawMessageSpec, type SinkMessage } from './testing.ts';

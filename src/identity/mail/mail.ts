@@ -11,6 +11,7 @@ import { extractCodes, type Extracted } from './extract.ts';
 import { acceptInbound, type InboundLimits } from './inbound.ts';
 import { MAIL_LAYER, mailMigrations } from './migrations.ts';
 import { composeSigned, relay, type RelayOptions } from './outbound.ts';
+import { RelayHealth, type RelayHealthOptions } from './relay-health.ts';
 import * as repo from './repo.ts';
 import { startSmtpServer, type RunningSmtpServer } from './smtp.ts';
 import { MailWaiter } from './waiter.ts';
@@ -33,6 +34,8 @@ export interface MailOptions {
   readonly threadWindowMs?: number;
   /** @default systemClock */
   readonly clock?: Clock;
+  /** Thresholds of the relay's health reading. */
+  readonly relayHealth?: RelayHealthOptions;
 }
 
 export const MAIL_DEFAULTS = {
@@ -77,6 +80,8 @@ export class Mail {
   readonly dkim: DkimKeys;
   /** Waits for inbound mail (`mail.wait_for`, `waitForMail` in a durable run). */
   readonly waits: MailWaiter;
+  /** The outcome of sends through the relay (relay-health.ts); undefined without a relay. */
+  readonly relayHealth: RelayHealth | undefined;
   readonly #options: MailOptions;
   readonly #clock: Clock;
   readonly #limits: InboundLimits & { maxConnections: number };
@@ -87,6 +92,10 @@ export class Mail {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
     this.#limits = { ...MAIL_DEFAULTS, ...options.limits };
+    const relay = options.relay;
+    this.relayHealth = relay
+      ? new RelayHealth(`${relay.host}:${relay.port}`, { clock: this.#clock, ...options.relayHealth })
+      : undefined;
     this.dkim = new DkimKeys({ store: options.store, masterKey: options.masterKey, clock: this.#clock });
     this.waits = new MailWaiter({
       store: options.store,
@@ -307,7 +316,9 @@ export class Mail {
     });
     try {
       await relay({ ...relayOptions, hostname: this.#options.hostname }, { from: mailbox.address, to }, raw);
+      this.relayHealth?.succeeded();
     } catch (error) {
+      this.relayHealth?.failed(error);
       const response = error instanceof Error ? error.message : String(error);
       await repo.setStatus(this.store, stored.id, { status: 'failed', error: response });
       await runHooks(this.#extensions, 'afterSend', { ...stored, status: 'failed', error: response });

@@ -4,7 +4,6 @@
  * envelope. Every address reaching nodemailer here was validated by Strata first (see address.ts).
  * Under chaos, a send chosen for `smtp_451` meets a relay that answers 451 (chaos-relay.ts).
  */
-import { createTransport } from 'nodemailer';
 import { takeChaosFault } from '../../kernel/index.ts';
 import { withRefusingRelay } from './chaos-relay.ts';
 import type { DkimKey } from './dkim.ts';
@@ -39,6 +38,9 @@ const bracket = (id: string): string => `<${id}>`;
 
 /** The message as RFC 5322 bytes with CRLF line ends, DKIM-signed with the sender domain's key. */
 export async function composeSigned(message: OutgoingMessage, key: DkimKey): Promise<Buffer> {
+  // nodemailer (~40 modules) is loaded by the first send, not with the mail layer, which every CLI
+  // command and worker process opens.
+  const { createTransport } = await import('nodemailer');
   const composer = createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
   const info = await composer.sendMail({
     from: message.from.name
@@ -66,6 +68,7 @@ export async function relay(
     return withRefusingRelay((port) =>
       relay({ host: '127.0.0.1', port, hostname: options.hostname, timeoutMs: 5_000 }, envelope, raw),
     );
+  const { createTransport } = await import('nodemailer');
   const transport = createTransport({
     host: options.host,
     port: options.port,

@@ -5,7 +5,7 @@
  * `maxClients` caps concurrent connections (421 beyond it).
  */
 import type { AddressInfo } from 'node:net';
-import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { isStrataError } from '../../kernel/index.ts';
 import type { Mailbox } from './repo.ts';
 
@@ -57,6 +57,8 @@ async function readCapped(stream: SMTPServerDataStream, cap: number): Promise<Bu
 export async function startSmtpServer(options: SmtpServerOptions): Promise<RunningSmtpServer> {
   // Mailboxes found at RCPT, by address; DATA delivers to the current transaction's recipients only.
   const found = new WeakMap<SMTPServerSession, Map<string, Mailbox>>();
+  // Loaded when a server starts (`strata up` with mail on), not with the mail layer.
+  const { SMTPServer } = await import('smtp-server');
   const server = new SMTPServer({
     name: options.hostname,
     banner: 'Strata',

@@ -3,7 +3,6 @@
  * signature) and a throwaway SMTP sink standing in for a remote server.
  */
 import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 
 export interface RawMessageSpec {
   readonly from: string;
@@ -54,6 +53,7 @@ export async function smtpSink(
   onMessage?: (message: SinkMessage) => Promise<void> | void,
 ): Promise<{ port: number; received: SinkMessage[]; close(): Promise<void> }> {
   const received: SinkMessage[] = [];
+  const { SMTPServer } = await import('smtp-server'); // a test's sink; not loaded with the mail layer
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],

@@ -39,10 +39,13 @@ type AuditRow = {
   cost_micros: number;
   prev_hash: string;
   hash: string;
+  run_id: string | null;
+  root_run_id: string | null;
 };
 
 const INSERT = `INSERT INTO kernel_audit (tenant_id, seq, id, ts, principal_id, action, resource, outcome,
-  error_code, detail, duration_us, cost_micros, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`;
+  error_code, detail, duration_us, cost_micros, prev_hash, hash, run_id, root_run_id)
+  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`;
 
 export function entryFromRow(row: AuditRow): AuditEntry {
   return {
@@ -58,6 +61,9 @@ export function entryFromRow(row: AuditRow): AuditEntry {
     detail: JSON.parse(row.detail) as unknown,
     durationUs: row.duration_us,
     costMicros: row.cost_micros,
+    // Only when set: an entry without a run is the same object (and hash) as before runs were recorded.
+    ...(row.run_id === null ? {} : { runId: row.run_id }),
+    ...(row.root_run_id === null ? {} : { rootRunId: row.root_run_id }),
     prevHash: row.prev_hash,
     hash: row.hash,
   };
@@ -153,6 +159,8 @@ export class AuditLog {
           entry.costMicros,
           entry.prevHash,
           entry.hash,
+          entry.runId ?? null,
+          entry.rootRunId ?? null,
         ]);
       }
       indexes.forEach((index, k) => (out[index] = chained[k] as AuditEntry));
@@ -204,7 +212,7 @@ export class AuditLog {
 
   /** One page of a tenant's entries, optionally filtered (see query.ts). */
   async list(tenantId: string, query: AuditQuery = {}): Promise<AuditEntry[]> {
-    const { sql, params } = auditPageSql(tenantId, query);
+    const { sql, params } = auditPageSql(tenantId, query, this.#store.dialect);
     const rows = await this.#store.all<AuditRow>(sql, params);
     return rows.map(entryFromRow);
   }

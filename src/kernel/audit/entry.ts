@@ -3,6 +3,10 @@
  * One audit entry and its hash. Pure code with no store, so an exported log verifies offline with
  * only this file: each entry's `hash` is SHA-256 over the RFC 8785 canonical JSON of every other
  * field, `prevHash` included, so an entry commits to the whole history before it.
+ *
+ * `runId` and `rootRunId` (the durable run a call was made in, or acted on) came later: they are
+ * hashed only when present, so an entry without them hashes exactly as entries written before they
+ * existed did, and old chains keep verifying.
  */
 import { createHash } from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
@@ -30,6 +34,10 @@ export interface AuditRecord {
   readonly detail: unknown;
   readonly durationUs: number;
   readonly costMicros: number;
+  /** The durable run the call was made in (or, for a call from outside any run, the run it acted on). */
+  readonly runId?: string;
+  /** The root of that run's tree, when known. */
+  readonly rootRunId?: string;
 }
 
 export interface AuditEntry extends AuditRecord {
@@ -53,6 +61,9 @@ export function hashEntry(entry: Omit<AuditEntry, 'hash'>): string {
     durationUs: entry.durationUs,
     costMicros: entry.costMicros,
     prevHash: entry.prevHash,
+    // Absent (or null, as a JSON Lines export of another tool may write it) means no run: left out.
+    ...(entry.runId == null ? {} : { runId: entry.runId }),
+    ...(entry.rootRunId == null ? {} : { rootRunId: entry.rootRunId }),
   };
   return createHash('sha256')
     .update(canonicalize(body) ?? '')

@@ -1,4 +1,7 @@
-/** Schema of the audit log: entries keyed by (tenant, seq), plus each tenant's chain head. */
+/**
+ * Schema of the audit log: entries keyed by (tenant, seq), plus each tenant's chain head; since
+ * version 2 each entry may name the durable run it belongs to (and that run's root).
+ */
 import type { Migration } from '../store/store.ts';
 
 export const AUDIT_LAYER = 'kernel.audit';
@@ -33,5 +36,17 @@ export const auditMigrations: readonly Migration[] = [
       sqlite: `CREATE TABLE kernel_audit (${COLUMNS}) WITHOUT ROWID; ${HEADS}`,
       postgres: `CREATE TABLE kernel_audit (${COLUMNS}); ${HEADS}`,
     },
+  },
+  {
+    version: 2,
+    name: 'audit entries of a run',
+    // One partial index: a call made outside any run (and every entry written before this version)
+    // adds no index page to its commit; a run's Audit section and the `runId` filter read
+    // its entries by index in seq order instead of walking the tenant's chain. A call made in a run
+    // pays it (measured on SQLite: 2.8 → 4.2 WAL pages per audited commit); a second index for
+    // `rootRunId` would cost another 1.5, so that filter walks the chain like the other filters.
+    up: `ALTER TABLE kernel_audit ADD COLUMN run_id TEXT;
+      ALTER TABLE kernel_audit ADD COLUMN root_run_id TEXT;
+      CREATE INDEX kernel_audit_run ON kernel_audit (tenant_id, run_id, seq) WHERE run_id IS NOT NULL;`,
   },
 ];

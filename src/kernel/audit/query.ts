@@ -2,13 +2,14 @@
  * @module kernel/audit/query
  * Filtered, keyset-paged reads of one tenant's audit chain, for an operator looking for something
  * (the dashboard's Audit view, `kernel.audit.list`): by syscall name prefix, outcome, principal and
- * time window, oldest or newest first, resuming after (or before) a seq.
+ * time window, and by durable run (one run, or every run of a root's tree), oldest or newest first,
+ * resuming after (or before) a seq.
  *
- * The table has no secondary index on purpose (each one would cost every audited commit, see
- * migrations.ts), so a filter walks the tenant's chain in seq order and stops at the page's limit:
- * a filter that matches often is as cheap as an unfiltered page, a rare one reads more rows.
+ * Only the run filter has an index (partial, on entries of a run: see migrations.ts); the others
+ * walk the tenant's chain (or the run's entries) in seq order and stop at the page's limit: a filter
+ * that matches often is as cheap as an unfiltered page, a rare one reads more rows.
  */
-import type { SqlValue } from '../store/store.ts';
+import type { Dialect, SqlValue } from '../store/store.ts';
 import type { AuditOutcome } from './entry.ts';
 
 export interface AuditQuery {
@@ -26,10 +27,18 @@ export interface AuditQuery {
   /** Time window in epoch ms: `since` inclusive, `until` exclusive. */
   readonly since?: number;
   readonly until?: number;
+  /** Entries of this run: made in it, or (from outside any run) acting on it. */
+  readonly runId?: string;
+  /** Entries of every run in the tree of this root run, the root included. */
+  readonly rootRunId?: string;
 }
 
 /** The SQL (with `?` placeholders) and parameters selecting one page of a tenant's entries. */
-export function auditPageSql(tenantId: string, query: AuditQuery): { sql: string; params: SqlValue[] } {
+export function auditPageSql(
+  tenantId: string,
+  query: AuditQuery,
+  dialect: Dialect,
+): { sql: string; params: SqlValue[] } {
   const desc = query.order === 'desc';
   const where = ['tenant_id = ?'];
   const params: SqlValue[] = [tenantId];
@@ -55,6 +64,14 @@ export function auditPageSql(tenantId: string, query: AuditQuery): { sql: string
     where.push('principal_id = ?');
     params.push(query.principalId);
   }
+  for (const [column, run] of [
+    ['run_id', query.runId],
+    ['root_run_id', query.rootRunId],
+  ] as const) {
+    if (run === undefined) continue;
+    where.push(`${column} = ?`);
+    params.push(run);
+  }
   if (query.since !== undefined) {
     where.push('ts >= ?');
     params.push(query.since);
@@ -64,8 +81,15 @@ export function auditPageSql(tenantId: string, query: AuditQuery): { sql: string
     params.push(query.until);
   }
   params.push(Math.min(query.limit ?? 100, 1000));
+  // Without statistics SQLite walks the primary key for `ORDER BY seq` even when a run is named
+  // (the index lookup costs it a second B-tree search per row); a run's few entries among a long
+  // chain are what the index is for. PostgreSQL picks it by itself.
+  const table =
+    query.runId !== undefined && dialect === 'sqlite'
+      ? 'kernel_audit INDEXED BY kernel_audit_run'
+      : 'kernel_audit';
   return {
-    sql: `SELECT * FROM kernel_audit WHERE ${where.join(' AND ')} ORDER BY seq${desc ? ' DESC' : ''} LIMIT ?`,
+    sql: `SELECT * FROM ${table} WHERE ${where.join(' AND ')} ORDER BY seq${desc ? ' DESC' : ''} LIMIT ?`,
     params,
   };
 }

@@ -9,7 +9,11 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { CapabilityAuthority } from '../auth/capabilities.ts';
 import { grantCovers, grantsSchema } from '../auth/grants.ts';
 import { StrataError } from '../errors.ts';
+import { idPattern } from '../ids.ts';
 import { defineSyscall, erase, type SyscallDefinition } from '../syscalls/define.ts';
+
+const RUN_ID = idPattern('run');
+const runIdFilter = z.string().regex(RUN_ID, 'must be a run id such as run_01JD3Q8Z5V7XKXG5M4N2T9W6YB');
 
 const grantOut = z.object({ syscall: z.string(), resource: z.string(), constraints: z.unknown().optional() });
 
@@ -89,7 +93,7 @@ export function adminSyscalls(deps: {
       defineSyscall({
         name: 'kernel.audit.list',
         description:
-          'Lists the caller tenant’s audit entries in chain order (or newest first), optionally filtered by syscall name prefix, outcome, principal and time window; `next` is the seq to page on from, `head` the chain’s head.',
+          'Lists the caller tenant’s audit entries in chain order (or newest first), optionally filtered by syscall name prefix, outcome, principal, time window, run (`runId`: calls made in that durable run or acting on it) and run tree (`rootRunId`: every run under that root, the root included); `next` is the seq to page on from, `head` the chain’s head.',
         input: z
           .object({
             afterSeq: z.number().int().nonnegative().default(0),
@@ -104,6 +108,8 @@ export function adminSyscalls(deps: {
             since: z.number().int().nonnegative().optional(),
             /** Epoch ms, exclusive. */
             until: z.number().int().nonnegative().optional(),
+            runId: runIdFilter.optional(),
+            rootRunId: runIdFilter.optional(),
           })
           .strict()
           .refine((i) => i.order === 'desc' || i.beforeSeq === undefined, {

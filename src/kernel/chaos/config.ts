@@ -10,10 +10,11 @@
  * { "chaos": { "enabled": true, "seed": 7,
  *     "rules": [ { "layer": "models", "errorRate": 0.03 },
  *                { "syscall": "mail.*", "errorRate": 0.1, "fault": "smtp_451" } ],
- *     "outages": [ { "layer": "models", "startAfterMs": 10000, "durationMs": 5000 } ] } }
+ *     "outages": [ { "layer": "models", "startAfterMs": 10000, "durationMs": 5000 },
+ *                  { "provider": "openai", "startAfterMs": 30000, "durationMs": 5000 } ] } }
  */
 import { z } from 'zod';
-import { NAMED_FAULTS } from './faults.ts';
+import { FAULT_LAYER, layerOf, NAMED_FAULTS } from './faults.ts';
 
 /** `development` (default) or `production` (also implied by NODE_ENV=production in `loadConfig`). */
 export const modeSchema = z.enum(['development', 'production']).default('development');
@@ -47,18 +48,49 @@ export const chaosRuleSchema = z
     /** A named fault the layer's driver realises instead of a plain error (see faults.ts). */
     fault: z.enum(NAMED_FAULTS).optional(),
   })
-  .strict();
+  .strict()
+  // A named fault is realised only by its own layer's driver: a rule that aims it at another
+  // layer would be accepted and never inject anything.
+  .superRefine((rule, ctx) => {
+    if (!rule.fault) return;
+    const owner = FAULT_LAYER[rule.fault];
+    if (rule.layer !== undefined && rule.layer !== owner)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['layer'],
+        message: `${rule.fault} is a fault of the ${owner} layer, not ${rule.layer}`,
+      });
+    if (rule.syscall !== undefined && layerOf(rule.syscall) !== owner)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['syscall'],
+        message: `${rule.fault} is a fault of the ${owner} layer; ${rule.syscall} is in ${layerOf(rule.syscall)}`,
+      });
+  });
 
 export const chaosOutageSchema = z
   .object({
     layer: z.string().min(1).max(50).optional(),
     syscall: syscallPattern.optional(),
+    /**
+     * A model provider (its name in `models.providers`): only calls that reach it fail, in its
+     * driver, as an unreachable provider does, so a route falls back to its next target. Without
+     * it the whole layer (or syscall) fails before its handler runs.
+     */
+    provider: z.string().min(1).max(100).optional(),
     /** Milliseconds after chaos was enabled that the outage starts. */
     startAfterMs: z.number().int().nonnegative(),
     durationMs: z.number().int().positive(),
   })
   .strict()
-  .refine((o) => o.layer !== undefined || o.syscall !== undefined, 'an outage names a layer or a syscall');
+  .refine(
+    (o) => o.layer !== undefined || o.syscall !== undefined || o.provider !== undefined,
+    'an outage names a layer, a syscall or a provider',
+  )
+  .refine(
+    (o) => o.provider === undefined || o.layer === undefined || o.layer === 'models',
+    'a provider outage is in the models layer',
+  );
 
 export const chaosSchema = z
   .object({

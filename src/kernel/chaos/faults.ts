@@ -7,7 +7,7 @@
  *
  * Named faults are realised by the driver that owns the failure, not by the pipeline: the model
  * service answers a real HTTP 429, the sandbox runner SIGKILLs the real process, the MCP gateway
- * kills the real stdio server mid-call. A driver asks with `takeChaosFault(layer, fault)` (scope.ts).
+ * kills the real stdio server mid-call, the browser layer SIGKILLs the session's real Chromium. A driver asks with `takeChaosFault(layer, fault)` (scope.ts).
  */
 import { StrataError, type StrataErrorCode } from '../errors.ts';
 
@@ -20,6 +20,10 @@ export const NAMED_FAULTS = [
   'oom_kill', // compute: the command is SIGKILLed and reported as out of memory
   'mcp_killed', // tools: the MCP stdio server is killed while it handles the call
   'provision_failed', // provisioning: the driver made the resource, then provisioning fails
+  'browser_crash', // compute: the session's Chromium process is SIGKILLed during a browser action
+  'a2a_timeout', // identity: the remote A2A agent never answers; the call's timeout ends it
+  'memory_search_timeout', // memory: a search stalls past its deadline
+  'ledger_conflict', // provisioning: a ledger reservation loses to a concurrent write
 ] as const;
 export type NamedFault = (typeof NAMED_FAULTS)[number];
 
@@ -33,6 +37,10 @@ export const FAULT_LAYER: Readonly<Record<NamedFault, string>> = {
   oom_kill: 'compute',
   mcp_killed: 'tools',
   provision_failed: 'provisioning',
+  browser_crash: 'compute',
+  a2a_timeout: 'identity',
+  memory_search_timeout: 'memory',
+  ledger_conflict: 'provisioning',
 };
 
 const LAYER_OF_PREFIX: Readonly<Record<string, string>> = {

@@ -28,5 +28,5 @@ export {
   type ChaosStatus,
   type FaultMark,
 } from './injector.ts';
-export { chaosFaultPlanned, takeChaosFault } from './scope.ts';
+export { chaosFaultPlanned, chaosProviderDown, hangUntilAborted, takeChaosFault } from './scope.ts';
 export { chaosSyscalls } from './syscalls.ts';

@@ -1,6 +1,7 @@
 // The injector on its own: the same seed faults the same calls (whatever else runs in between), a
 // different seed others; rates come out near their setting over 2,000 calls; outage windows open
-// and close on the clock; production mode refuses chaos unless forced; kill -9 of a worker process.
+// and close on the clock (a provider's outage goes to the attempt's scope); the config accepts
+// the named faults only; production mode refuses chaos unless forced; kill -9 of a worker process.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
@@ -8,6 +9,7 @@ import { ManualClock } from '../clock.ts';
 import { loadConfig } from '../config.ts';
 import { isStrataError } from '../errors.ts';
 import { chaosSchema, type ChaosConfigInput } from './config.ts';
+import { FAULT_LAYER, NAMED_FAULTS } from './faults.ts';
 import { ChaosInjector } from './injector.ts';
 
 const injectorOf = (config: ChaosConfigInput, clock = new ManualClock(0)): ChaosInjector =>
@@ -131,6 +133,51 @@ describe('chaos injector', () => {
     assert.deepEqual(injector.status().openOutages, ['outages[0]']);
     clock.advance(400);
     assert.deepEqual(await faulted(injector, 'model.generate', 20), []);
+  });
+
+  it("hands a provider's outage to the attempt's drivers instead of failing the call", async () => {
+    const clock = new ManualClock(0);
+    const injector = injectorOf(
+      { enabled: true, outages: [{ provider: 'openai', startAfterMs: 0, durationMs: 500 }] },
+      clock,
+    );
+    const call = injector.begin('model.generate');
+    const scope = await call?.before(1, signal);
+    assert.deepEqual(scope, { outages: [{ provider: 'openai', rule: 'outages[0]', realised: false }] });
+    const outage = scope?.outages?.[0];
+    assert.ok(outage);
+    outage.realised = true; // what chaosProviderDown does when the driver asks for openai
+    assert.deepEqual(call?.marks(), [
+      { kind: 'outage', layer: 'models', rule: 'outages[0]', attempt: 1, realised: true },
+    ]);
+    assert.equal(await injector.begin('memory.search')?.before(1, signal), undefined, 'models only');
+    clock.advance(500);
+    assert.equal(await injector.begin('model.generate')?.before(1, signal), undefined, 'closed');
+  });
+
+  it('accepts every named fault in a rule, each owned by a layer, and refuses an unknown name', () => {
+    for (const fault of ['browser_crash', 'a2a_timeout', 'memory_search_timeout', 'ledger_conflict']) {
+      const parsed = chaosSchema.safeParse({ enabled: true, rules: [{ errorRate: 0.1, fault }] });
+      assert.ok(parsed.success, fault);
+    }
+    for (const fault of NAMED_FAULTS) assert.ok(FAULT_LAYER[fault], `${fault} has a layer`);
+    const unknown = chaosSchema.safeParse({ rules: [{ errorRate: 0.1, fault: 'browser_crashed' }] });
+    assert.equal(unknown.success, false);
+  });
+
+  it('refuses a named fault aimed at a layer or syscall whose driver does not realise it', () => {
+    const rule = (r: object) => chaosSchema.safeParse({ enabled: true, rules: [{ errorRate: 0.1, ...r }] });
+    assert.ok(rule({ layer: 'compute', fault: 'oom_kill' }).success);
+    assert.ok(rule({ syscall: 'mail.*', fault: 'smtp_451' }).success);
+    const wrongLayer = rule({ layer: 'models', fault: 'oom_kill' });
+    assert.equal(wrongLayer.success, false);
+    assert.match(
+      wrongLayer.error?.issues[0]?.message ?? '',
+      /oom_kill is a fault of the compute layer, not models/,
+    );
+    const wrongSyscall = rule({ syscall: 'model.generate', fault: 'smtp_451' });
+    assert.equal(wrongSyscall.success, false);
+    assert.deepEqual(wrongSyscall.error?.issues[0]?.path, ['rules', 0, 'syscall']);
   });
 
   it('is refused in production mode unless forced', () => {

@@ -4,9 +4,11 @@
  * off the pipeline reads one boolean (`injector.enabled`) and nothing else runs.
  *
  * Per attempt, in order: an open outage matching the syscall fails it (every call, for the
- * window); then each matching rule adds its latency and draws against its `errorRate`; the first
- * rule whose draw hits injects its named fault (realised by the driver, see scope.ts) or, without
- * one, the layer's transient error. Injected errors are retryable and carry `data.injected: true`,
+ * window), unless the outage names a model provider: that one goes to the attempt's scope and the
+ * provider's driver fails the calls that reach it (scope.ts), so a route can fall back; then each
+ * matching rule adds its latency and draws against its `errorRate`; the first rule whose draw hits
+ * injects its named fault (realised by the driver, see scope.ts) or, without one, the layer's
+ * transient error. Injected errors are retryable and carry `data.injected: true`,
  * so the pipeline's retries, the run engine's step retries and fallbacks recover from them as they
  * would from real ones. Every fault is returned as a mark for the call's audit entry and span, and
  * counted in `strata_chaos_faults_total{layer,kind}`.
@@ -18,7 +20,7 @@ import { StrataError } from '../errors.ts';
 import type { ChaosConfig, ChaosOutage, ChaosRule, RuntimeMode } from './config.ts';
 import { draw } from './draw.ts';
 import { injectedError, layerOf, type FaultKind } from './faults.ts';
-import type { PlannedFault } from './scope.ts';
+import type { ChaosScope, PlannedFault, PlannedOutage } from './scope.ts';
 
 /** One injected fault, as the audit entry and the span record it. */
 export interface FaultMark {
@@ -28,7 +30,7 @@ export interface FaultMark {
   readonly rule: string;
   readonly attempt: number;
   readonly latencyMs?: number;
-  /** Named faults only: whether the driver made the failure happen. */
+  /** Named faults and provider outages only: whether the driver made the failure happen. */
   readonly realised?: boolean;
 }
 
@@ -55,6 +57,10 @@ const matches = (rule: ChaosRule | ChaosOutage, syscall: string, layer: string):
   (rule.syscall === undefined ||
     rule.syscall === syscall ||
     (rule.syscall.endsWith('.*') && syscall.startsWith(rule.syscall.slice(0, -1))));
+
+/** A provider outage only reaches the models layer's calls, whatever else it names. */
+const outageMatches = (outage: ChaosOutage, syscall: string, layer: string): boolean =>
+  matches(outage, syscall, layer) && (outage.provider === undefined || layer === 'models');
 
 /** Throws E_CHAOS_REFUSED when `config` enables chaos in production mode without `force`. */
 export function assertChaosAllowed(config: ChaosConfig, mode: RuntimeMode): void {
@@ -117,14 +123,28 @@ export class ChaosInjector {
 
   /** Open outages matching `syscall` (all open ones when unset), by their config path. */
   openOutages(syscall?: string): string[] {
+    return this.#open(syscall).map((o) => o.path);
+  }
+
+  #open(syscall?: string): { path: string; outage: ChaosOutage }[] {
     const elapsed = this.#clock.now() - this.#since;
-    const open: string[] = [];
+    const open: { path: string; outage: ChaosOutage }[] = [];
     for (const [i, o] of this.#config.outages.entries()) {
       const inWindow = elapsed >= o.startAfterMs && elapsed < o.startAfterMs + o.durationMs;
-      if (inWindow && (syscall === undefined || matches(o, syscall, layerOf(syscall))))
-        open.push(`outages[${i}]`);
+      if (inWindow && (syscall === undefined || outageMatches(o, syscall, layerOf(syscall))))
+        open.push({ path: `outages[${i}]`, outage: o });
     }
     return open;
+  }
+
+  /** The open outages of `syscall`: whole ones (the call fails) and model providers' ones. */
+  outagesOf(syscall: string): { whole?: string; providers: { path: string; provider: string }[] } {
+    const open = this.#open(syscall);
+    const whole = open.find((o) => o.outage.provider === undefined)?.path;
+    const providers = open.flatMap(({ path, outage }) =>
+      outage.provider === undefined ? [] : [{ path, provider: outage.provider }],
+    );
+    return { ...(whole === undefined ? {} : { whole }), providers };
   }
 
   /** Records an injected fault in the counts and the metric. */
@@ -171,7 +191,8 @@ export class ChaosCall {
   readonly syscall: string;
   readonly layer: string;
   readonly index: number;
-  readonly #marks: { mark: FaultMark; planned?: PlannedFault }[] = [];
+  /** Each mark, with what its driver reports for a named fault or a provider outage. */
+  readonly #marks: { mark: FaultMark; planned?: { realised: boolean } }[] = [];
 
   constructor(injector: ChaosInjector, syscall: string, index: number) {
     this.#injector = injector;
@@ -185,25 +206,34 @@ export class ChaosCall {
     return this.#marks.map(({ mark, planned }) => (planned ? { ...mark, realised: planned.realised } : mark));
   }
 
-  #mark(mark: FaultMark, planned?: PlannedFault): void {
+  #mark(mark: FaultMark, planned?: { realised: boolean }): void {
     this.#marks.push({ mark, planned });
     this.#injector.count(mark.layer, mark.kind);
   }
 
   /**
    * Runs before the handler of `attempt`: sleeps for injected latency, throws an injected error,
-   * or returns the named fault the handler's driver must realise.
+   * or returns the named fault and provider outages the handler's drivers must realise.
    */
-  async before(attempt: number, signal: AbortSignal): Promise<PlannedFault | undefined> {
+  async before(attempt: number, signal: AbortSignal): Promise<ChaosScope | undefined> {
     const injector = this.#injector;
     if (!injector.enabled) return undefined;
     const { seed, rules } = injector.config;
     const { syscall, layer, index } = this;
-    const outage = injector.openOutages(syscall)[0];
-    if (outage !== undefined) {
-      this.#mark({ kind: 'outage', layer, rule: outage, attempt });
-      throw injectedError(syscall, 'outage', outage);
+    const { whole, providers } = injector.outagesOf(syscall);
+    if (whole !== undefined) {
+      this.#mark({ kind: 'outage', layer, rule: whole, attempt });
+      throw injectedError(syscall, 'outage', whole);
     }
+    const outages = providers.map(({ path, provider }) => {
+      const planned: PlannedOutage = { provider, rule: path, realised: false };
+      this.#mark({ kind: 'outage', layer, rule: path, attempt }, planned);
+      return planned;
+    });
+    const scope = (fault?: PlannedFault): ChaosScope | undefined =>
+      fault || outages.length
+        ? { ...(fault ? { fault } : {}), ...(outages.length ? { outages } : {}) }
+        : undefined;
     let latencyMs = 0;
     let hit: { rule: ChaosRule; path: string } | undefined;
     for (const [i, rule] of rules.entries()) {
@@ -221,13 +251,13 @@ export class ChaosCall {
       this.#mark({ kind: 'latency', layer, rule: 'rules', attempt, latencyMs });
       await sleep(latencyMs, undefined, { signal });
     }
-    if (!hit) return undefined;
+    if (!hit) return scope();
     if (hit.rule.fault === undefined) {
       this.#mark({ kind: 'error', layer, rule: hit.path, attempt });
       throw injectedError(syscall, 'error', hit.path);
     }
     const planned: PlannedFault = { fault: hit.rule.fault, realised: false };
     this.#mark({ kind: hit.rule.fault, layer, rule: hit.path, attempt }, planned);
-    return planned;
+    return scope(planned);
   }
 }

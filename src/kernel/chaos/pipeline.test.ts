@@ -50,7 +50,7 @@ onEveryStore('chaos in the syscall pipeline', (db) => {
     );
     kernel.register(
       defineSyscall({
-        name: 'tools.nested',
+        name: 'sandbox.nested',
         description: 'calls sandbox.probe: a syscall made by a handler',
         input: z.object({}),
         output: z.object({ oom: z.boolean() }),
@@ -143,12 +143,12 @@ onEveryStore('chaos in the syscall pipeline', (db) => {
   it('a fault planned for a call is never taken by a syscall its handler makes', async () => {
     await kernel.call(
       'chaos.set',
-      { rules: [{ syscall: 'tools.nested', errorRate: 1, fault: 'oom_kill' }] },
+      { rules: [{ syscall: 'sandbox.nested', errorRate: 1, fault: 'oom_kill' }] },
       { principal: admin },
     );
-    const out = await kernel.call<{ oom: boolean }>('tools.nested', {}, { principal: admin });
+    const out = await kernel.call<{ oom: boolean }>('sandbox.nested', {}, { principal: admin });
     assert.equal(out.oom, false, 'sandbox.probe ran in a scope of its own');
-    const entry = await lastEntry('tools.nested');
+    const entry = await lastEntry('sandbox.nested');
     assert.deepEqual(
       (entry.detail as { faults: { realised: boolean }[] }).faults.map((f) => f.realised),
       [false],

@@ -28,16 +28,22 @@
  * per run; SQLite writes them with triggers on orch_runs (run-event-triggers.ts). What remains is
  * the outbox rows themselves (a job now writes three: queued, running, completed).
  *
- * Delivery: after a publish, while anything is subscribed, the bus dispatches on its own a moment
- * later (retrying briefly until the publishing transaction has committed), so an in-process
- * subscriber such as the `GET /v1/events` stream hears of an event within milliseconds.
+ * Delivery: while anything is subscribed, the bus dispatches on its own when what it was told of
+ * has committed: a publish (or `poke`) in a transaction asks for a dispatch when that transaction
+ * commits (`tx.afterCommit`; none if it rolls back), one outside a transaction at once. Requests
+ * that arrive before the dispatch starts share it, so a transaction of N events, or a burst of
+ * commits in one turn of the event loop, costs one outbox read; one that arrives while a dispatch
+ * runs gets one more after it (that read may have missed the commit). An in-process subscriber such
+ * as the `GET /v1/events` stream thus hears of an event right after its commit, and an idle bus
+ * reads nothing. Events written elsewhere (another process, or code over a bare store calling
+ * `publishEvent`) wait for the next dispatch, as before: the stream's periodic one, or `recover()`.
  * Pruning: every `pruneEveryMs` a publish or dispatch also deletes events older than `retentionMs`
  * (default a day). Undelivered ones go too: subscribers are live pages, and one that was away
  * longer than the retention gets a `reset` from the stream (its cursor is below the outbox's floor).
  */
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
-import type { Queryable, Store } from '../store/store.ts';
+import type { Queryable, Store, Transaction } from '../store/store.ts';
 import { EVENTS_LAYER, eventMigrations } from './migrations.ts';
 
 export interface StrataEvent {
@@ -69,8 +75,12 @@ export interface EventBusOptions {
 
 /** Events per INSERT: 4 parameters each, well under both engines' limits. */
 const PUBLISH_CHUNK = 250;
-/** Delays (ms) of the dispatches after a publish, until the publishing transaction has committed. */
-const DISPATCH_RETRY_MS = [1, 2, 4, 8, 16, 32, 64];
+/** Events per dispatch (one outbox read); a full page is followed by another at once. */
+const DISPATCH_PAGE = 500;
+
+/** A transaction handle (it can defer work to its commit), as opposed to the store itself. */
+const isTransaction = (q: Queryable): q is Transaction =>
+  typeof (q as Partial<Transaction>).afterCommit === 'function';
 
 type OutboxRow = { seq: number; topic: string; tenant_id: string; payload: string; ts: number };
 
@@ -162,12 +172,10 @@ export class EventBus {
   #prunedAt: number;
   /** One dispatch at a time in this process: two would deliver the same events twice. */
   #dispatching: Promise<unknown> = Promise.resolve();
-  #lastPublished = 0;
-  #lastDelivered = 0;
-  #soon: NodeJS.Timeout | undefined;
-  #soonAttempt = 0;
-  /** Poked: events were written that this bus has no seq of; cleared by a dispatch that delivers. */
-  #unseen = false;
+  /** A dispatch was asked for (a commit, a publish outside a transaction) and has not started yet. */
+  #wanted = false;
+  /** The loop running asked-for dispatches is scheduled or running. */
+  #draining = false;
 
   private constructor(options: EventBusOptions) {
     this.#store = options.store;
@@ -201,7 +209,7 @@ export class EventBus {
   /** Writes an event to the outbox inside `q` (a transaction, or the store itself). */
   async publish(q: Queryable, event: NewEvent): Promise<number> {
     const seq = await publishEvent(q, event, this.#clock.now());
-    this.#published(seq);
+    this.#published(q);
     return seq;
   }
 
@@ -210,11 +218,13 @@ export class EventBus {
    * locks taken once, in tenant order). Publish last in a transaction: see the module comment.
    */
   async publishMany(q: Queryable, events: readonly NewEvent[]): Promise<void> {
-    this.#published(await publishEvents(q, events, this.#clock.now()));
+    if (events.length === 0) return;
+    await publishEvents(q, events, this.#clock.now());
+    this.#published(q);
   }
 
   /** Delivers undelivered events in order and marks them delivered; returns how many. */
-  dispatch(limit = 500): Promise<number> {
+  dispatch(limit = DISPATCH_PAGE): Promise<number> {
     const run = this.#dispatching.then(() => this.#dispatchNow(limit));
     this.#dispatching = run.catch(() => undefined);
     return run;
@@ -241,8 +251,6 @@ export class EventBus {
         `UPDATE kernel_outbox SET delivered_at = ? WHERE seq IN (${seqs.map(() => '?').join(', ')})`,
         [this.#clock.now(), ...seqs],
       );
-      this.#lastDelivered = Math.max(this.#lastDelivered, ...seqs);
-      this.#unseen = false;
     }
     this.#maybePrune();
     return rows.length;
@@ -265,42 +273,46 @@ export class EventBus {
   }
 
   /**
-   * Tells the bus that events were written without it (database triggers): while anything is
-   * subscribed, it dispatches in a moment, as after a publish.
+   * Tells the bus that events were written in `q` without it (database triggers, a statement that
+   * writes its own events): dispatched once `q` commits, as after a publish. Without `q` (or with
+   * the store), the events are taken to be committed already.
    */
-  poke(): void {
-    this.#unseen = true;
-    this.#published(0);
+  poke(q?: Queryable): void {
+    this.#published(q ?? this.#store);
+  }
+
+  /** After a publish or poke in `q`: a dispatch once `q` has committed (now, outside a transaction). */
+  #published(q: Queryable): void {
+    this.#maybePrune();
+    if (isTransaction(q)) q.afterCommit(() => this.#wake());
+    else this.#wake();
   }
 
   /**
-   * After a publish (committed or not yet): while anything is subscribed, dispatch in a moment, and
-   * again a few times over ~130 ms until this process's latest publish has been delivered (its
-   * transaction may still be open; a rolled-back one never shows, and the retries stop).
+   * Asks for a dispatch, while anything is subscribed. It starts on the next turn of the event loop,
+   * so that what commits meanwhile shares it; one asked for while it runs follows it.
    */
-  #published(seq: number): void {
-    this.#lastPublished = Math.max(this.#lastPublished, seq);
-    this.#maybePrune();
-    if (this.handlerCount === 0 || this.#soon !== undefined) return;
-    this.#soonAttempt = 0;
-    this.#schedule();
+  #wake(): void {
+    if (this.handlerCount === 0) return;
+    this.#wanted = true;
+    if (this.#draining) return;
+    this.#draining = true;
+    // Not unref'd: an unref'd immediate lets the loop block in its poll phase until the next timer
+    // or I/O, which delayed delivery by milliseconds (one turn is all it holds the process for).
+    setImmediate(() => void this.#drain());
   }
 
-  #schedule(): void {
-    const delay = DISPATCH_RETRY_MS[this.#soonAttempt] ?? 0;
-    this.#soon = setTimeout(() => {
-      void (async () => {
-        try {
-          while ((await this.dispatch()) > 0);
-        } catch (error) {
-          this.#logger?.warn({ err: error }, 'event outbox dispatch failed');
-        }
-        this.#soon = undefined;
-        if (this.#lastDelivered >= this.#lastPublished && !this.#unseen) return;
-        if (++this.#soonAttempt < DISPATCH_RETRY_MS.length) this.#schedule();
-      })();
-    }, delay);
-    this.#soon.unref();
+  async #drain(): Promise<void> {
+    while (this.#wanted) {
+      this.#wanted = false;
+      try {
+        while ((await this.dispatch()) === DISPATCH_PAGE);
+      } catch (error) {
+        // Left undelivered for the next dispatch (the next commit's, the stream's periodic one).
+        this.#logger?.warn({ err: error }, 'event outbox dispatch failed');
+      }
+    }
+    this.#draining = false;
   }
 
   /** Delivers everything left undelivered by a previous process (call once at start). */

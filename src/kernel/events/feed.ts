@@ -92,12 +92,16 @@ export interface OutboxBounds {
   readonly floor: number;
 }
 
+/**
+ * Three scalar subqueries, not `MAX(seq), MIN(seq) FROM kernel_outbox`: SQLite answers a lone MIN
+ * or MAX from an end of the index, but both in one SELECT scan the whole outbox (milliseconds per
+ * call with a busy fleet's outbox, paid by every live dashboard render and every stream opened).
+ */
+export const OUTBOX_BOUNDS_SQL = `SELECT (SELECT MAX(seq) FROM kernel_outbox WHERE tenant_id = ?) AS head,
+  (SELECT MAX(seq) FROM kernel_outbox) AS last, (SELECT MIN(seq) FROM kernel_outbox) AS floor`;
+
 export async function outboxBounds(q: Queryable, tenantId: string): Promise<OutboxBounds> {
-  const row = await q.get<{ head: unknown; last: unknown; floor: unknown }>(
-    `SELECT (SELECT MAX(seq) FROM kernel_outbox WHERE tenant_id = ?) AS head, MAX(seq) AS last,
-            MIN(seq) AS floor FROM kernel_outbox`,
-    [tenantId],
-  );
+  const row = await q.get<{ head: unknown; last: unknown; floor: unknown }>(OUTBOX_BOUNDS_SQL, [tenantId]);
   const last = Number(row?.last ?? 0);
   return { head: Number(row?.head ?? 0), last, floor: row?.floor == null ? last + 1 : Number(row.floor) };
 }

@@ -17,6 +17,7 @@
  * - **Transaction**: `store.transaction(fn)` runs `fn` with a handle bound to one connection; it
  *   commits when `fn` resolves and rolls back when it throws. On SQLite transactions are serialised
  *   (one writer); on PostgreSQL they run concurrently on pooled clients at READ COMMITTED.
+ *   `tx.afterCommit(hook)` runs `hook` after the commit (not after a rollback).
  */
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -45,6 +46,12 @@ export interface Queryable {
 export interface Transaction extends Queryable {
   /** Inside a transaction `transaction()` nests with a SAVEPOINT. */
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
+  /**
+   * Runs `hook` once the outermost transaction has committed; never if it (or the savepoint the
+   * hook was registered in) rolls back. For work that must only follow committed data, such as
+   * waking readers of what the transaction wrote. The hook must not throw.
+   */
+  afterCommit(hook: () => void): void;
 }
 
 export interface Store extends Queryable {

@@ -20,6 +20,12 @@ import type { Logger } from '../logger.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { UsageLabels } from './hooks.ts';
 
+/** The run an audit entry belongs to (kernel/audit/entry.ts: `runId`, `rootRunId`). */
+export interface AuditRun {
+  readonly runId: string;
+  readonly rootRunId?: string;
+}
+
 export type IdempotencyClass = 'pure' | 'idempotent' | 'unsafe';
 
 export interface RetryPolicy {
@@ -52,8 +58,12 @@ export interface SyscallDefinition<TInput = unknown, TOutput = unknown> {
   readonly idempotency: IdempotencyClass;
   /** The resource the call touches, for grant matching. @default name with `.` → `/` */
   readonly resource?: (input: TInput) => string;
-  /** Estimated cost in micro-units before the call. @default 0 */
-  readonly estimateCost?: (input: TInput) => number;
+  /**
+   * Estimated cost in micro-units before the call: what the budget reserves and a capability's
+   * cost limit is checked against. It may look up the caller tenant's price (a tool's, say).
+   * @default 0
+   */
+  readonly estimateCost?: (input: TInput, ctx: { readonly tenantId: string }) => number | Promise<number>;
   /** Actual cost after the call. @default the estimate */
   readonly actualCost?: (input: TInput, output: TOutput) => number;
   /** @default 30_000 */
@@ -70,6 +80,14 @@ export interface SyscallDefinition<TInput = unknown, TOutput = unknown> {
    * `output` is undefined when the call failed. Must not carry secrets. @default none
    */
   readonly traceAttributes?: (input: TInput, output?: TOutput) => Attributes;
+  /**
+   * The durable run a call acts on (`runs.cancel`'s run, an approval's run), recorded in its audit
+   * entry so the run's audit lists who acted on it. Used only for a call made outside any run (one
+   * made inside a run records that run); `output` is undefined when the call failed or was denied
+   * after validation. Only for calls that change a run: a read tagged so would flood its audit.
+   * @default none
+   */
+  readonly auditRun?: (input: TInput, output?: TOutput) => AuditRun | undefined;
   /** The model, tool and price version a successful call used, recorded with its usage. @default none */
   readonly usageLabels?: (input: TInput, output: TOutput) => UsageLabels;
   readonly handler: (input: TInput, ctx: SyscallContext) => Promise<TOutput> | TOutput;

@@ -6,6 +6,9 @@
  *     → execute (timeout; retry by error class) → validate output → budget commit → meter
  *     → audit (hash chain, committed before returning) → trace span → journal record
  *
+ * An audit entry names the durable run the call was made in (`CallOptions.runId`, with its root),
+ * or, for a call from outside any run, the run the definition says it acts on (`auditRun`).
+ *
  * Chaos (fault injection, kernel/chaos): when an injector is enabled, each attempt first asks it for
  * latency, an injected error or a named fault (realised by the driver under the handler); the faults
  * land in the call's audit detail (`faults`) and span (`strata.chaos.*`). Off, it costs one boolean.
@@ -13,7 +16,6 @@
  * Secrets: input paths marked `secret()` are redacted before the audit entry, the log line and the
  * span are built, and their values are scrubbed from any error that leaves the pipeline.
  */
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import type { z } from 'zod';
@@ -38,11 +40,9 @@ import type {
   RunAttribution,
   UsageLabels,
 } from './hooks.ts';
-import { maskUrlCredentials, redactInput, scrub, secretValues } from './redact.ts';
+import { auditDetail, auditResultOf, auditRunOf } from './audit-record.ts';
+import { redactInput, scrub, secretValues } from './redact.ts';
 import type { RegisteredSyscall, SyscallRegistry } from './registry.ts';
-
-/** Largest redacted input kept verbatim in an audit entry; larger ones are kept as a digest. */
-const AUDIT_DETAIL_LIMIT = 4096;
 
 export interface CallOptions {
   readonly principal: Principal;
@@ -87,18 +87,6 @@ function scrubError(error: StrataError, secrets: readonly string[]): StrataError
   return new StrataError(error.code, scrub(error.message, secrets), data, { retryable: error.retryable });
 }
 
-function auditDetail(input: unknown, result?: unknown): Record<string, unknown> {
-  const raw = JSON.stringify(input ?? null);
-  const text = maskUrlCredentials(raw);
-  const redacted: unknown = text === raw ? input : JSON.parse(text);
-  const detail: Record<string, unknown> =
-    text.length <= AUDIT_DETAIL_LIMIT
-      ? { input: redacted ?? null }
-      : { inputSha256: createHash('sha256').update(text).digest('hex'), inputBytes: text.length };
-  if (result !== undefined) detail['result'] = result;
-  return detail;
-}
-
 /** Sets the definition's span attributes; a failing function must not fail the call. */
 function traceAttributesOf(
   span: Span,
@@ -127,20 +115,6 @@ function usageLabelsOf(
   }
 }
 
-/** The definition's audit summary of a result; a failing summarizer must not fail the call. */
-function auditResultOf(
-  definition: { auditResult?: (input: unknown, output: unknown) => unknown },
-  input: unknown,
-  output: unknown,
-): unknown {
-  if (!definition.auditResult) return undefined;
-  try {
-    return definition.auditResult(input, output);
-  } catch {
-    return { auditResultError: true };
-  }
-}
-
 export class SyscallPipeline {
   readonly #d: PipelineDeps;
   readonly #tracer: Tracer;
@@ -159,7 +133,7 @@ export class SyscallPipeline {
     // A caller holding no grant for this syscall is denied (and audited) before validation, so it
     // learns nothing of the schema; the full check (resource, constraints) follows validation.
     if (!principal.grants.some((g) => matches(g.syscall, name, '.'))) {
-      await this.#deny(name, principal, rawInput, entry);
+      await this.#deny(name, rawInput, entry, options);
     }
     const parsed = definition.input.safeParse(rawInput);
     if (!parsed.success) {
@@ -170,7 +144,7 @@ export class SyscallPipeline {
     const input = parsed.data;
     const started = performance.now();
     const resource = definition.resource?.(input) ?? name.replaceAll('.', '/');
-    const estimate = definition.estimateCost?.(input) ?? 0;
+    const estimate = (await definition.estimateCost?.(input, { tenantId: principal.tenantId })) ?? 0;
     const redacted = entry.secretPaths.length ? redactInput(input, entry.secretPaths) : input;
     const span = this.#tracer.startSpan(`syscall ${name}`, {
       attributes: {
@@ -184,7 +158,7 @@ export class SyscallPipeline {
       outcome: AuditOutcome,
       error: StrataError | null,
       costMicros: number,
-      result?: unknown,
+      done?: { output: unknown; result: unknown },
     ): Promise<void> => {
       const durationUs = Math.round((performance.now() - started) * 1000);
       d.metrics.syscalls.inc({ syscall: name, outcome });
@@ -214,10 +188,11 @@ export class SyscallPipeline {
           outcome,
           errorCode: error?.code ?? null,
           detail: faults.length
-            ? { ...auditDetail(redacted, result), faults }
-            : auditDetail(redacted, result),
+            ? { ...auditDetail(redacted, done?.result), faults }
+            : auditDetail(redacted, done?.result),
           durationUs,
           costMicros,
+          ...auditRunOf(options, definition, input, done?.output),
         });
       } finally {
         span.end();
@@ -274,7 +249,7 @@ export class SyscallPipeline {
         attribution: options.attribution,
         labels: usageLabelsOf(definition, input, output),
       });
-      await finish('ok', null, cost, auditResultOf(definition, input, output));
+      await finish('ok', null, cost, { output, result: auditResultOf(definition, input, output) });
       if (options.journal) await d.journal.record(options.journal, output);
       return output;
     } catch (error) {
@@ -293,11 +268,12 @@ export class SyscallPipeline {
   /** Audits a denial by syscall name (before the input is validated) and throws E_CAPABILITY_DENIED. */
   async #deny(
     name: string,
-    principal: Principal,
     rawInput: unknown,
     entry: RegisteredSyscall,
+    options: CallOptions,
   ): Promise<never> {
     const d = this.#d;
+    const { principal } = options;
     const error = new StrataError('E_CAPABILITY_DENIED', `no capability grants ${name}`, { syscall: name });
     d.metrics.syscalls.inc({ syscall: name, outcome: 'denied' });
     d.metrics.syscallErrors.inc({ syscall: name, code: error.code });
@@ -313,6 +289,8 @@ export class SyscallPipeline {
       detail: auditDetail(entry.secretPaths.length ? redactInput(rawInput, entry.secretPaths) : rawInput),
       durationUs: 0,
       costMicros: 0,
+      // The input is not validated yet: only the run the call was made in, never one named in it.
+      ...auditRunOf(options, {}, undefined),
     });
     throw error;
   }

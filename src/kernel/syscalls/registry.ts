@@ -1,7 +1,8 @@
 /**
  * @module kernel/syscalls/registry
- * The table of registered syscalls, with what the pipeline derives once per syscall at
- * registration (secret paths, retry policy, JSON Schemas for the OpenAPI document and MCP).
+ * The table of registered syscalls, with what the pipeline derives once per syscall: the retry
+ * policy at registration, the secret paths on the syscall's first call (JSON Schemas for the
+ * OpenAPI document and MCP are built when described).
  */
 import { z } from 'zod';
 import { StrataError } from '../errors.ts';
@@ -33,9 +34,15 @@ export class SyscallRegistry {
       throw new StrataError('E_CONFLICT', `syscall ${definition.name} is already registered`);
     }
     const attempts = definition.retry?.attempts ?? (definition.idempotency === 'unsafe' ? 1 : 3);
+    // Secret paths come from the input's JSON Schema, computed on the first call: building it for
+    // all ~200 syscalls at registration cost every process that opens a runtime (each CLI command,
+    // each worker) ~150 ms of CPU, and most of them call one or two syscalls.
+    let paths: readonly SecretPath[] | undefined;
     this.#entries.set(definition.name, {
       definition: definition as unknown as SyscallDefinition<unknown, unknown>,
-      secretPaths: secretPaths(definition.input),
+      get secretPaths() {
+        return (paths ??= secretPaths(definition.input));
+      },
       retry: {
         attempts,
         baseDelayMs: definition.retry?.baseDelayMs ?? 50,
@@ -52,8 +59,12 @@ export class SyscallRegistry {
   capAttempts(attempts: number): void {
     for (const [name, entry] of this.#entries)
       this.#entries.set(name, {
-        ...entry,
+        definition: entry.definition,
+        timeoutMs: entry.timeoutMs,
         retry: { ...entry.retry, attempts: Math.min(entry.retry.attempts, attempts) },
+        get secretPaths() {
+          return entry.secretPaths; // still computed on first use, once
+        },
       });
   }
 

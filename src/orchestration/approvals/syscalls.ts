@@ -100,6 +100,8 @@ export function approvalSyscalls(approvals: Approvals): SyscallDefinition<unknow
         output: approvalSchema,
         idempotency: 'unsafe', // a second decision is refused, not repeated
         resource: (input) => `approvals/${input.id}`,
+        // The asking run's audit shows who decided (a refused decision names only the approval).
+        auditRun: (_input, approval) => approval && { runId: approval.runId },
         auditResult: (_input, output) => ({
           status: output.status,
           signedWith: output.signedWith,

@@ -2,10 +2,10 @@
  * The JSON Schema an approval's value must match (stored with the approval, so whichever process
  * takes the decision validates it the same way). Ajv, draft 2020-12, formats not enforced.
  */
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
+import { sharedAjv } from '../../kernel/ajv.ts';
 import { StrataError } from '../../kernel/index.ts';
 
-const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true, logger: false });
 const compiled = new Map<string, ValidateFunction>();
 
 function compile(schema: Record<string, unknown>): ValidateFunction {
@@ -14,7 +14,7 @@ function compile(schema: Record<string, unknown>): ValidateFunction {
   if (cached) return cached;
   const { $schema: _ignored, ...rest } = schema;
   try {
-    const validate = ajv.compile(rest);
+    const validate = sharedAjv().compile(rest);
     if (compiled.size > 1000) compiled.clear();
     compiled.set(key, validate);
     return validate;

@@ -142,12 +142,20 @@ onEveryStore('budget pauses', (db) => {
   const call = <T>(name: string, input: unknown): Promise<T> => kernel.call<T>(name, input, { principal });
   const tenant = (): string => principal.tenantId;
 
-  async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  async function until<T>(
+    what: string,
+    probe: () => Promise<T | undefined>,
+    ms = 20_000,
+    state: () => Promise<unknown> = () => Promise.resolve(null),
+  ): Promise<T> {
     const deadline = Date.now() + ms;
     for (;;) {
       const value = await probe();
       if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out waiting for ${what}; state: ${JSON.stringify(await state(), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`,
+        );
       await new Promise((r) => setTimeout(r, 25));
     }
   }
@@ -161,10 +169,21 @@ onEveryStore('budget pauses', (db) => {
       limit,
     });
     await engine.signal(tenant(), run.id, 'go', null);
-    const pause = await until('a budget pause', async () => {
-      const [open] = (await pauses.list(tenant())).filter((p) => p.budgetId === budget.id);
-      return open?.approvalId && open.runs >= children ? open : undefined;
+    // What a timeout shows (CI once waited 20 s for it on PostgreSQL): the pauses, and each child.
+    const state = async () => ({
+      pauses: (await pauses.list(tenant())).filter((p) => p.budgetId === budget.id),
+      children: (await engine.list(tenant(), { parentId: run.id })).map((c) => [c.status, c.error?.code]),
+      budget: await billing.budgets.get(tenant(), budget.id),
     });
+    const pause = await until(
+      'a budget pause',
+      async () => {
+        const [open] = (await pauses.list(tenant())).filter((p) => p.budgetId === budget.id);
+        return open?.approvalId && open.runs >= children ? open : undefined;
+      },
+      20_000,
+      state,
+    );
     return { run, budget, pause };
   }
 

@@ -4,6 +4,7 @@
  */
 export { listProblems, problemMigrations, PROBLEMS_LAYER, type ProblemsOptions } from './problems.ts';
 export { problemsSyscall } from './syscall.ts';
+export { driverProblems, driversSyscall } from './drivers.ts';
 export {
   PROBLEM_KINDS,
   problemSchema,

@@ -3,17 +3,16 @@
  * The "needs you" list of a tenant (issue 14): every item that waits on a person, each with its
  * kind, reason, age and the syscall that acts on it. Read from the store only, so every process on
  * the same database lists the same items, and bounded: one indexed query per kind, `limit` rows
- * each (kinds cut short are named in `truncated`).
- *
- * Not listed: unhealthy drivers. The server's `/healthz` reports only whether the process is up or
- * draining; no layer records a driver's health for a list to read.
+ * each (kinds cut short are named in `truncated`). The one exception is `driver`: the drivers that
+ * are not healthy, read from the process answering (`options.drivers`, see drivers.ts).
  *
  * @example
  * const { count, items } = await listProblems(store, tenantId, { kinds: ['approval'] });
  */
-import type { Migration, Store } from '../../kernel/index.ts';
+import type { DriverHealth, Migration, Store } from '../../kernel/index.ts';
 import { budgetPauseMigrations, BUDGET_PAUSES_LAYER } from '../budget-pause/migrations.ts';
 import { ensureLayers as ensureFleetLayers } from '../fleet-report.ts';
+import { driverProblems } from './drivers.ts';
 import { mergeChanges, stoppedQueues } from './merge-queue.ts';
 import * as sources from './sources.ts';
 import { PROBLEM_KINDS, type Problem, type ProblemKind, type Problems } from './types.ts';
@@ -39,6 +38,8 @@ export interface ProblemsOptions {
   readonly limit?: number;
   /** @default Date.now() */
   readonly now?: number;
+  /** The drivers' health readings (`kernel.health.read`); without it, no `driver` items. */
+  readonly drivers?: () => Promise<readonly DriverHealth[]>;
 }
 
 const migrated = new WeakSet<Store>();
@@ -93,6 +94,12 @@ export async function listProblems(
     (await hasLayer(store, MERGEQUEUE_LAYER));
   if (mq && wanted.has('merge_change')) found.set('merge_change', await mergeChanges(scope));
   if (mq && wanted.has('merge_queue_stopped')) found.set('merge_queue_stopped', await stoppedQueues(scope));
+  if (options.drivers && wanted.has('driver'))
+    found.set('driver', {
+      items: driverProblems(await options.drivers(), scope.now),
+      full: false,
+      covers: [],
+    });
   const kinds = PROBLEM_KINDS.filter((k) => wanted.has(k));
   const items: Problem[] = kinds
     .flatMap((k) => (found.get(k) ?? none).items)

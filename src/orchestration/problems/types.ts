@@ -3,7 +3,7 @@
  * - **Problem**: an item that waits on a person ("needs you"): a pending approval, a budget pause,
  *   a stalled run, a supervisor that gave up or whose mass-death breaker opened, an open
  *   escalation, a rejected or needs_rework merge-queue change, a stopped merge queue, a run parked
- *   `version_unavailable`.
+ *   `version_unavailable`, a driver this server runs that is not healthy (kernel/health.ts).
  * - **Action**: the syscall (and its input) that acts on the item; the CLI and the dashboard call
  *   it as is, so every action is capability-checked and audited like any other call.
  * - **One item per thing to do**: a budget pause also opens an approval and an escalation, a stall
@@ -21,6 +21,7 @@ export const PROBLEM_KINDS = [
   'merge_change',
   'merge_queue_stopped',
   'version_unavailable',
+  'driver',
 ] as const;
 export type ProblemKind = (typeof PROBLEM_KINDS)[number];
 
@@ -37,6 +38,8 @@ export const problemSchema = z.object({
   severity: z.enum(['P0', 'P1', 'P2']).optional(),
   /** Approvals: time left before the timeout escalates (or decides) it; 0 once past; null without one. */
   timeLeftMs: z.number().nullable().optional(),
+  /** Drivers: the layer whose page shows it, and how bad it is. */
+  driver: z.object({ layer: z.string(), status: z.enum(['degraded', 'unhealthy']) }).optional(),
 });
 export type Problem = z.infer<typeof problemSchema>;
 

@@ -21,6 +21,7 @@ import { defineSupervisor } from '../supervision/supervisor.ts';
 import { fleetTree } from '../supervision/tree.ts';
 import { Worker } from '../worker.ts';
 import { renderReliability } from '../../cli/commands/fleet-reliability.ts';
+import { fleetReport } from '../fleet-report.ts';
 import { reliabilityReport } from './report.ts';
 import type { ReliabilityReport } from './schema.ts';
 
@@ -47,6 +48,19 @@ const flaky = () =>
       if (ctx.attempt === 1 && takeChaosFault('compute', 'oom_kill'))
         throw new StrataError('E_UNAVAILABLE', 'killed: out of memory', undefined, { retryable: true });
       return { ok: true };
+    },
+  });
+
+const crowded = () =>
+  defineSyscall({
+    name: 'sandbox.crowded',
+    description: 'every slot is taken: back-pressure (E_RATE_LIMITED), as a full browser pool answers',
+    input: z.object({}),
+    output: z.object({ ok: z.boolean() }),
+    idempotency: 'idempotent',
+    retry: { attempts: 1 },
+    handler: () => {
+      throw new StrataError('E_RATE_LIMITED', 'every slot is taken; retry later', { retryAfterMs: 1000 });
     },
   });
 
@@ -83,11 +97,14 @@ const supervisor = defineSupervisor({
   children: [{ id: 'c', workflow: child, input: {}, restart: 'transient' }],
 });
 
-async function open(db: StoreHandle) {
+/** One key for the suite: its tests open kernels on the same store, whose signing key it seals. */
+const masterKey = randomBytes(32);
+
+async function open(db: StoreHandle, tenantName = 'rel') {
   const chaos = new ChaosInjector({ config: chaosSchema.parse({}), mode: 'development', clock: systemClock });
   const store = await db.open();
   const engine = await Engine.open({ store });
-  const kernel = await Kernel.open({ store, masterKey: randomBytes(32), meter: engine.meterHook, chaos });
+  const kernel = await Kernel.open({ store, masterKey, meter: engine.meterHook, chaos });
   engine.attachKernel(kernel);
   kernel.register(fragile());
   // A route whose first target gives up at once (one attempt), so a failed call falls back to m2.
@@ -101,12 +118,13 @@ async function open(db: StoreHandle) {
   for (const def of modelSyscalls(new ModelService({ config: models, providers: { scripted: provider } })))
     kernel.register(def);
   kernel.register(flaky());
+  kernel.register(crowded());
   for (const def of fleetSyscalls(engine)) kernel.register(def);
   engine.register(once);
   engine.register(again);
   engine.register(child);
   engine.register(supervisor);
-  const tenant = await kernel.principals.createTenant('rel');
+  const tenant = await kernel.principals.createTenant(tenantName);
   const { key } = await kernel.principals.createApiKey({
     tenantId: tenant.id,
     name: 'ops',
@@ -287,5 +305,37 @@ onEveryStore('reliability report', (db) => {
     assert.equal(people.layers.find((l) => l.layer === 'orchestration')?.recovered.takeover, 1);
     assert.ok(people.timeToRecoverMs.takeovers !== null, 'r made steps after the takeover');
     assert.equal(people.invariants.auditChain.checked, false, 'verified by the syscall only');
+  });
+
+  it('leaves back-pressure (E_RATE_LIMITED) out of success, but not a 429 an injected fault caused', async (t) => {
+    const h = await open(db(), 'crowded');
+    t.after(() => h.close());
+    const as = { principal: h.principal };
+    await h.kernel.call('sandbox.flaky', {}, as);
+    for (let i = 0; i < 2; i++)
+      await assert.rejects(
+        h.kernel.call('sandbox.crowded', {}, as),
+        (e: StrataError) => e.code === 'E_RATE_LIMITED',
+      );
+    await h.kernel.call(
+      'chaos.set',
+      { enabled: true, seed: 1, rules: [{ syscall: 'model.generate', errorRate: 1, fault: 'http_429' }] },
+      as,
+    );
+    const prompt = { messages: [{ role: 'user', content: 'go' }] };
+    await assert.rejects(h.kernel.call('model.generate', { model: 'scripted/m1', ...prompt }, as));
+    await h.kernel.call('chaos.set', { enabled: false }, as);
+
+    const report = await reliabilityReport(h.store, h.principal.tenantId);
+    const compute = report.layers.find((l) => l.layer === 'compute');
+    assert.deepEqual(
+      compute && [compute.syscalls, compute.ok, compute.failed, compute.throttled, compute.successRaw],
+      [3, 1, 0, 2, 1],
+      'the two refusals for capacity are neither successes nor failures',
+    );
+    const models = report.layers.find((l) => l.layer === 'models');
+    assert.deepEqual(models && [models.failed, models.throttled, models.faultsInjected], [1, 0, 1]);
+    const fleet = await fleetReport(h.store, h.principal.tenantId);
+    assert.equal(fleet.syscalls.find((l) => l.layer === 'sandbox')?.throttled, 2);
   });
 });

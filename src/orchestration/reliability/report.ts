@@ -110,11 +110,16 @@ export async function reliabilityReport(
     humanResumes(store, tenantId, sinceMs),
     tasks(store, tenantId, sinceMs),
   ]);
-  const outcomes = new Map<string, { ok: number; failed: number; denied: number }>();
+  const outcomes = new Map<string, { ok: number; failed: number; denied: number; throttled: number }>();
   for (const s of fleet.syscalls) {
     const layer = layerOf(`${s.layer}.x`);
-    const o = outcomes.get(layer) ?? { ok: 0, failed: 0, denied: 0 };
-    outcomes.set(layer, { ok: o.ok + s.ok, failed: o.failed + s.failed, denied: o.denied + s.denied });
+    const o = outcomes.get(layer) ?? { ok: 0, failed: 0, denied: 0, throttled: 0 };
+    outcomes.set(layer, {
+      ok: o.ok + s.ok,
+      failed: o.failed + s.failed,
+      denied: o.denied + s.denied,
+      throttled: o.throttled + s.throttled,
+    });
   }
   const takeovers = fleet.deaths.detected;
   const names = new Set([
@@ -127,7 +132,7 @@ export async function reliabilityReport(
 
   const rawOk = new Map<string, number>(); // calls that ended ok on their first attempt
   const layers: LayerReliability[] = [...names].sort().map((layer) => {
-    const o = outcomes.get(layer) ?? { ok: 0, failed: 0, denied: 0 };
+    const o = outcomes.get(layer) ?? { ok: 0, failed: 0, denied: 0, throttled: 0 };
     const c = calls.byLayer.get(layer) ?? emptyCallFaults();
     const r = runs.byLayer.get(layer);
     const inCall = c.retry + c.fallback;
@@ -135,7 +140,7 @@ export async function reliabilityReport(
     rawOk.set(layer, Math.max(0, o.ok - inCall));
     return {
       layer,
-      syscalls: decided + o.denied,
+      syscalls: decided + o.denied + o.throttled,
       ...o,
       faultsInjected: c.faultsInjected,
       faultsByKind: c.faultsByKind,

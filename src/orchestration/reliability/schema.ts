@@ -7,7 +7,7 @@
  *
  * ```
  * { tenantId, sinceMs, generatedAt,
- *   layers: [{ layer, syscalls, ok, failed, denied, faultsInjected, faultsByKind: {kind: n},
+ *   layers: [{ layer, syscalls, ok, failed, denied, throttled, faultsInjected, faultsByKind: {kind: n},
  *              faultedCalls, failedAfterFault,
  *              recovered: { retry, fallback, restart, takeover, human }, unrecovered, pending,
  *              unattributed, successRaw, successWithStrata }],
@@ -47,6 +47,8 @@ export const layerReliabilitySchema = z.object({
   ok: count,
   failed: count,
   denied: count,
+  /** Refused for capacity (E_RATE_LIMITED, no injected fault): back-pressure, left out of success. */
+  throttled: count,
   /** Every mark in the audit log, latency included. */
   faultsInjected: count,
   faultsByKind: z.record(z.string(), count),
@@ -61,9 +63,9 @@ export const layerReliabilitySchema = z.object({
   pending: count,
   /** Failed faulted calls no run's journal links to (calls made outside runs, or whose step was dropped). */
   unattributed: count,
-  /** Share of calls (denied ones left out) whose first attempt succeeded. */
+  /** Share of calls (denied and throttled ones left out) whose first attempt succeeded. */
   successRaw: share,
-  /** Share of calls (denied ones left out) that ended ok. */
+  /** Share of calls (denied and throttled ones left out) that ended ok. */
   successWithStrata: share,
 });
 

@@ -8,8 +8,10 @@
  * Events are keyed by (run, step seq, attempt, delta): `attempt` counts the executions of one
  * journal position (a worker that died mid-stream, then the one that resumed the run), and each new
  * attempt after the first starts with a `reset` event (delta 0) so clients discard the partial
- * output. The key is also the SSE event id (`<seq>.<attempt>.<delta>`), and its order is the
- * stream's order, so a client resumes with `Last-Event-ID` and gets no duplicates.
+ * output. A call made again within one execution (its stream's tool call did not parse, see
+ * models/streamed) is a new attempt too. The key is also the SSE event id
+ * (`<seq>.<attempt>.<delta>`), and its order is the stream's order, so a client resumes with
+ * `Last-Event-ID` and gets no duplicates.
  *
  * Why a table and not LISTEN/NOTIFY alone: a client that reconnects (to this process or another)
  * must be able to read what it missed, NOTIFY is fire-and-forget, PostgreSQL-only and limited to
@@ -150,6 +152,18 @@ export class RunStreams implements DeltaPublisher {
     return {
       text: (text) => publish({ type: 'delta', text }),
       toolCall: (piece) => publish({ type: 'tool_call_delta', text: '', toolCall: piece }),
+      // The call is made again in this execution (a malformed tool call): a new attempt, as a
+      // resumed run's would be, so clients discard the partial output they have.
+      reset: () => {
+        tail = tail.then(async () => {
+          if (attempt === 0) return;
+          attempt++;
+          delta = 0;
+          await this.#insert(runId, { seq, attempt, delta: 0, type: 'reset', text: '' }).catch(
+            () => undefined,
+          );
+        });
+      },
       close: () => tail,
     };
   }

@@ -15,6 +15,7 @@ import { defineSyscall, erase, type SyscallDefinition } from '../../kernel/sysca
 import type { Engine } from '../engine.ts';
 import { fleetReportSyscall } from '../fleet-report-syscall.ts';
 import { fleetSnapshotSyscall } from '../fleet-snapshot/syscall.ts';
+import { driversSyscall } from '../problems/drivers.ts';
 import { problemsSyscall } from '../problems/syscall.ts';
 import { reliabilitySyscall } from '../reliability/syscall.ts';
 import { taskSyscalls } from '../tasks/syscalls.ts';
@@ -123,6 +124,7 @@ export function fleetSyscalls(engine: Engine): SyscallDefinition<unknown, unknow
     fleetReportSyscall(engine),
     reliabilitySyscall(engine), // fleet.reliability: faults, recoveries, invariants (reliability/)
     problemsSyscall(engine), // the needs-you list
+    driversSyscall(engine), // fleet.drivers: every driver's health reading
     fleetSnapshotSyscall(engine), // the fleet now: fleet top, the dashboard's Fleet view
     ...taskSyscalls(engine),
   ];

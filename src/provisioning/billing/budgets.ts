@@ -19,6 +19,7 @@ import { newId } from '../../kernel/ids.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import type { BudgetHook, BudgetRequest, BudgetReservation } from '../../kernel/syscalls/hooks.ts';
 import { forUpdate, type Store, type Transaction } from '../../kernel/index.ts';
+import { reservationTransaction } from './chaos-conflict.ts';
 import { available, type Account, type Ledger, type PendingRow } from './ledger.ts';
 import { currencyExponent, formatMicros, parseMoney, toBig } from './money.ts';
 
@@ -310,8 +311,9 @@ export class Budgets {
     });
     const reservationId = newId('rsv', now);
     const usage = usageAccountId(request.tenantId, this.currency);
-    await this.#store.transaction(async (tx) => {
-      const accounts = await this.#ledger.lockAccounts(tx, [...periods.map((p) => p.account_id), usage]);
+    const accountIds = [...periods.map((p) => p.account_id), usage];
+    await reservationTransaction(this.#store, accountIds, async (tx) => {
+      const accounts = await this.#ledger.lockAccounts(tx, accountIds);
       const credit = accounts.get(usage);
       if (!credit) throw new StrataError('E_INTERNAL', 'usage account missing');
       const debits = budgets.map((budget, i) => {

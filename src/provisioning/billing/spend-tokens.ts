@@ -39,6 +39,7 @@ import { StrataError } from '../../kernel/errors.ts';
 import { newId } from '../../kernel/ids.ts';
 import type { Store } from '../../kernel/index.ts';
 import { allocationAccountId, usageAccountId } from './budgets.ts';
+import { reservationTransaction } from './chaos-conflict.ts';
 import type { Ledger } from './ledger.ts';
 import { formatMicros, parseMoney } from './money.ts';
 import { SPEND_TOKENS_LAYER, spendTokenMigrations } from './spend-token-migrations.ts';
@@ -247,8 +248,9 @@ export class SpendTokens {
       .digest('base64url');
     await this.#trees.expireOverdue(token.root_id);
     const now = this.#clock.now();
+    const accountIds = [token.account_id, usageAccountId(tenantId, token.currency)];
     try {
-      return await this.#store.transaction(async (tx) => {
+      return await reservationTransaction(this.#store, accountIds, async (tx) => {
         const chain = await this.#trees.lockChain(tx, token);
         const existing = await tx.get<ReservationRow>(
           'SELECT * FROM bill_spend_reservations WHERE token_id = ? AND idempotency_key = ?',

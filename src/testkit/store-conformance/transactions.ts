@@ -2,9 +2,11 @@
  * @module testkit/store-conformance/transactions
  * Transactions: commit, rollback on throw, savepoints, isolation of concurrent read-modify-write
  * with `forUpdate()`, and the PostgreSQL rule (adopted by every driver) that a failed statement
- * dooms its transaction unless it ran in a nested one.
+ * dooms its transaction unless it ran in a nested one. `afterCommit` hooks (their own group): run
+ * after the outermost commit only.
  */
 import assert from 'node:assert/strict';
+import { isStrataError } from '../../kernel/errors.ts';
 import { forUpdate, type Queryable, type Transaction } from '../../kernel/store/store.ts';
 import { rejectsWith, type ConformanceContext } from './context.ts';
 
@@ -149,5 +151,76 @@ export function transactionTests({ store, unique, test }: ConformanceContext): v
       'E_STORE',
     );
     assert.deepEqual(await ids(), []);
+  });
+}
+
+/** `tx.afterCommit`: what a bus relies on to wake readers only for data that committed. */
+export function afterCommitTests({ store, unique, test }: ConformanceContext): void {
+  test('afterCommit hooks run once, in order, only after the commit', async () => {
+    const t = unique('hooks');
+    await store().run(`CREATE TABLE ${t} (id TEXT PRIMARY KEY)`);
+    const ran: string[] = [];
+    await store().transaction(async (tx) => {
+      tx.afterCommit(() => ran.push('first'));
+      await tx.run(`INSERT INTO ${t} (id) VALUES ('a')`);
+      tx.afterCommit(() => ran.push('second'));
+      assert.equal(ran.length, 0, 'not while the transaction is open');
+    });
+    assert.deepEqual(ran, ['first', 'second'], 'by the time transaction() resolves');
+  });
+
+  test('afterCommit hooks never run when the transaction rolls back', async () => {
+    const ran: string[] = [];
+    await assert.rejects(
+      store().transaction((tx) => {
+        tx.afterCommit(() => ran.push('thrown'));
+        return Promise.reject(new Error('abort'));
+      }),
+      /abort/,
+    );
+    const t = unique('hooks');
+    await store().run(`CREATE TABLE ${t} (id TEXT PRIMARY KEY)`);
+    await rejectsWith(
+      store().transaction(async (tx) => {
+        tx.afterCommit(() => ran.push('doomed'));
+        await tx.run(`INSERT INTO ${t} (id) VALUES ('a')`);
+        await rejectsWith(tx.run(`INSERT INTO ${t} (id) VALUES ('a')`), 'E_CONFLICT');
+      }),
+      'E_STORE',
+    );
+    assert.deepEqual(ran, []);
+  });
+
+  test("a savepoint's hooks wait for the outer commit, and go with either level's rollback", async () => {
+    const ran: string[] = [];
+    await store().transaction(async (tx) => {
+      await tx.transaction(async (inner) => {
+        inner.afterCommit(() => ran.push('released'));
+        await inner.transaction((deepest) => Promise.resolve(deepest.afterCommit(() => ran.push('deepest'))));
+      });
+      assert.equal(ran.length, 0, 'a released savepoint is not a commit');
+      await assert.rejects(
+        tx.transaction((inner) => {
+          inner.afterCommit(() => ran.push('rolled back to'));
+          return Promise.reject(new Error('undo inner'));
+        }),
+      );
+      tx.afterCommit(() => ran.push('outer'));
+    });
+    await assert.rejects(
+      store().transaction(async (tx) => {
+        await tx.transaction((inner) => Promise.resolve(inner.afterCommit(() => ran.push('outer failed'))));
+        throw new Error('outer fails');
+      }),
+    );
+    assert.deepEqual(ran, ['released', 'deepest', 'outer']);
+  });
+
+  test('afterCommit on a handle whose transaction ended is refused', async () => {
+    const leaked = await store().transaction((tx) => Promise.resolve(tx));
+    assert.throws(
+      () => leaked.afterCommit(() => undefined),
+      (error: unknown) => isStrataError(error) && error.code === 'E_STORE',
+    );
   });
 }

@@ -16,9 +16,9 @@
  * its way, so the call fails as a crash mid-call does and the supervisor restarts the process.
  */
 import type { Readable } from 'node:stream';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   ErrorCode,
@@ -29,6 +29,25 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { StrataError, takeChaosFault, type Logger } from '../../kernel/index.ts';
 import type { RateLimit, ToolResult } from '../types.ts';
+
+interface ClientSdk {
+  readonly Client: typeof Client;
+  readonly StdioClientTransport: typeof StdioClientTransport;
+  readonly StreamableHTTPClientTransport: typeof StreamableHTTPClientTransport;
+}
+
+/**
+ * The SDK's client and transports (~200 modules with ajv), loaded by the first connection rather
+ * than with the tools layer, which every CLI command and worker process opens.
+ */
+async function loadClientSdk(): Promise<ClientSdk> {
+  const [{ Client }, { StdioClientTransport }, { StreamableHTTPClientTransport }] = await Promise.all([
+    import('@modelcontextprotocol/sdk/client/index.js'),
+    import('@modelcontextprotocol/sdk/client/stdio.js'),
+    import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
+  ]);
+  return { Client, StdioClientTransport, StreamableHTTPClientTransport };
+}
 
 export type McpTransportKind = 'stdio' | 'http';
 
@@ -146,8 +165,14 @@ export class McpConnection {
     return this.#version;
   }
 
+  /** The stdio server's process id; null over HTTP or before a transport exists. */
+  #pid(): number | null {
+    if (this.config.transport === 'http' || this.#transport === undefined) return null;
+    return (this.#transport as StdioClientTransport).pid;
+  }
+
   status(): McpServerStatus {
-    const pid = this.#transport instanceof StdioClientTransport ? this.#transport.pid : null;
+    const pid = this.#pid();
     return {
       name: this.config.name,
       transport: this.config.transport,
@@ -175,7 +200,7 @@ export class McpConnection {
     }
     try {
       const pending = client.callTool({ name, arguments: args }, undefined, { timeout: timeoutMs, signal });
-      const pid = this.#transport instanceof StdioClientTransport ? this.#transport.pid : null;
+      const pid = this.#pid();
       if (pid !== null && takeChaosFault('tools', 'mcp_killed')) process.kill(pid, 'SIGKILL');
       const result = await pending;
       if (this.#health === 'unhealthy' && this.#connected) this.#markReady();
@@ -209,8 +234,9 @@ export class McpConnection {
     let transport: Transport | undefined;
     try {
       const secrets = await this.#secrets();
-      transport = this.#transportFor(secrets);
-      const client = new Client(
+      const sdk = await loadClientSdk();
+      transport = this.#transportFor(secrets, sdk);
+      const client = new sdk.Client(
         { name: 'strata', version: '0.1.0' },
         {
           capabilities: {},
@@ -310,14 +336,14 @@ export class McpConnection {
     });
   }
 
-  #transportFor(secrets: ConnectSecrets): Transport {
+  #transportFor(secrets: ConnectSecrets, sdk: ClientSdk): Transport {
     const { config } = this;
     if (config.transport === 'http') {
-      return new StreamableHTTPClientTransport(new URL(config.url ?? ''), {
+      return new sdk.StreamableHTTPClientTransport(new URL(config.url ?? ''), {
         requestInit: { headers: secrets.headers },
       });
     }
-    const transport = new StdioClientTransport({
+    const transport = new sdk.StdioClientTransport({
       command: config.command ?? '',
       args: [...(config.args ?? [])],
       cwd: config.cwd,

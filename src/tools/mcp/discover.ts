@@ -15,11 +15,7 @@
  * of the URL the caller gave: a card is public and unverified, so it must not be able to point a
  * caller's credential at a server of its choosing.
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import {
-  StreamableHTTPClientTransport,
-  StreamableHTTPError,
-} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Implementation, ServerCapabilities, Tool as McpTool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { StrataError } from '../../kernel/index.ts';
@@ -162,8 +158,8 @@ async function findCard(
   return { ...(catalogUrl ? { catalogUrl } : {}), cardUrl: doc.url, card: card.data };
 }
 
-function connectError(endpoint: string, error: unknown): StrataError {
-  const status = error instanceof StreamableHTTPError ? error.code : undefined;
+function connectError(endpoint: string, error: unknown, HttpError: typeof StreamableHTTPError): StrataError {
+  const status = error instanceof HttpError ? error.code : undefined;
   if (status === 401 || status === 403)
     return new StrataError('E_UNAUTHENTICATED', `${endpoint} refused the credential (HTTP ${status})`, {
       url: endpoint,
@@ -180,6 +176,11 @@ async function connectLive(
 ): Promise<Omit<DiscoveryReport, 'name' | 'card' | 'cardUrl'>> {
   const timeout = options.timeoutMs ?? 10_000;
   const headers: Record<string, string> = options.bearer ? { authorization: `Bearer ${options.bearer}` } : {};
+  // The SDK client (~200 modules with ajv) is loaded by a discovery, not with the tools layer.
+  const [{ Client }, { StreamableHTTPClientTransport, StreamableHTTPError }] = await Promise.all([
+    import('@modelcontextprotocol/sdk/client/index.js'),
+    import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
+  ]);
   const transport = new StreamableHTTPClientTransport(endpoint, { requestInit: { headers } });
   const client = new Client({ name: 'strata-discovery', version: '0.1.0' }, { capabilities: {} });
   try {
@@ -204,7 +205,7 @@ async function connectLive(
       ...(protocolVersion ? { protocolVersion } : {}),
     };
   } catch (error) {
-    throw connectError(endpoint.href, error);
+    throw connectError(endpoint.href, error, StreamableHTTPError);
   } finally {
     await client.close().catch(() => undefined);
   }

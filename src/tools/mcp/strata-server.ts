@@ -10,7 +10,7 @@
  * The transport is the surface's business: `strata mcp` connects it to stdio, the HTTP server to
  * Streamable HTTP at `/mcp`.
  */
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
   ErrorCode,
@@ -125,12 +125,15 @@ export async function callForMcp(
 }
 
 /** An MCP server (low-level SDK `Server`) acting for `principal`; connect it to any transport. */
-export function createStrataMcpServer(options: {
+export async function createStrataMcpServer(options: {
   kernel: Kernel;
   principal: Principal;
   version?: string;
-}): Server {
+}): Promise<Server> {
   const { kernel, principal } = options;
+  // The SDK server (~200 modules with ajv) is loaded by the first MCP session, not with the tools
+  // layer that every CLI command and worker process opens.
+  const { Server } = await import('@modelcontextprotocol/sdk/server/index.js');
   const server = new Server(
     { ...STRATA_MCP_SERVER_INFO, ...(options.version === undefined ? {} : { version: options.version }) },
     { capabilities: { ...STRATA_MCP_CAPABILITIES }, instructions: STRATA_MCP_INSTRUCTIONS },

@@ -11,7 +11,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundle, dereference, validate } from '@readme/openapi-parser';
 import { StrataError } from '../../kernel/index.ts';
 
 /** The parts of an OpenAPI 3 document the connector reads. */
@@ -116,6 +115,9 @@ async function fetchDocument(url: string): Promise<LoadedDocument> {
 export async function loadOpenApi(input: string | object, source?: string): Promise<LoadedDocument> {
   if (typeof input === 'string' && /^https?:\/\//i.test(input)) return fetchDocument(input);
   const label = source ?? (typeof input === 'string' ? input : '(inline)');
+  // The parser (with ajv, ~150 modules) is loaded by the first document, not with the tools layer
+  // that every CLI command and worker process opens.
+  const { bundle, dereference, validate } = await import('@readme/openapi-parser');
   // The parser's document types are stricter than what we read; it validates the shape itself.
   type ParserInput = Parameters<typeof validate>[0];
   const copy = (): ParserInput =>

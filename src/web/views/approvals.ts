@@ -4,6 +4,7 @@
  * itself), what was decided recently and by whom, and the decide form. A decision is
  * `approvals.decide` as the operator: signed with the tenant's key, recorded in the audit chain, and
  * refused with E_CONFLICT if someone decided first — the page then says so and changes nothing.
+ * Several pending approvals can be approved at once (approvals-bulk.ts).
  */
 import type { Hono } from 'hono';
 import { html } from 'hono/html';
@@ -16,14 +17,25 @@ import { requireCsrf, type DashboardEnv } from '../session.ts';
 import { flash, runLink, statusCell } from './common.ts';
 import { dataTable } from './table.ts';
 import { decideForm } from './decide-form.ts';
+import { bulkApproveForm, bulkApproveRoutes, bulkSelect } from './approvals-bulk.ts';
 
 function approvalRows(c: DashboardContext, approvals: readonly Approval[], pending: boolean): Html {
   const now = Date.now();
+  // Pending rows can be ticked for a bulk approval (approvals-bulk.ts), unless the session is read-only.
+  const selectable = pending && !c.get('readOnly');
   return dataTable(
-    ['Question', 'Run', 'Approvers', pending ? 'Time left' : 'Decision', pending ? 'Decide' : 'When'],
+    [
+      ...(selectable ? ['Select'] : []),
+      'Question',
+      'Run',
+      'Approvers',
+      pending ? 'Time left' : 'Decision',
+      pending ? 'Decide' : 'When',
+    ],
     approvals.map(
       (a) =>
         html`<tr data-approval="${a.id}">
+          ${selectable ? html`<td>${bulkSelect(a)}</td>` : ''}
           <td>${a.question}</td>
           <td>${runLink(a.runId)}</td>
           <td>${a.approvers.length === 0 ? 'anyone' : a.approvers.join(', ')}</td>
@@ -54,7 +66,11 @@ async function body(c: DashboardContext, kernel: Kernel): Promise<Html> {
   const decided = all.approvals.filter((a) => a.status !== 'pending');
   return html`${flash((n) => c.req.query(n))}
     <h2>Pending</h2>
-    ${pending.approvals.length === 0 ? notice('info', 'No approval is pending.') : approvalRows(c, pending.approvals, true)}
+    ${
+      pending.approvals.length === 0
+        ? notice('info', 'No approval is pending.')
+        : html`${approvalRows(c, pending.approvals, true)}${c.get('readOnly') ? '' : bulkApproveForm()}`
+    }
     <h2>Recently decided</h2>
     ${decided.length === 0 ? notice('info', 'None yet.') : approvalRows(c, decided, false)}
     <h2>Escalations</h2>
@@ -91,6 +107,7 @@ export function approvalsView(app: Hono<DashboardEnv>, kernel: Kernel): void {
       body: () => body(c, kernel),
     }),
   );
+  bulkApproveRoutes(app, kernel);
   app.post('/approvals/:id/decide', requireCsrf(), async (c) => {
     const form = await c.req.parseBody();
     const back = safeBack(form['back'], '/ui/approvals');

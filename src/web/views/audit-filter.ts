@@ -1,11 +1,9 @@
 /**
  * @module web/views/audit-filter
  * The Audit view's filter, kept in the URL like the runs filter: query parameters map one to one
- * onto `kernel.audit.list`'s filter (syscall name prefix, outcome, principal, time window). Nothing is
- * validated here: a value the kernel cannot take comes back as E_INVALID_INPUT naming the field.
- *
- * There is no run filter: an audit entry records who called what on which resource, not the run
- * that made the call (the pipeline knows the run id but does not write it into the chain).
+ * onto `kernel.audit.list`'s filter (syscall name prefix, outcome, principal, time window, and the
+ * run: `run` for one run's entries, `root` for every run of a tree). Nothing is validated here: a
+ * value the kernel cannot take (a malformed run id) comes back as E_INVALID_INPUT naming the field.
  */
 import { html, raw } from 'hono/html';
 import type { Html } from '../layout.ts';
@@ -14,6 +12,12 @@ import { queryOf, timeOf } from './run-filter.ts';
 export type AuditFilter = Record<string, string | number>;
 
 const OUTCOMES = ['ok', 'denied', 'error'] as const;
+/** The URL's name of each filter field whose name differs. */
+const PARAM_OF: Readonly<Record<string, string>> = {
+  principalId: 'principal',
+  runId: 'run',
+  rootRunId: 'root',
+};
 
 /** The kernel.audit.list filter from the URL's query (empty values ignored). */
 export function auditFilterFromQuery(url: URL): AuditFilter {
@@ -22,6 +26,8 @@ export function auditFilterFromQuery(url: URL): AuditFilter {
   if (text('action')) filter['action'] = text('action');
   if (text('outcome')) filter['outcome'] = text('outcome');
   if (text('principal')) filter['principalId'] = text('principal');
+  if (text('run')) filter['runId'] = text('run');
+  if (text('root')) filter['rootRunId'] = text('root');
   if (text('since')) filter['since'] = timeOf(text('since'));
   if (text('until')) filter['until'] = timeOf(text('until'));
   return filter;
@@ -29,8 +35,10 @@ export function auditFilterFromQuery(url: URL): AuditFilter {
 
 /** The filter back as the page's own query parameters (for paging and the export link). */
 export function auditQueryOf(filter: AuditFilter, extra: Record<string, string> = {}): string {
-  const { principalId, ...rest } = filter;
-  return queryOf({ ...rest, ...(principalId === undefined ? {} : { principal: principalId }) }, extra);
+  return queryOf(
+    Object.fromEntries(Object.entries(filter).map(([name, value]) => [PARAM_OF[name] ?? name, value])),
+    extra,
+  );
 }
 
 export function auditFilterForm(url: URL): Html {
@@ -57,6 +65,10 @@ export function auditFilterForm(url: URL): Html {
     <label for="a-principal"
       >Principal<input id="a-principal" name="principal" value="${value('principal')}"
     /></label>
+    <label for="a-run"
+      >Run<input id="a-run" name="run" value="${value('run')}" placeholder="run_01J…"
+    /></label>
+    <label for="a-root">Run tree (root run)<input id="a-root" name="root" value="${value('root')}" /></label>
     <label for="a-since"
       >From (UTC)<input id="a-since" name="since" value="${value('since')}" placeholder="2026-12-04T10:00"
     /></label>

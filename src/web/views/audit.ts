@@ -1,7 +1,7 @@
 /**
  * @module web/views/audit
  * Audit: the tenant's audit chain newest first, filtered by the URL (syscall name prefix, outcome,
- * principal, time window) and keyset-paged by seq (`kernel.audit.list`); verifying the chain
+ * principal, time window, run or run tree) and keyset-paged by seq (`kernel.audit.list`); verifying the chain
  * (`kernel.audit.verify`, a read: entry count, head hash, the first bad entry); and a download of
  * the filtered entries in the CLI's `strata-audit/v1` JSON Lines format, written by the same code
  * (kernel/audit/export.ts). Unfiltered, the download is the whole chain up to the head it was read
@@ -24,6 +24,7 @@ import {
 import { duration, notice, time, type Html } from '../layout.ts';
 import { callAs, errorNotice, render, type DashboardContext } from '../render.ts';
 import type { DashboardEnv } from '../session.ts';
+import { runLink } from './common.ts';
 import { dataTable } from './table.ts';
 import { auditFilterForm, auditFilterFromQuery, auditQueryOf, type AuditFilter } from './audit-filter.ts';
 
@@ -47,6 +48,12 @@ interface Verdict {
 
 const OUTCOME_CLASS = { ok: 'status-completed', error: 'status-failed', denied: 'status-failed' } as const;
 
+/** An entry's outcome as a table cell, with its error code (shared with the Run detail's Audit). */
+export const outcomeCell = (e: AuditEntry): Html =>
+  html`<td class="${OUTCOME_CLASS[e.outcome]}">
+    ${e.outcome}${e.errorCode ? html` <code>${e.errorCode}</code>` : ''}
+  </td>`;
+
 function detailOf(entry: AuditEntry): Html {
   const text = JSON.stringify(entry.detail, null, 1);
   if (text === undefined || text === 'null') return html``;
@@ -58,18 +65,17 @@ function detailOf(entry: AuditEntry): Html {
 
 function entryRows(entries: readonly AuditEntry[]): Html {
   return dataTable(
-    [{ num: 'Seq' }, 'Time', 'Syscall', 'Outcome', 'Principal', 'Resource', { num: 'Took' }, 'Detail'],
+    [{ num: 'Seq' }, 'Time', 'Syscall', 'Outcome', 'Principal', 'Resource', 'Run', { num: 'Took' }, 'Detail'],
     entries.map(
       (e) =>
         html`<tr data-seq="${e.seq}">
           <td class="num">${e.seq}</td>
           <td>${time(e.ts)}</td>
           <td><code>${e.action}</code></td>
-          <td class="${OUTCOME_CLASS[e.outcome]}">
-            ${e.outcome}${e.errorCode ? html` <code>${e.errorCode}</code>` : ''}
-          </td>
+          ${outcomeCell(e)}
           <td><code>${e.principalId}</code></td>
           <td><code>${e.resource}</code></td>
+          <td>${e.runId ? runLink(e.runId) : ''}</td>
           <td class="num">${duration(e.durationUs / 1000)}</td>
           <td>${detailOf(e)}</td>
         </tr>`,

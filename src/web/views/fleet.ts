@@ -20,7 +20,13 @@ import { dataTable } from './table.ts';
 const LAYER_WINDOW_MS = 3_600_000;
 
 interface LayerOutcomes {
-  readonly syscalls: readonly { layer: string; ok: number; failed: number; denied: number }[];
+  readonly syscalls: readonly {
+    layer: string;
+    ok: number;
+    failed: number;
+    denied: number;
+    throttled: number;
+  }[];
 }
 
 const rate = (n: number): string => n.toFixed(2);
@@ -43,7 +49,7 @@ function countTable(caption: string, head: string, rows: readonly [Html | string
 function layersTable(report: LayerOutcomes): Html {
   if (report.syscalls.length === 0) return notice('info', 'No syscall in the last hour.');
   return dataTable(
-    ['Layer', { num: 'OK' }, { num: 'Failed' }, { num: 'Denied' }, { num: 'Success' }],
+    ['Layer', { num: 'OK' }, { num: 'Failed' }, { num: 'Denied' }, { num: 'Throttled' }, { num: 'Success' }],
     report.syscalls.map((l) => {
       const total = l.ok + l.failed + l.denied;
       return html`<tr data-layer="${l.layer}">
@@ -51,6 +57,7 @@ function layersTable(report: LayerOutcomes): Html {
         <td class="num">${l.ok}</td>
         <td class="num">${l.failed}</td>
         <td class="num">${l.denied}</td>
+        <td class="num">${l.throttled}</td>
         <td class="num">${total === 0 ? '-' : `${((l.ok / total) * 100).toFixed(1)}%`}</td>
       </tr>`;
     }),

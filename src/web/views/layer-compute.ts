@@ -1,7 +1,8 @@
 /**
  * @module web/views/layer-compute
- * The compute layer's page: the tenant's sandboxes (`sandbox.list`) and its browser sessions
- * (`browser.list`, newest first: which are open, and which of those are live in this server's pool).
+ * The compute layer's page: the health of the browser pool and sandboxes (`fleet.drivers`), the
+ * tenant's sandboxes (`sandbox.list`) and its browser sessions (`browser.list`, newest first: which
+ * are open, and which of those are live in this server's pool).
  * Sandbox specs are not shown: they can carry environment values.
  */
 import { html } from 'hono/html';
@@ -9,7 +10,7 @@ import type { SandboxInfo } from '../../compute/index.ts';
 import type { Kernel } from '../../kernel/index.ts';
 import { notice, time, type Html } from '../layout.ts';
 import { callAs, type DashboardContext } from '../render.ts';
-import { section, type LayerPage } from './layer-common.ts';
+import { driverHealthSection, section, type LayerPage } from './layer-common.ts';
 import { dataTable } from './table.ts';
 
 /** What `sandbox.list` returns of a sandbox (its owner is the caller's tenant, left out). */
@@ -73,7 +74,8 @@ export const computeLayer: LayerPage = {
   title: 'Compute',
   shows: 'sandboxes and the browser pool',
   body: async (c: DashboardContext, kernel: Kernel) =>
-    html`${await section('Sandboxes', async () =>
+    html`${await driverHealthSection(c, kernel, 'compute')}
+    ${await section('Sandboxes', async () =>
       sandboxes((await callAs<{ sandboxes: SandboxRow[] }>(c, kernel, 'sandbox.list', {})).sandboxes),
     )}
     ${await section('Browser sessions', async () =>

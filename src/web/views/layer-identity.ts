@@ -1,6 +1,7 @@
 /**
  * @module web/views/layer-identity
- * The identity layer's page: the tenant's mailboxes (`mail.mailboxes.list`) and its mail events
+ * The identity layer's page: the SMTP relay's and outbox's health (`fleet.drivers`), the tenant's
+ * mailboxes (`mail.mailboxes.list`) and its mail events
  * (`mail.events.list`: received, sent, failed; headers only, never a body), oldest first from the
  * `after` cursor in the URL, since that is the order the syscall pages in.
  */
@@ -8,7 +9,7 @@ import { html } from 'hono/html';
 import type { Kernel } from '../../kernel/index.ts';
 import { notice, type Html } from '../layout.ts';
 import { callAs, type DashboardContext } from '../render.ts';
-import { section, type LayerPage } from './layer-common.ts';
+import { driverHealthSection, section, type LayerPage } from './layer-common.ts';
 import { dataTable, isoTime } from './table.ts';
 
 const EVENTS_PAGE = 50;
@@ -76,7 +77,8 @@ export const identityLayer: LayerPage = {
   body: async (c: DashboardContext, kernel: Kernel) => {
     const after = Number(/^\d+$/.exec(c.req.query('after') ?? '')?.[0] ?? 0);
     let boxes: MailboxRow[] = [];
-    return html`${await section('Mailboxes', async () => {
+    return html`${await driverHealthSection(c, kernel, 'identity')}
+    ${await section('Mailboxes', async () => {
       boxes = (await callAs<{ mailboxes: MailboxRow[] }>(c, kernel, 'mail.mailboxes.list', {})).mailboxes;
       return mailboxes(boxes);
     })}

@@ -61,12 +61,19 @@ function figures(s: QueueStats): Html {
   return html`<dl class="kv">
     <dt>Entries</dt>
     <dd>${counts || 'none'}</dd>
-    <dt>Speculation</dt>
-    <dd>window ${s.window}, next batch of ${s.batchTarget}</dd>
-    <dt>Head of line</dt>
-    <dd>
-      ${s.headOfLine ? html`${s.headOfLine.entries.join(', ')}: ${s.headOfLine.why}` : 'nothing blocked'}
-    </dd>
+    ${
+      s.running
+        ? html`<dt>Speculation</dt>
+            <dd>window ${s.window}, next batch of ${s.batchTarget}</dd>
+            <dt>Head of line</dt>
+            <dd>
+              ${s.headOfLine ? html`${s.headOfLine.entries.join(', ')}: ${s.headOfLine.why}` : 'nothing blocked'}
+            </dd>`
+        : s.stopped
+          ? '' // the stop is shown above the figures
+          : html`<dt>Worker</dt>
+              <dd>none in this server process (one starts with the next submit here)</dd>`
+    }
     <dt>Checks</dt>
     <dd>
       ${s.checks} (${s.checksPerMerge === null ? 'no merge yet' : `${s.checksPerMerge} per merged change`}),

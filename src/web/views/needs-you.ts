@@ -2,8 +2,10 @@
  * @module web/views/needs-you
  * The home view: only what waits on a person (`fleet.problems`), one row per thing to do, each with
  * its reason, how long it has waited (approvals: the time left before they escalate) and an action.
- * Unhealthy drivers (needs-you-list.ts) are rows too. The nav badge shows the same list's count, so
- * the badge and the rows always agree.
+ * Drivers that are not healthy are rows too, linked to their layer's page. The nav badge shows the
+ * same list's count, so the badge and the rows always agree; `GET /ui/needs-you/count` is how a
+ * page's badge follows its stream (assets/app.js), answered once per tick for the pages of a tenant
+ * (fragment-cache.ts).
  */
 import type { Hono } from 'hono';
 import { html } from 'hono/html';
@@ -11,10 +13,12 @@ import type { Kernel } from '../../kernel/index.ts';
 import type { Problem } from '../../orchestration/problems/types.ts';
 import { duration, notice, type Html } from '../layout.ts';
 import { needsYou } from '../needs-you-list.ts';
-import { render, type DashboardContext } from '../render.ts';
+import { FragmentCache } from '../fragment-cache.ts';
+import { fragments, headSeq, needsYouCount, render, type DashboardContext } from '../render.ts';
 import type { DashboardEnv } from '../session.ts';
 import { actionForm, flash, runLink } from './common.ts';
 import { decideForm } from './decide-form.ts';
+import { LAYER_PAGES } from './layers.ts';
 
 const KIND_LABEL: Record<Problem['kind'], string> = {
   approval: 'Approval',
@@ -25,12 +29,22 @@ const KIND_LABEL: Record<Problem['kind'], string> = {
   merge_change: 'Merge change',
   merge_queue_stopped: 'Merge queue stopped',
   version_unavailable: 'Version unavailable',
+  driver: 'Driver',
 };
 
 /** Actions the dashboard can take in one click; the rest are shown as the call to make. */
 const ONE_CLICK = new Set(['runs.cancel', 'mq.resume', 'runs.budget_pauses.resolve']);
 
+/** A driver's layer page, where its health and what it runs are shown. */
+function driverLink(item: Problem): Html {
+  const layer = LAYER_PAGES.find((l) => l.slug === item.driver?.layer);
+  return layer
+    ? html`<a href="/ui/layers/${layer.slug}">See the ${layer.title.toLowerCase()} layer</a>`
+    : html`<a href="/ui/layers">See the layers</a>`;
+}
+
 function actionCell(c: DashboardContext, item: Problem): Html {
+  if (item.kind === 'driver') return driverLink(item);
   const csrf = c.get('csrf');
   const readOnly = c.get('readOnly');
   if (item.action.syscall === 'approvals.decide')
@@ -60,7 +74,7 @@ function waited(item: Problem): Html {
 }
 
 async function body(c: DashboardContext, kernel: Kernel): Promise<Html> {
-  const { problems, drivers, count } = await needsYou(c, kernel);
+  const { problems, count } = await needsYou(c, kernel);
   if (count === 0) return html`${flash((n) => c.req.query(n))}${notice('info', 'Nothing waits on you.')}`;
   return html`${flash((n) => c.req.query(n))}
     <p>
@@ -91,6 +105,7 @@ async function body(c: DashboardContext, kernel: Kernel): Promise<Html> {
             html`<tr data-kind="${item.kind}">
               <td>
                 ${KIND_LABEL[item.kind]}${item.severity ? html` <strong>${item.severity}</strong>` : ''}
+                ${item.driver ? html` <strong>${item.driver.status}</strong>` : ''}
               </td>
               <td>${item.reason}</td>
               <td>${item.runId ? runLink(item.runId) : ''}</td>
@@ -98,18 +113,32 @@ async function body(c: DashboardContext, kernel: Kernel): Promise<Html> {
               <td>${actionCell(c, item)}</td>
             </tr>`,
         )}
-        ${drivers.map(
-          (d) =>
-            html`<tr data-kind="driver">
-              <td>Unhealthy driver</td>
-              <td>${d.driver}: ${d.reason}</td>
-              <td></td>
-              <td></td>
-              <td><a href="/ui/layers">See the layers</a></td>
-            </tr>`,
-        )}
       </tbody>
     </table>`;
+}
+
+/**
+ * `{ count }` of the needs-you list (null when the session may not read it). With `X-Strata-Seq`,
+ * a count read after that event sequence may be shared by the tenant's pages (fragment-cache.ts).
+ */
+export function needsYouCountRoute(app: Hono<DashboardEnv>, kernel: Kernel): void {
+  app.get('/needs-you/count', async (c) => {
+    const make = async () => {
+      const head = await headSeq(c, kernel); // before the count: it shows every event up to head
+      const count = await needsYouCount(c, kernel);
+      return {
+        head: head ?? 0,
+        html: JSON.stringify({ count: count ?? null }),
+        shareable: head !== undefined,
+      };
+    };
+    const seq = Number(c.req.header('x-strata-seq'));
+    const text =
+      Number.isSafeInteger(seq) && seq >= 0
+        ? await fragments.get(FragmentCache.keyOf(c.get('principal'), c.req.url), seq, make)
+        : (await make()).html;
+    return c.body(text ?? '{"count":null}', 200, { 'content-type': 'application/json' });
+  });
 }
 
 export function needsYouView(app: Hono<DashboardEnv>, kernel: Kernel): void {

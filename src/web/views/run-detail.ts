@@ -2,7 +2,8 @@
  * @module web/views/run-detail
  * One run: its state, cost and error; the timeline of its journal (steps, syscalls, timers, signals,
  * children) with attempts and durations, compact by default (outputs folded away, the noise of a
- * long history) or full, and downloadable as JSON; its child runs; its approvals; and the actions
+ * long history) or full, and downloadable as JSON; its child runs; its approvals; its audit entries
+ * (run-audit.ts); and the actions
  * cancel, retry, signal and approve, each a syscall as the operator. Live: events about this run or
  * its children re-render it.
  */
@@ -18,6 +19,7 @@ import { requireCsrf, type DashboardEnv } from '../session.ts';
 import { actionForm, field, flash, runLink, statusCell, usd } from './common.ts';
 import { dataTable } from './table.ts';
 import { decideForm } from './decide-form.ts';
+import { runAuditSection } from './run-audit.ts';
 
 type Journal = { run: Run; entries: TimelineEntry[] };
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
@@ -171,15 +173,17 @@ async function body(c: DashboardContext, kernel: Kernel, runId: string): Promise
   const full = c.req.query('view') === 'full';
   const layer = c.req.query('layer');
   const journal = await callAs<Journal>(c, kernel, 'runs.journal', { runId });
-  const [children, approvals] = await Promise.all([
-    callAs<{ runs: Run[] }>(c, kernel, 'runs.list', { parentId: runId, limit: 100 }).catch(() => ({
-      runs: [],
-    })),
+  const childrenRead = callAs<{ runs: Run[] }>(c, kernel, 'runs.list', { parentId: runId, limit: 100 }).catch(
+    () => ({ runs: [] as Run[] }),
+  );
+  const [children, approvals, audit] = await Promise.all([
+    childrenRead,
     callAs<{ approvals: Approval[] }>(c, kernel, 'approvals.list', { runId, status: 'all', limit: 50 }).catch(
       () => ({
         approvals: [],
       }),
     ),
+    childrenRead.then((read) => runAuditSection(c, kernel, journal.run, read.runs.length > 0)),
   ]);
   const run = journal.run;
   const self = `/ui/runs/${encodeURIComponent(run.id)}`;
@@ -213,7 +217,8 @@ async function body(c: DashboardContext, kernel: Kernel, runId: string): Promise
       · <a href="${self}/journal.json" download>Download the journal (JSON)</a>
     </p>
     ${layerLinks(self, journal.entries, layer)}
-    ${timeline(layer === undefined ? journal.entries : journal.entries.filter((e) => layerOfEntry(e) === layer), full)}`;
+    ${timeline(layer === undefined ? journal.entries : journal.entries.filter((e) => layerOfEntry(e) === layer), full)}
+    ${audit}`;
 }
 
 export function runDetailView(app: Hono<DashboardEnv>, kernel: Kernel): void {

@@ -5,10 +5,10 @@
  * one role are merged, as the API requires alternation), and a JSON-schema response format is a
  * forced tool whose input is the answer — the pattern Anthropic documents for structured output.
  */
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import { z } from 'zod';
 import { chaosFetch } from '../../chaos-faults.ts';
-import { badResponse, providerError } from '../../provider-errors.ts';
+import { badResponse, malformedToolCall, providerError } from '../../provider-errors.ts';
 import type {
   FinishReason,
   Generation,
@@ -183,13 +183,20 @@ function toWireRequest(request: ProviderRequest, defaultMaxTokens: number) {
 export function createAnthropicProvider(options: AnthropicOptions): ModelProvider {
   const { name } = options;
   const defaultMaxTokens = options.defaultMaxTokens ?? 4096;
-  const client = new Anthropic({
-    apiKey: options.apiKey ?? 'not-needed',
-    baseURL: options.baseUrl ?? 'https://api.anthropic.com',
-    maxRetries: 0,
-    timeout: options.timeoutMs ?? 60_000,
-    fetch: chaosFetch(), // realises chaos's named faults (models/chaos-faults.ts); plain fetch otherwise
-  });
+  // The SDK (~250 modules) is loaded by the first call, not when the provider is configured:
+  // every process that opens a runtime configures its providers; few of them call one.
+  let client: Promise<Anthropic> | undefined;
+  const clientOf = (): Promise<Anthropic> =>
+    (client ??= import('@anthropic-ai/sdk').then(
+      ({ default: Sdk }) =>
+        new Sdk({
+          apiKey: options.apiKey ?? 'not-needed',
+          baseURL: options.baseUrl ?? 'https://api.anthropic.com',
+          maxRetries: 0,
+          timeout: options.timeoutMs ?? 60_000,
+          fetch: chaosFetch(name), // realises chaos's named faults (models/chaos-faults.ts); plain fetch otherwise
+        }),
+    ));
   const check = <T>(schema: z.ZodType<T>, value: unknown): T => {
     const parsed = schema.safeParse(value);
     if (!parsed.success)
@@ -200,7 +207,9 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
   async function generate(request: ProviderRequest): Promise<Generation> {
     let raw: unknown;
     try {
-      raw = await client.messages.create(toWireRequest(request, defaultMaxTokens), {
+      raw = await (
+        await clientOf()
+      ).messages.create(toWireRequest(request, defaultMaxTokens), {
         signal: request.signal,
       });
     } catch (error) {
@@ -216,7 +225,7 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
         const call = block as { id: string; name: string; input: unknown };
         // The wire format's tool input is a JSON object; anything else is a malformed tool call.
         if (typeof call.input !== 'object' || call.input === null || Array.isArray(call.input))
-          throw badResponse(name, 'tool call input is not a JSON object');
+          throw malformedToolCall(name, 'tool call input is not a JSON object');
         if (call.name === format) text = JSON.stringify(call.input);
         else toolCalls.push({ id: call.id, name: call.name, arguments: call.input });
       }
@@ -240,7 +249,9 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
     let model = request.model;
     const finished: ToolCall[] = [];
     try {
-      const events = await client.messages.create(
+      const events = await (
+        await clientOf()
+      ).messages.create(
         { ...toWireRequest(request, defaultMaxTokens), stream: true },
         { signal: request.signal },
       );
@@ -291,7 +302,7 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
             try {
               input = block.json.trim() === '' ? {} : JSON.parse(block.json);
             } catch {
-              throw badResponse(name, 'tool input is not JSON');
+              throw malformedToolCall(name, 'tool input is not JSON');
             }
             if (block.name === format) yield { type: 'text', text: JSON.stringify(input) };
             else finished.push({ id: block.id, name: block.name, arguments: input });

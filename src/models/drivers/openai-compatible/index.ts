@@ -5,10 +5,10 @@
  * service retries, honouring Retry-After, and falls back across providers); every response is
  * checked against the wire format before it is trusted.
  */
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { z } from 'zod';
 import { chaosFetch } from '../../chaos-faults.ts';
-import { badResponse, providerError } from '../../provider-errors.ts';
+import { badResponse, malformedToolCall, providerError } from '../../provider-errors.ts';
 import type {
   Embeddings,
   FinishReason,
@@ -175,19 +175,26 @@ function parseArguments(provider: string, text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw badResponse(provider, 'tool call arguments are not JSON');
+    throw malformedToolCall(provider);
   }
 }
 
 export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions): ModelProvider {
   const { name } = options;
-  const client = new OpenAI({
-    apiKey: options.apiKey ?? 'not-needed',
-    baseURL: options.baseUrl,
-    maxRetries: 0,
-    timeout: options.timeoutMs ?? 60_000,
-    fetch: chaosFetch(), // realises chaos's named faults (models/chaos-faults.ts); plain fetch otherwise
-  });
+  // The SDK (~250 modules) is loaded by the first call, not when the provider is configured:
+  // every process that opens a runtime configures its providers; few of them call one.
+  let client: Promise<OpenAI> | undefined;
+  const clientOf = (): Promise<OpenAI> =>
+    (client ??= import('openai').then(
+      ({ default: Sdk }) =>
+        new Sdk({
+          apiKey: options.apiKey ?? 'not-needed',
+          baseURL: options.baseUrl,
+          maxRetries: 0,
+          timeout: options.timeoutMs ?? 60_000,
+          fetch: chaosFetch(name), // realises chaos's named faults (models/chaos-faults.ts); plain fetch otherwise
+        }),
+    ));
   const check = <T>(schema: z.ZodType<T>, value: unknown): T => {
     const parsed = schema.safeParse(value);
     if (!parsed.success)
@@ -198,7 +205,9 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   async function generate(request: ProviderRequest): Promise<Generation> {
     let raw: unknown;
     try {
-      raw = await client.chat.completions.create(toWireRequest(request), { signal: request.signal });
+      raw = await (
+        await clientOf()
+      ).chat.completions.create(toWireRequest(request), { signal: request.signal });
     } catch (error) {
       throw providerError(name, error, request.signal);
     }
@@ -223,7 +232,9 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
     let usage: Usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 };
     let model = request.model;
     try {
-      const chunks = await client.chat.completions.create(
+      const chunks = await (
+        await clientOf()
+      ).chat.completions.create(
         { ...toWireRequest(request), stream: true, stream_options: { include_usage: true } },
         { signal: request.signal },
       );
@@ -269,10 +280,9 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleOptions)
   }): Promise<Embeddings> {
     let raw: unknown;
     try {
-      raw = await client.embeddings.create(
-        { model: request.model, input: [...request.texts] },
-        { signal: request.signal },
-      );
+      raw = await (
+        await clientOf()
+      ).embeddings.create({ model: request.model, input: [...request.texts] }, { signal: request.signal });
     } catch (error) {
       throw providerError(name, error, request.signal);
     }

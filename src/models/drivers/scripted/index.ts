@@ -9,7 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import { StrataError } from '../../../kernel/index.ts';
-import { scriptedFault, scriptedToolCallFault } from '../../chaos-faults.ts';
+import { BROKEN_TOOL_JSON, scriptedFault, scriptedToolCallsBroken } from '../../chaos-faults.ts';
+import { malformedToolCall } from '../../provider-errors.ts';
 import type {
   Embeddings,
   FinishReason,
@@ -66,7 +67,6 @@ export function createScriptedProvider(options: ScriptedOptions): ScriptedProvid
     if (entry.error !== undefined) throw entry.error as Error;
     const text = entry.text ?? '';
     const toolCalls = entry.toolCalls ?? [];
-    scriptedToolCallFault(name, toolCalls.length);
     const prompt = request.messages.map((m) => m.content).join('\n');
     return {
       text,
@@ -84,11 +84,15 @@ export function createScriptedProvider(options: ScriptedOptions): ScriptedProvid
   async function* stream(request: ProviderRequest): AsyncIterable<StreamDelta> {
     await scriptedFault(name, { signal: request.signal, timeoutMs });
     const answer = reply(request);
+    const broken = scriptedToolCallsBroken(answer.toolCalls.length);
     for (const piece of answer.text.match(/\S+\s*|\s+/g) ?? []) yield { type: 'text', text: piece };
     for (const [index, toolCall] of answer.toolCalls.entries()) {
       const { id, name } = toolCall;
-      yield { type: 'tool_call_delta', index, id, name, arguments: JSON.stringify(toolCall.arguments ?? {}) };
+      const args = broken ? BROKEN_TOOL_JSON : JSON.stringify(toolCall.arguments ?? {});
+      yield { type: 'tool_call_delta', index, id, name, arguments: args };
     }
+    // As a provider's stream: the broken arguments went out, then they do not parse.
+    if (broken) throw malformedToolCall(name);
     for (const toolCall of answer.toolCalls) yield { type: 'tool_call', toolCall };
     yield { type: 'finish', finishReason: answer.finishReason, usage: answer.usage, model: answer.model };
   }
@@ -115,8 +119,12 @@ export function createScriptedProvider(options: ScriptedOptions): ScriptedProvid
   return {
     name,
     calls,
-    generate: (request) =>
-      scriptedFault(name, { signal: request.signal, timeoutMs }).then(() => reply(request)),
+    generate: async (request) => {
+      await scriptedFault(name, { signal: request.signal, timeoutMs });
+      const answer = reply(request);
+      if (scriptedToolCallsBroken(answer.toolCalls.length)) throw malformedToolCall(name);
+      return answer;
+    },
     stream,
     embed,
   };

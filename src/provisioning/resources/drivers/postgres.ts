@@ -27,8 +27,9 @@
  *   role, `REVOKE CONNECT`, limits and suspension still hold; a password only matters under `scram`.
  */
 import { createHash, createHmac, pbkdf2, randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
-import pg from 'pg';
+import type pg from 'pg';
 import { z } from 'zod';
 import { isStrataError, StrataError } from '../../../kernel/errors.ts';
 import type { Provisioned, ResourceDriver, ResourceRef } from '../types.ts';
@@ -61,7 +62,13 @@ const SCRAM_ITERATIONS = 4096;
 /** Lock and catalog contention between sessions creating, renaming or dropping databases. */
 const TRANSIENT = new Set(['55006', '40001', '40P01', '55P03']);
 const pbkdf2Async = promisify(pbkdf2);
-const q = (identifier: string): string => pg.escapeIdentifier(identifier);
+// pg (~30 modules) is required when a driver is made (a postgres admin URL is configured), not with
+// the provisioning layer that every CLI command and worker process loads.
+const require = createRequire(import.meta.url);
+let pgModule: typeof pg | undefined;
+const pgOf = (): typeof pg => (pgModule ??= require('pg') as typeof pg);
+
+const q = (identifier: string): string => pgOf().escapeIdentifier(identifier);
 
 /** What an earlier, interrupted `create` of the same id left behind. */
 interface Leftovers {
@@ -128,7 +135,7 @@ export class PostgresResourceDriver implements ResourceDriver {
       });
     }
     this.#settings = settingsOf(options, new URL(adminUrl));
-    this.#pool = new pg.Pool({ connectionString: adminUrl, max: 4 });
+    this.#pool = new (pgOf().Pool)({ connectionString: adminUrl, max: 4 });
     // An idle admin connection that drops emits 'error' on the pool; the next query reconnects.
     this.#pool.on('error', () => undefined);
   }
@@ -191,7 +198,7 @@ export class PostgresResourceDriver implements ResourceDriver {
     const password = randomBytes(32).toString('base64url');
     const verifier = await scramVerifier(password);
     await this.#script('rotate credentials of', name, [
-      `ALTER ROLE ${q(name)} PASSWORD ${pg.escapeLiteral(verifier)}`,
+      `ALTER ROLE ${q(name)} PASSWORD ${pgOf().escapeLiteral(verifier)}`,
     ]);
     await this.#terminate(name);
     return this.#provisioned(name, password).secrets;
@@ -268,7 +275,7 @@ export class PostgresResourceDriver implements ResourceDriver {
     return this.#exec(
       [
         `${options.roleExists ? 'ALTER' : 'CREATE'} ROLE ${db} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE` +
-          ` NOREPLICATION NOBYPASSRLS CONNECTION LIMIT ${limit} PASSWORD ${pg.escapeLiteral(verifier)}`,
+          ` NOREPLICATION NOBYPASSRLS CONNECTION LIMIT ${limit} PASSWORD ${pgOf().escapeLiteral(verifier)}`,
         ...(options.spare === undefined ? [] : [`ALTER DATABASE ${q(options.spare)} RENAME TO ${db}`]),
         `ALTER DATABASE ${db} OWNER TO ${db}`,
         `REVOKE ALL ON DATABASE ${db} FROM PUBLIC`,

@@ -44,6 +44,10 @@ export class PostgresTransaction implements Transaction, MigrationTx {
     await this.#scope.call(() => simpleQuery(this.#client, sql));
   }
 
+  afterCommit(hook: () => void): void {
+    this.#scope.afterCommit(hook);
+  }
+
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     const parent = this.#scope;
     const depth = parent.depth + 1;
@@ -53,7 +57,7 @@ export class PostgresTransaction implements Transaction, MigrationTx {
       await parent.call(() => simpleQuery(this.#client, sql));
     };
     return parent.serial(() => {
-      const scope = new TxScope(depth);
+      const scope = new TxScope(depth, parent);
       return scope.run<Transaction, T>(new PostgresTransaction(this.#client, scope), fn, {
         begin: exec(`SAVEPOINT ${savepoint}`),
         commit: exec(`RELEASE SAVEPOINT ${savepoint}`),

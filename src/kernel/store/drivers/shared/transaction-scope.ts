@@ -12,6 +12,9 @@
  *   back to its savepoint clears the failure on both engines.
  * - Nested transactions on one handle run one at a time: savepoints form a stack, so two
  *   concurrent children would interleave their SAVEPOINT/RELEASE and corrupt each other.
+ * - `afterCommit` hooks run once the outermost transaction has committed, and never if the level
+ *   they were registered at rolls back: a savepoint that is released hands its hooks to its
+ *   parent, one rolled back to drops them.
  */
 import { StrataError } from '../../../errors.ts';
 
@@ -28,9 +31,13 @@ export class TxScope {
   #open = true;
   #failure: { readonly error: unknown } | undefined;
   #tail: Promise<unknown> = Promise.resolve();
+  readonly #parent: TxScope | undefined;
+  #afterCommit: (() => void)[] = [];
 
-  constructor(depth: number) {
+  /** `parent`: the scope a nested one (a savepoint) belongs to; none for the outermost. */
+  constructor(depth: number, parent?: TxScope) {
     this.depth = depth;
+    this.#parent = parent;
   }
 
   /** False once the transaction committed or rolled back. */
@@ -64,6 +71,19 @@ export class TxScope {
         { cause: this.#failure.error },
       );
     }
+  }
+
+  /**
+   * Runs `hook` after the outermost transaction commits (not at all if this level or an enclosing
+   * one rolls back). Hooks run in the order registered, right after COMMIT and before
+   * `transaction()` resolves; they must not throw (the data is committed either way, so an error
+   * is dropped rather than reported as the transaction failing).
+   */
+  afterCommit(hook: () => void): void {
+    if (!this.#open) {
+      throw new StrataError('E_STORE', 'afterCommit on a transaction that already ended; call it inside fn');
+    }
+    this.#afterCommit.push(hook);
   }
 
   /** Queues a nested transaction behind any sibling still running on this handle. */
@@ -100,14 +120,34 @@ export class TxScope {
     try {
       await ops.commit();
     } catch (error) {
+      this.#afterCommit = [];
       await swallow(ops.rollback);
       throw error;
     }
+    this.#committed();
     return result;
+  }
+
+  /** A savepoint's hooks wait for its parent; the outermost transaction's run now. */
+  #committed(): void {
+    const hooks = this.#afterCommit;
+    this.#afterCommit = [];
+    if (this.#parent !== undefined) {
+      this.#parent.#afterCommit.push(...hooks);
+      return;
+    }
+    for (const hook of hooks) {
+      try {
+        hook();
+      } catch {
+        // See afterCommit: the transaction committed; a failing hook must not say otherwise.
+      }
+    }
   }
 
   async #rollback(ops: ScopeOps): Promise<void> {
     this.#open = false;
+    this.#afterCommit = [];
     // The error that made us roll back is the one worth reporting; a driver that needs to know the
     // rollback itself failed (a broken connection) tracks that in its own `rollback`.
     await swallow(ops.rollback);

@@ -39,6 +39,10 @@ export class SqliteTransaction implements Transaction, MigrationTx {
     return this.#scope.call(() => this.#conn.exec(sql));
   }
 
+  afterCommit(hook: () => void): void {
+    this.#scope.afterCommit(hook);
+  }
+
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     const parent = this.#scope;
     const depth = parent.depth + 1;
@@ -46,7 +50,7 @@ export class SqliteTransaction implements Transaction, MigrationTx {
     const savepoint = `strata_sp_${depth}`;
     const exec = (sql: string) => () => parent.call(() => this.#conn.exec(sql));
     return parent.serial(() => {
-      const scope = new TxScope(depth);
+      const scope = new TxScope(depth, parent);
       return scope.run<Transaction, T>(new SqliteTransaction(this.#conn, scope), fn, {
         begin: exec(`SAVEPOINT ${savepoint}`),
         commit: exec(`RELEASE SAVEPOINT ${savepoint}`),
