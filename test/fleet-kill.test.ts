@@ -7,7 +7,8 @@
 // the latency target itself (p95 within lease + 1 s) is measured by `npm run bench -- fleet`
 // (kill-to-resume), not asserted here: beside another heavy test file on 2 cores it drifted to
 // lease + 2.6 s in CI. No effect happens twice, every task is completed by its agent, and a late
-// completion from the killed execution (as a partitioned worker would send it) is refused.
+// completion from the killed execution (as a partitioned worker would send it) is refused. The
+// killed worker's agents are each taken over once; the fleet report counts every takeover.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -176,8 +177,33 @@ test(
       `# fleet kill: ${orphaned.length} of ${AGENTS} agents on the killed worker; kill to next step p50 ${p50} ms, p95 ${p95} ms, max ${Math.max(...latencies)} ms (lease ${LEASE_MS} ms); report: deaths ${report.deaths.detected}, detection p50 ${report.deaths.detectionLatencyMs?.p50} ms, p95 ${report.deaths.detectionLatencyMs?.p95} ms, heartbeat to resume p95 ${report.deaths.heartbeatToResumeMs?.p95} ms\n`,
     );
     assert.ok(Math.max(...latencies) <= LEASE_MS + 5_000, `every agent resumed within lease + 5 s`);
-    assert.equal(report.deaths.detected, orphaned.length, 'one death per orphaned agent');
-    assert.equal(report.deaths.selfReclaimed, 0);
+    // Every agent the killed worker held was taken over once, by another worker. On a loaded 2-core
+    // machine a live worker's lease can also lapse (its heartbeat late by more than the lease) and be
+    // taken over: that is a death as the fleet sees it, so the report must count it too, but it is
+    // not one of the killed worker's. The report is checked against the takeovers table itself.
+    const takeovers = await store.all<{
+      run_id: string;
+      prev_owner: string | null;
+      new_owner: string;
+      taken_at: number | string;
+    }>('SELECT run_id, prev_owner, new_owner, taken_at FROM orch_lease_takeovers');
+    const isDeathOfVictim = (t: (typeof takeovers)[number]): boolean =>
+      t.prev_owner === 'wrk_kill_a' && t.new_owner !== 'wrk_kill_a' && Number(t.taken_at) >= killedAt;
+    assert.deepEqual(
+      takeovers
+        .filter(isDeathOfVictim)
+        .map((t) => t.run_id)
+        .sort(),
+      [...orphaned].sort(),
+      'one death per orphaned agent',
+    );
+    const lapses = takeovers.filter((t) => !isDeathOfVictim(t));
+    if (lapses.length)
+      process.stdout.write(
+        `# fleet kill: ${lapses.length} leases of live workers lapsed under load: ${JSON.stringify(lapses)}\n`,
+      );
+    assert.equal(report.deaths.detected, takeovers.filter((t) => t.prev_owner !== t.new_owner).length);
+    assert.equal(report.deaths.selfReclaimed, takeovers.filter((t) => t.prev_owner === t.new_owner).length);
 
     // Exactly one effect per (agent, step): none repeated, none missing.
     const effects = await store.all<{ n: number | string; steps: number | string }>(
@@ -195,7 +221,11 @@ test(
     assert.equal(done.filter((t) => t.status === 'completed' && t.claims === 1).length, AGENTS);
     const resumed = orphaned[0] ?? '';
     const resumedTask = done.find((t) => t.id === taskOf.get(resumed));
-    assert.deepEqual(resumedTask?.holder, { runId: resumed, incarnation: 2 });
+    // Incarnation 1 plus one per takeover by another worker: 2, unless a replacement's lease also
+    // lapsed under load.
+    const incarnation =
+      1 + takeovers.filter((t) => t.run_id === resumed && t.prev_owner !== t.new_owner).length;
+    assert.deepEqual(resumedTask?.holder, { runId: resumed, incarnation });
 
     // A late completion from the killed execution is refused, and changes nothing.
     await assert.rejects(
