@@ -106,8 +106,32 @@ describe('sessions', () => {
     for (const asset of page.text.matchAll(/(?:src|href)="(\/ui\/assets\/[^"]+)"/g)) {
       const res = await fetch(`${env.url}${asset[1]}`);
       assert.equal(res.status, 200, asset[1]);
+      assert.equal(res.headers.get('content-security-policy'), CONTENT_SECURITY_POLICY);
+      assert.equal(
+        res.headers.get('cache-control'),
+        'public, max-age=86400, immutable',
+        'its own caching kept',
+      );
       await res.arrayBuffer();
     }
+  });
+
+  it('sends the security headers and no-store on fragments, redirects, 404s and JSON too', async () => {
+    const answers = {
+      page: await admin.get('/ui'),
+      'live fragment': await admin.get('/ui/runs', { 'hx-request': 'true', 'x-strata-seq': '0' }),
+      'badge count': await admin.get('/ui/needs-you/count', { 'x-strata-seq': '0' }),
+      'unknown run': await admin.get('/ui/runs/run_nope'),
+      'login redirect': await fetch(`${env.url}/ui/runs`, { redirect: 'manual' }),
+    };
+    for (const [what, res] of Object.entries(answers)) {
+      assert.equal(res.headers.get('content-security-policy'), CONTENT_SECURITY_POLICY, what);
+      assert.equal(res.headers.get('x-frame-options'), 'DENY', what);
+      assert.equal(res.headers.get('referrer-policy'), 'no-referrer', what);
+      assert.equal(res.headers.get('cache-control'), 'no-store', what);
+    }
+    assert.equal(answers['unknown run'].status, 404);
+    assert.equal(answers['login redirect'].status, 303);
   });
 });
 
