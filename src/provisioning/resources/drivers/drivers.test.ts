@@ -443,4 +443,22 @@ void describe('sqlite resource driver', () => {
     for (const file of [path, `${path}-wal`, `${path}-shm`, join(dir, 'lonely')])
       assert.ok(!existsSync(file), file);
   });
+
+  it("a create racing the destroy of its tenant's last database still makes its file", async () => {
+    // The destroy removes the tenant's folder once it is empty, which can fall between a create's
+    // mkdir and its copy (seen in the 50-agent demo: provision.create answered E_NOT_FOUND).
+    for (let i = 0; i < 200; i++) {
+      const last = ref('racing');
+      await driver.create(last);
+      const next = ref('racing');
+      // The create starts 0 to 19 turns of the event loop after the destroy, to meet its rmdir.
+      const later = async (turns: number) => {
+        for (let t = 0; t < turns; t++) await new Promise((resolve) => setImmediate(resolve));
+        return driver.create(next);
+      };
+      const [, made] = await Promise.all([driver.destroy(last), later(i % 20)]);
+      assert.ok(existsSync(made.env['SQLITE_PATH'] ?? ''), `round ${i}`);
+      await driver.destroy(next);
+    }
+  });
 });

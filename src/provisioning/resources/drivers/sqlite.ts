@@ -57,18 +57,17 @@ export class SqliteResourceDriver implements ResourceDriver {
       if (!(await exists(path))) {
         const template = await this.#ensureTemplate();
         const tenantDir = join(this.#dir, ref.tenantId);
-        await mkdir(tenantDir, { recursive: true, mode: 0o700 });
-        await removeTemps(tenantDir, ref.id);
-        const temp = join(tenantDir, `.${ref.id}.db.${randomBytes(6).toString('hex')}.tmp`);
-        try {
-          await copyFile(template, temp, constants.COPYFILE_FICLONE);
-          await chmod(temp, WRITABLE);
-          // link, unlike rename, fails rather than replace a file someone made meanwhile
-          await link(temp, path).catch((error: unknown) => {
-            if (codeOf(error) !== 'EEXIST') throw error;
-          });
-        } finally {
-          await rm(temp, { force: true });
+        // The destroy of the tenant's last database removes its folder, which can fall between the
+        // mkdir and the copy (50 agents making and dropping scratch databases did): make it again.
+        // (mkdir itself can fail so: it finds the folder, then fails to stat it once it is gone.)
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await mkdir(tenantDir, { recursive: true, mode: 0o700 });
+            await copyInto(template, tenantDir, ref.id, path);
+            break;
+          } catch (error) {
+            if (codeOf(error) !== 'ENOENT' || attempt === 5 || !(await exists(template))) throw error;
+          }
         }
       }
     } catch (error) {
@@ -197,6 +196,22 @@ async function exists(path: string): Promise<boolean> {
       throw error;
     },
   );
+}
+
+/** Copies the template to a temp file in `tenantDir` and links it to `path` (a file made meanwhile is kept). */
+async function copyInto(template: string, tenantDir: string, id: string, path: string): Promise<void> {
+  await removeTemps(tenantDir, id);
+  const temp = join(tenantDir, `.${id}.db.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await copyFile(template, temp, constants.COPYFILE_FICLONE);
+    await chmod(temp, WRITABLE);
+    // link, unlike rename, fails rather than replace a file someone made meanwhile
+    await link(temp, path).catch((error: unknown) => {
+      if (codeOf(error) !== 'EEXIST') throw error;
+    });
+  } finally {
+    await rm(temp, { force: true });
+  }
 }
 
 function codeOf(error: unknown): string | undefined {
