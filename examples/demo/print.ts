@@ -62,6 +62,20 @@ export function printReport(r: DemoReport): void {
         })
         .join('')}`,
     );
+  // What else lowers a layer's rate: failed calls no injected fault touched (in the pass with
+  // mechanisms, mostly sandbox.exec E_NOT_FOUND: a sandbox gone with the killed worker, which the run
+  // that took over finds missing and makes again).
+  for (const [name, p] of passes) {
+    const others = Object.entries(p.layers)
+      .filter(([, l]) => Object.keys(l.failed_without_fault).length > 0)
+      .map(
+        ([layer, l]) =>
+          `${layer} ${Object.entries(l.failed_without_fault)
+            .map(([code, n]) => `${code} ${n}`)
+            .join(', ')}`,
+      );
+    if (others.length) console.log(`  failed with no fault (mechanisms ${name}): ${others.join('; ')}`);
+  }
   const e2e = r.passes.on?.end_to_end ?? r.passes.off?.end_to_end;
   if (e2e)
     console.log(

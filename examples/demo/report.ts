@@ -94,6 +94,7 @@ const layerLine = (l: ReliabilityReport['layers'][number]) => ({
   failed_after_fault: l.failedAfterFault,
   recovered: l.recovered,
   unrecovered: l.unrecovered,
+  failed_without_fault: l.failedWithoutFault,
   success_raw: l.successRaw,
   success_with_strata: l.successWithStrata,
 });

@@ -49,6 +49,7 @@ export { registerFleetMetrics, type FleetMetricsOptions } from './fleet-metrics.
 export { fleetReport, type FleetReport, type FleetReportOptions } from './fleet-report.ts';
 // The reliability report (issue 14): `fleet.reliability`.
 export { reliabilityReport } from './reliability/report.ts';
+export { otherFailures } from './reliability/format.ts';
 export {
   reliabilityReportSchema,
   type LayerReliability,

@@ -7,6 +7,7 @@
  */
 import type { Command } from 'commander';
 import type { ReliabilityInput, ReliabilityReport } from '../../orchestration/index.ts';
+import { otherFailures } from '../../orchestration/reliability/format.ts';
 import { configOf, outputOf } from '../context.ts';
 import { remoteOf } from '../remote.ts';
 
@@ -54,8 +55,12 @@ export function renderReliability(r: ReliabilityReport): string {
   const inv = r.invariants;
   const check = (name: string, c: { checked: boolean; holds: boolean; reason?: string }, what: string) =>
     `  ${name.padEnd(24)} ${!c.checked ? `not checked (${c.reason ?? 'unknown'})` : c.holds ? `holds (${what})` : `BROKEN (${what})`}`;
+  const others = r.layers
+    .filter((l) => Object.keys(l.failedWithoutFault).length > 0)
+    .map((l) => `${l.layer} ${otherFailures(l)}`);
   return [
     ...table([COLUMNS, ...rows]),
+    ...(others.length ? [`failed with no fault (by code): ${others.join('; ')}`] : []),
     '',
     `end to end over ${e.layersUsed.join(', ') || '(no layers)'}`,
     `  predicted raw (product of layers)  ${pct(e.predictedRaw)}`,

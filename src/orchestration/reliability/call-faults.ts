@@ -108,3 +108,42 @@ export async function callFaults(
   }
   return { byLayer, truncated: rows.length > CALL_SCAN_LIMIT };
 }
+
+/**
+ * Per layer, the failed calls with no fault marked on them, by error code: what lowers a layer's
+ * success with Strata besides the faults (a check that fails for real, a refused stale call). Those
+ * refused for capacity (E_RATE_LIMITED with no fault: throttled) are not failures and not counted.
+ */
+export async function failuresWithoutFault(
+  store: Store,
+  tenantId: string | undefined,
+  sinceMs: number | undefined,
+): Promise<Map<string, Record<string, number>>> {
+  const where = [
+    `outcome NOT IN ('ok', 'denied')`,
+    `detail NOT LIKE '%"faults":%'`,
+    `COALESCE(error_code, '') <> 'E_RATE_LIMITED'`,
+  ];
+  const params: (string | number)[] = [];
+  if (tenantId !== undefined) {
+    where.push('tenant_id = ?');
+    params.push(tenantId);
+  }
+  if (sinceMs !== undefined) {
+    where.push('ts >= ?');
+    params.push(sinceMs);
+  }
+  const rows = await store.all<{ action: string; code: string; n: number | string }>(
+    `SELECT action, COALESCE(error_code, 'E_UNKNOWN') AS code, COUNT(*) AS n FROM kernel_audit
+     WHERE ${where.join(' AND ')} GROUP BY action, error_code`,
+    params,
+  );
+  const byLayer = new Map<string, Record<string, number>>();
+  for (const row of rows) {
+    const layer = layerOf(row.action);
+    const codes = byLayer.get(layer) ?? {};
+    codes[row.code] = (codes[row.code] ?? 0) + Number(row.n);
+    byLayer.set(layer, codes);
+  }
+  return byLayer;
+}

@@ -64,6 +64,19 @@ const crowded = () =>
     },
   });
 
+const stale = () =>
+  defineSyscall({
+    name: 'sandbox.stale',
+    description: 'fails for a real reason, no fault involved (a state conflict)',
+    input: z.object({}),
+    output: z.object({ ok: z.boolean() }),
+    idempotency: 'idempotent',
+    retry: { attempts: 1 },
+    handler: () => {
+      throw new StrataError('E_CONFLICT', 'the workspace moved on');
+    },
+  });
+
 const once = defineWorkflow(
   { name: 'rel-test.once', version: 1, input: z.object({}), output: z.boolean() },
   async (ctx) => (await ctx.syscall<{ ok: boolean }>('tools.fragile', {})).ok,
@@ -119,6 +132,7 @@ async function open(db: StoreHandle, tenantName = 'rel') {
     kernel.register(def);
   kernel.register(flaky());
   kernel.register(crowded());
+  kernel.register(stale());
   for (const def of fleetSyscalls(engine)) kernel.register(def);
   engine.register(once);
   engine.register(again);
@@ -314,6 +328,11 @@ onEveryStore('reliability report', (db) => {
     await h.kernel.call('sandbox.flaky', {}, as);
     for (let i = 0; i < 2; i++)
       await assert.rejects(
+        h.kernel.call('sandbox.stale', {}, as),
+        (e: StrataError) => e.code === 'E_CONFLICT',
+      );
+    for (let i = 0; i < 2; i++)
+      await assert.rejects(
         h.kernel.call('sandbox.crowded', {}, as),
         (e: StrataError) => e.code === 'E_RATE_LIMITED',
       );
@@ -329,12 +348,16 @@ onEveryStore('reliability report', (db) => {
     const report = await reliabilityReport(h.store, h.principal.tenantId);
     const compute = report.layers.find((l) => l.layer === 'compute');
     assert.deepEqual(
-      compute && [compute.syscalls, compute.ok, compute.failed, compute.throttled, compute.successRaw],
-      [3, 1, 0, 2, 1],
+      compute && [compute.syscalls, compute.ok, compute.failed, compute.throttled],
+      [5, 1, 2, 2],
       'the two refusals for capacity are neither successes nor failures',
     );
+    assert.equal(compute?.successWithStrata, 1 / 3);
+    assert.deepEqual(compute?.failedWithoutFault, { E_CONFLICT: 2 }, 'the real failures, by code');
+    assert.match(renderReliability(report), /^failed with no fault \(by code\): compute E_CONFLICT 2$/m);
     const models = report.layers.find((l) => l.layer === 'models');
     assert.deepEqual(models && [models.failed, models.throttled, models.faultsInjected], [1, 0, 1]);
+    assert.deepEqual(models?.failedWithoutFault, {}, 'the injected 429 is a fault, not another failure');
     const fleet = await fleetReport(h.store, h.principal.tenantId);
     assert.equal(fleet.syscalls.find((l) => l.layer === 'sandbox')?.throttled, 2);
   });

@@ -15,7 +15,7 @@ import type { Store } from '../../kernel/index.ts';
 import { layerOf } from '../../kernel/index.ts';
 import { BUDGET_PAUSES_LAYER, budgetPauseMigrations } from '../budget-pause/migrations.ts';
 import { fleetReport, quantiles } from '../fleet-report.ts';
-import { callFaults, emptyCallFaults } from './call-faults.ts';
+import { callFaults, emptyCallFaults, failuresWithoutFault } from './call-faults.ts';
 import { invariants, type AuditChainCheck } from './invariants.ts';
 import { runFaults } from './run-faults.ts';
 import type { LayerReliability, Mechanisms, ReliabilityInput, ReliabilityReport } from './schema.ts';
@@ -104,11 +104,12 @@ export async function reliabilityReport(
 ): Promise<ReliabilityReport> {
   const { sinceMs } = options;
   const fleet = await fleetReport(store, tenantId, { ...(sinceMs === undefined ? {} : { sinceMs }) });
-  const [calls, runs, human, task] = await Promise.all([
+  const [calls, runs, human, task, otherFailures] = await Promise.all([
     callFaults(store, tenantId, sinceMs),
     runFaults(store, tenantId, sinceMs),
     humanResumes(store, tenantId, sinceMs),
     tasks(store, tenantId, sinceMs),
+    failuresWithoutFault(store, tenantId, sinceMs),
   ]);
   const outcomes = new Map<string, { ok: number; failed: number; denied: number; throttled: number }>();
   for (const s of fleet.syscalls) {
@@ -156,6 +157,7 @@ export async function reliabilityReport(
       unrecovered: r?.unrecovered ?? 0,
       pending: r?.pending ?? 0,
       unattributed: Math.max(0, c.failedAfterFault - (r?.linked ?? 0)),
+      failedWithoutFault: otherFailures.get(layer) ?? {},
       successRaw: ratio(rawOk.get(layer) ?? 0, decided),
       successWithStrata: ratio(o.ok, decided),
     };

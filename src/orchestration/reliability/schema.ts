@@ -10,7 +10,7 @@
  *   layers: [{ layer, syscalls, ok, failed, denied, throttled, faultsInjected, faultsByKind: {kind: n},
  *              faultedCalls, failedAfterFault,
  *              recovered: { retry, fallback, restart, takeover, human }, unrecovered, pending,
- *              unattributed, successRaw, successWithStrata }],
+ *              unattributed, failedWithoutFault: {code: n}, successRaw, successWithStrata }],
  *   mechanisms: { retry, fallback, restart, takeover, human },   // sums over the layers
  *   endToEnd: { layersUsed, predictedRaw, perCallRaw, callsPerTask, predictedRawPerTask,
  *               measuredWithoutMechanisms, measuredWithMechanisms,
@@ -63,6 +63,8 @@ export const layerReliabilitySchema = z.object({
   pending: count,
   /** Failed faulted calls no run's journal links to (calls made outside runs, or whose step was dropped). */
   unattributed: count,
+  /** Failed calls with no fault marked on them, by error code: the other reasons a layer's calls fail. */
+  failedWithoutFault: z.record(z.string(), count),
   /** Share of calls (denied and throttled ones left out) whose first attempt succeeded. */
   successRaw: share,
   /** Share of calls (denied and throttled ones left out) that ended ok. */

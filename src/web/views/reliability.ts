@@ -9,7 +9,7 @@
 import type { Hono } from 'hono';
 import { html } from 'hono/html';
 import type { Kernel } from '../../kernel/index.ts';
-import type { LayerReliability, ReliabilityReport } from '../../orchestration/index.ts';
+import { otherFailures, type LayerReliability, type ReliabilityReport } from '../../orchestration/index.ts';
 import { notice, type Html } from '../layout.ts';
 import { callAs, render, type DashboardContext } from '../render.ts';
 import type { DashboardEnv } from '../session.ts';
@@ -53,6 +53,7 @@ function layerRow(l: LayerReliability): Html {
     <td class="num">${l.unrecovered}</td>
     <td>${rate(`${l.layer} raw`, l.successRaw)}</td>
     <td>${rate(`${l.layer} with Strata`, l.successWithStrata)}</td>
+    <td>${otherFailures(l)}</td>
   </tr>`;
 }
 
@@ -93,6 +94,7 @@ function body(r: ReliabilityReport): Html {
               { num: 'Unrecovered' },
               'Raw',
               'With Strata',
+              'Other failures',
             ],
             r.layers.map(layerRow),
           )
