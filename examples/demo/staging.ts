@@ -42,17 +42,21 @@ const full = (error: unknown): boolean =>
   (typeof (error.data as { maxSessions?: unknown } | undefined)?.maxSessions === 'number' ||
     /already runs \d+ browser sessions/.test(error.message));
 
-/** Opens a session on the issue's page, waiting (durably, up to about two minutes) for a free slot. */
+/**
+ * Opens a session on the issue's page, waiting for a free slot: each call waits up to 5 s in the
+ * pool's queue (waitMs), then the run sleeps a second durably and asks again, up to about two minutes.
+ */
 async function openWhenFree(ctx: WorkflowContext, origin: string, issue: Issue): Promise<string> {
   for (let waited = 0; ; waited++) {
     try {
       const opened = await ctx.syscall<{ session: { id: string } }>('browser.open', {
         allowUrls: [origin],
         url: `${origin}/issue/${issue.number}`,
+        waitMs: 5_000,
       });
       return opened.session.id;
     } catch (error) {
-      if (!full(error) || waited >= 120) throw error;
+      if (!full(error) || waited >= 20) throw error;
       await ctx.sleep(1000);
     }
   }

@@ -80,3 +80,32 @@ it('one slot taken while callers are turned away: degraded after the threshold; 
   clock.advance(301_000);
   assert.equal(one.health().status, 'healthy', 'the crash left the window');
 });
+
+it('waitMs: a full pool hands a freed slot to the waiters in arrival order; one whose wait ends is refused', async () => {
+  const one = await sessions({ maxSessions: 1, pool: { spareContexts: 0 } });
+  const wait = (waitMs: number) =>
+    one.openSession({ tenantId: 't1', principal: 'key_1', allowUrls: ['http://127.0.0.1'], waitMs });
+  const first = await open(one);
+  const order: string[] = [];
+  const second = wait(10_000).then((s) => (order.push('second'), s));
+  const third = wait(10_000).then((s) => (order.push('third'), s));
+  const started = Date.now();
+  await assert.rejects(wait(150), withCode('E_RATE_LIMITED'), 'a short wait ends refused');
+  assert.ok(Date.now() - started >= 140, 'it waited its 150 ms first');
+  assert.deepEqual(order, [], 'nothing freed yet');
+  await one.closeSession({ tenantId: 't1', sessionId: first.id });
+  const got = await second;
+  assert.deepEqual(order, ['second'], 'the freed slot went to the first waiter');
+  await one.closeSession({ tenantId: 't1', sessionId: got.id });
+  await one.closeSession({ tenantId: 't1', sessionId: (await third).id });
+  assert.deepEqual(order, ['second', 'third']);
+
+  // Closing the sessions wakes a waiter, which is told so rather than left to time out.
+  const holder = await open(one);
+  const refused = assert.rejects(wait(10_000), withCode('E_SHUTTING_DOWN'));
+  const closedAt = Date.now();
+  await one.close();
+  await refused;
+  assert.ok(Date.now() - closedAt < 5_000, 'told at once, not after its 10 s wait');
+  assert.equal((await one.get({ tenantId: 't1', sessionId: holder.id })).live, false);
+});

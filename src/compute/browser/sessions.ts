@@ -72,6 +72,8 @@ export interface OpenSessionInput {
   readonly allowUrls: readonly string[];
   /** Name of a persistent profile (cookies, storage) kept across sessions. */
   readonly persistentContext?: string;
+  /** How long to wait for a free slot when every one is taken (default 0: E_RATE_LIMITED at once). */
+  readonly waitMs?: number;
 }
 
 export interface ScreenshotRef {
@@ -131,6 +133,8 @@ export class BrowserSessions {
   readonly #profilesDir: string;
   readonly #idleTimeoutMs: number;
   readonly #maxSessions: number;
+  /** Opens waiting for a free slot (`waitMs`), woken when one frees. */
+  readonly #slotWaiters = new Set<() => void>();
   readonly #clock: Clock;
   readonly #logger: Logger | undefined;
   readonly #live = new Map<string, LiveSession>();
@@ -175,16 +179,6 @@ export class BrowserSessions {
   async openSession(input: OpenSessionInput): Promise<SessionInfo> {
     if (this.#closing) throw new StrataError('E_SHUTTING_DOWN', 'browser sessions are shutting down');
     const allow = new AllowList(input.allowUrls);
-    if (this.#live.size + this.#opening >= this.#maxSessions) {
-      this.pool.health.refused();
-      // Back-pressure, not a fault: E_RATE_LIMITED, which the reliability report leaves out of a
-      // layer's success (a fleet larger than the pool waits for slots by design).
-      throw new StrataError(
-        'E_RATE_LIMITED',
-        `this server already runs ${this.#maxSessions} browser sessions; close one or retry later`,
-        { maxSessions: this.#maxSessions, retryAfterMs: SLOT_RETRY_AFTER_MS },
-      );
-    }
     const profile = input.persistentContext ?? null;
     const profileKey = profile === null ? null : `${input.tenantId}/${profile}`;
     if (profile !== null && !PROFILE_NAME.test(profile)) {
@@ -196,6 +190,8 @@ export class BrowserSessions {
         },
       );
     }
+    await this.#slot(input.waitMs ?? 0);
+    // From here to `#opening += 1` nothing awaits: the slot found free is this call's.
     if (profileKey !== null && this.#profilesInUse.has(profileKey)) {
       throw new StrataError('E_CONFLICT', `profile "${profile}" is already open in another session`, {
         profile,
@@ -241,7 +237,44 @@ export class BrowserSessions {
       throw error;
     } finally {
       this.#opening -= 1;
+      this.#slotFreed(); // a failed open gives its slot back (a made one now counts in #live)
     }
+  }
+
+  /**
+   * Resolves once a session slot is free, waiting up to `waitMs` for one (in arrival order: each
+   * freed slot wakes the waiters, which look again in the order they came); else back-pressure,
+   * not a fault: E_RATE_LIMITED, which the reliability report leaves out of a layer's success (a
+   * fleet larger than the pool waits for slots by design).
+   */
+  async #slot(waitMs: number): Promise<void> {
+    const deadline = Date.now() + waitMs;
+    while (this.#live.size + this.#opening >= this.#maxSessions) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        this.pool.health.refused();
+        throw new StrataError(
+          'E_RATE_LIMITED',
+          `this server already runs ${this.#maxSessions} browser sessions; close one or retry later` +
+            (waitMs > 0 ? ` (waited ${waitMs} ms)` : ''),
+          { maxSessions: this.#maxSessions, retryAfterMs: SLOT_RETRY_AFTER_MS },
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const wake = (): void => {
+          clearTimeout(timer);
+          this.#slotWaiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, left);
+        this.#slotWaiters.add(wake);
+      });
+      if (this.#closing) throw new StrataError('E_SHUTTING_DOWN', 'browser sessions are shutting down');
+    }
+  }
+
+  #slotFreed(): void {
+    for (const wake of [...this.#slotWaiters]) wake();
   }
 
   async goto(input: SessionRef & { url: string; timeoutMs?: number }): Promise<ActionResult> {
@@ -386,6 +419,7 @@ export class BrowserSessions {
     this.#closing ??= (async () => {
       clearInterval(this.#reaper);
       this.#reaper = undefined;
+      this.#slotFreed(); // the waiters look again, and find it shutting down
       await Promise.all([...this.#live.values()].map((live) => this.#closeLive(live, 'shutdown')));
       if (this.#ownsPool) await this.pool.close();
     })();
@@ -484,6 +518,7 @@ export class BrowserSessions {
 
   async #closeLive(live: LiveSession, reason: CloseReason): Promise<void> {
     if (!this.#live.delete(live.id)) return;
+    this.#slotFreed();
     if (live.profile !== null) this.#profilesInUse.delete(`${live.tenantId}/${live.profile}`);
     this.#busy.delete(live.id);
     // Let a running action finish (each has its own timeout) before its context goes away.

@@ -188,6 +188,12 @@ onEveryStore('browser syscalls', (db) => {
       kernel.call('browser.open', { allowUrls: ['*'] }, { principal: owner }),
       withCode('E_INVALID_INPUT'),
     );
+    for (const waitMs of [-1, 20_001, 1.5])
+      await assert.rejects(
+        kernel.call('browser.open', { allowUrls: [base], waitMs }, { principal: owner }),
+        withCode('E_INVALID_INPUT'),
+        `waitMs ${waitMs}`,
+      );
     await assert.rejects(
       kernel.call('browser.goto', { sessionId: id, url: `${base}/x`, timeoutMs: -5 }, { principal: owner }),
       withCode('E_INVALID_INPUT'),

@@ -20,6 +20,8 @@ const selector = z.string().min(1).max(2_000);
 const url = z.string().min(1).max(8_192);
 /** Each action may take its own timeout plus a screenshot and a store write. */
 const ACTION_SYSCALL_TIMEOUT_MS = 90_000;
+/** A slot wait plus a navigation's own timeout (at most 60 s) stay within the syscall's 90 s. */
+const MAX_SLOT_WAIT_MS = 20_000;
 
 const screenshotRef = z.object({ sha256: z.string(), bytes: z.number() }).nullable();
 const actionResult = z.object({
@@ -75,13 +77,15 @@ export function browserSyscalls(browsers: BrowserSessions): SyscallDefinition<un
       defineSyscall({
         name: 'browser.open',
         description:
-          'Opens a headless Chromium session limited to allowUrls (patterns like https://example.com or https://*.example.com/docs/*); with persistentContext, on a named profile whose cookies and storage survive; with url, navigates there first.',
+          'Opens a headless Chromium session limited to allowUrls (patterns like https://example.com or https://*.example.com/docs/*); with persistentContext, on a named profile whose cookies and storage survive; with url, navigates there first. When every session slot of the server is taken it answers E_RATE_LIMITED (retryAfterMs), or with waitMs waits up to that long for one to free.',
         input: z
           .object({
             allowUrls: z.array(z.string().min(1).max(2_000)).min(1).max(100),
             persistentContext: z.string().min(1).max(64).optional(),
             url: url.optional(),
             timeoutMs,
+            /** Wait this long for a free session slot when the server's are all taken. */
+            waitMs: z.number().int().min(0).max(MAX_SLOT_WAIT_MS).optional(),
           })
           .strict(),
         output: z.object({ session: sessionInfo, navigation: actionResult.optional() }),
@@ -97,6 +101,7 @@ export function browserSyscalls(browsers: BrowserSessions): SyscallDefinition<un
             principal: ctx.principal.id,
             allowUrls: input.allowUrls,
             ...(input.persistentContext === undefined ? {} : { persistentContext: input.persistentContext }),
+            ...(input.waitMs === undefined ? {} : { waitMs: input.waitMs }),
           });
           if (input.url === undefined) return { session };
           const ref = { tenantId: ctx.tenantId, sessionId: session.id };
