@@ -42,6 +42,7 @@ import {
 import { BROWSER_LAYER, browserMigrations } from './migrations.ts';
 import { BrowserPool, type BrowserPoolOptions } from './pool.ts';
 import { LiveSession } from './session.ts';
+import { SlotWaiters } from './slot-waiters.ts';
 
 /** What a caller turned away by a full pool is told to wait before trying again. */
 const SLOT_RETRY_AFTER_MS = 1_000;
@@ -134,7 +135,7 @@ export class BrowserSessions {
   readonly #idleTimeoutMs: number;
   readonly #maxSessions: number;
   /** Opens waiting for a free slot (`waitMs`), woken when one frees. */
-  readonly #slotWaiters = new Set<() => void>();
+  readonly #slots = new SlotWaiters();
   readonly #clock: Clock;
   readonly #logger: Logger | undefined;
   readonly #live = new Map<string, LiveSession>();
@@ -190,7 +191,20 @@ export class BrowserSessions {
         },
       );
     }
-    await this.#slot(input.waitMs ?? 0);
+    await this.#slots.wait(input.waitMs ?? 0, () => this.#live.size + this.#opening < this.#maxSessions, {
+      refused: () => {
+        this.pool.health.refused();
+        // Back-pressure, not a fault: E_RATE_LIMITED, which the reliability report leaves out of
+        // a layer's success (a fleet larger than the pool waits for slots by design).
+        return new StrataError(
+          'E_RATE_LIMITED',
+          `this server already runs ${this.#maxSessions} browser sessions; close one or retry later` +
+            (input.waitMs ? ` (waited ${input.waitMs} ms)` : ''),
+          { maxSessions: this.#maxSessions, retryAfterMs: SLOT_RETRY_AFTER_MS },
+        );
+      },
+      closing: () => this.#closing !== undefined,
+    });
     // From here to `#opening += 1` nothing awaits: the slot found free is this call's.
     if (profileKey !== null && this.#profilesInUse.has(profileKey)) {
       throw new StrataError('E_CONFLICT', `profile "${profile}" is already open in another session`, {
@@ -237,44 +251,8 @@ export class BrowserSessions {
       throw error;
     } finally {
       this.#opening -= 1;
-      this.#slotFreed(); // a failed open gives its slot back (a made one now counts in #live)
+      this.#slots.wake(); // a failed open gives its slot back (a made one now counts in #live)
     }
-  }
-
-  /**
-   * Resolves once a session slot is free, waiting up to `waitMs` for one (in arrival order: each
-   * freed slot wakes the waiters, which look again in the order they came); else back-pressure,
-   * not a fault: E_RATE_LIMITED, which the reliability report leaves out of a layer's success (a
-   * fleet larger than the pool waits for slots by design).
-   */
-  async #slot(waitMs: number): Promise<void> {
-    const deadline = Date.now() + waitMs;
-    while (this.#live.size + this.#opening >= this.#maxSessions) {
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        this.pool.health.refused();
-        throw new StrataError(
-          'E_RATE_LIMITED',
-          `this server already runs ${this.#maxSessions} browser sessions; close one or retry later` +
-            (waitMs > 0 ? ` (waited ${waitMs} ms)` : ''),
-          { maxSessions: this.#maxSessions, retryAfterMs: SLOT_RETRY_AFTER_MS },
-        );
-      }
-      await new Promise<void>((resolve) => {
-        const wake = (): void => {
-          clearTimeout(timer);
-          this.#slotWaiters.delete(wake);
-          resolve();
-        };
-        const timer = setTimeout(wake, left);
-        this.#slotWaiters.add(wake);
-      });
-      if (this.#closing) throw new StrataError('E_SHUTTING_DOWN', 'browser sessions are shutting down');
-    }
-  }
-
-  #slotFreed(): void {
-    for (const wake of [...this.#slotWaiters]) wake();
   }
 
   async goto(input: SessionRef & { url: string; timeoutMs?: number }): Promise<ActionResult> {
@@ -419,7 +397,7 @@ export class BrowserSessions {
     this.#closing ??= (async () => {
       clearInterval(this.#reaper);
       this.#reaper = undefined;
-      this.#slotFreed(); // the waiters look again, and find it shutting down
+      this.#slots.wake(); // the waiters look again, and find it shutting down
       await Promise.all([...this.#live.values()].map((live) => this.#closeLive(live, 'shutdown')));
       if (this.#ownsPool) await this.pool.close();
     })();
@@ -518,7 +496,7 @@ export class BrowserSessions {
 
   async #closeLive(live: LiveSession, reason: CloseReason): Promise<void> {
     if (!this.#live.delete(live.id)) return;
-    this.#slotFreed();
+    this.#slots.wake();
     if (live.profile !== null) this.#profilesInUse.delete(`${live.tenantId}/${live.profile}`);
     this.#busy.delete(live.id);
     // Let a running action finish (each has its own timeout) before its context goes away.
