@@ -18,6 +18,7 @@
  */
 import type { Store } from '../../kernel/index.ts';
 import { layerOf } from '../../kernel/index.ts';
+import { where } from './scope.ts';
 
 export const CALL_SCAN_LIMIT = 20_000;
 
@@ -68,20 +69,12 @@ export async function callFaults(
   tenantId: string | undefined,
   sinceMs: number | undefined,
 ): Promise<{ byLayer: Map<string, CallFaults>; truncated: boolean }> {
-  const where = [`detail LIKE '%"faults":[%'`];
-  const params: (string | number)[] = [];
-  if (tenantId !== undefined) {
-    where.push('tenant_id = ?');
-    params.push(tenantId);
-  }
-  if (sinceMs !== undefined) {
-    where.push('ts >= ?');
-    params.push(sinceMs);
-  }
+  const w = where(tenantId, sinceMs, 'ts');
   const rows = await store.all<Row>(
-    `SELECT action, outcome, detail, duration_us FROM kernel_audit WHERE ${where.join(' AND ')}
+    `SELECT action, outcome, detail, duration_us FROM kernel_audit
+     WHERE ${[`detail LIKE '%"faults":[%'`, ...w.parts].join(' AND ')}
      ORDER BY ts DESC LIMIT ${CALL_SCAN_LIMIT + 1}`,
-    params,
+    w.params,
   );
   const byLayer = new Map<string, CallFaults>();
   for (const row of rows.slice(0, CALL_SCAN_LIMIT)) {
@@ -119,24 +112,17 @@ export async function failuresWithoutFault(
   tenantId: string | undefined,
   sinceMs: number | undefined,
 ): Promise<Map<string, Record<string, number>>> {
-  const where = [
+  const w = where(tenantId, sinceMs, 'ts');
+  const conditions = [
     `outcome NOT IN ('ok', 'denied')`,
     `detail NOT LIKE '%"faults":%'`,
     `COALESCE(error_code, '') <> 'E_RATE_LIMITED'`,
+    ...w.parts,
   ];
-  const params: (string | number)[] = [];
-  if (tenantId !== undefined) {
-    where.push('tenant_id = ?');
-    params.push(tenantId);
-  }
-  if (sinceMs !== undefined) {
-    where.push('ts >= ?');
-    params.push(sinceMs);
-  }
   const rows = await store.all<{ action: string; code: string; n: number | string }>(
     `SELECT action, COALESCE(error_code, 'E_UNKNOWN') AS code, COUNT(*) AS n FROM kernel_audit
-     WHERE ${where.join(' AND ')} GROUP BY action, error_code`,
-    params,
+     WHERE ${conditions.join(' AND ')} GROUP BY action, error_code`,
+    w.params,
   );
   const byLayer = new Map<string, Record<string, number>>();
   for (const row of rows) {

@@ -16,6 +16,7 @@ import { layerOf } from '../../kernel/index.ts';
 import { BUDGET_PAUSES_LAYER, budgetPauseMigrations } from '../budget-pause/migrations.ts';
 import { fleetReport, quantiles } from '../fleet-report.ts';
 import { callFaults, emptyCallFaults, failuresWithoutFault } from './call-faults.ts';
+import { where } from './scope.ts';
 import { invariants, type AuditChainCheck } from './invariants.ts';
 import { runFaults } from './run-faults.ts';
 import type { LayerReliability, Mechanisms, ReliabilityInput, ReliabilityReport } from './schema.ts';
@@ -38,20 +39,6 @@ export const APPROXIMATIONS = [
 const ratio = (part: number, whole: number): number | null => (whole > 0 ? part / whole : null);
 const noMechanisms = (): Mechanisms => ({ retry: 0, fallback: 0, restart: 0, takeover: 0, human: 0 });
 const num = (n: number | string | null | undefined): number => Number(n ?? 0);
-
-function where(tenantId: string | undefined, sinceMs: number | undefined, column: string, alias = '') {
-  const parts: string[] = [];
-  const params: (string | number)[] = [];
-  if (tenantId !== undefined) {
-    parts.push(`${alias}tenant_id = ?`);
-    params.push(tenantId);
-  }
-  if (sinceMs !== undefined) {
-    parts.push(`${alias}${column} >= ?`);
-    params.push(sinceMs);
-  }
-  return { parts, params };
-}
 
 /** Paused runs resumed after a person approved a raise, by the layer of the exhausted call. */
 async function humanResumes(store: Store, tenantId?: string, sinceMs?: number): Promise<Map<string, number>> {
