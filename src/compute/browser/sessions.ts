@@ -31,18 +31,30 @@ import {
 import { AllowList, parseTargetUrl } from './allow-list.ts';
 import { crashBrowserOf } from './chaos-crash.ts';
 import { browserError } from './errors.ts';
-import { EXTRACT_SCRIPT, type Extracted, type ExtractedLink } from './extract.ts';
-import {
-  BrowserLog,
-  sha256Of,
-  type ActionRecord,
-  type CloseReason,
-  type SessionRecord,
-} from './log-store.ts';
+import { EXTRACT_SCRIPT, type Extracted } from './extract.ts';
+import { BrowserLog, sha256Of, type ActionRecord, type CloseReason } from './log-store.ts';
 import { BROWSER_LAYER, browserMigrations } from './migrations.ts';
 import { BrowserPool, type BrowserPoolOptions } from './pool.ts';
 import { LiveSession } from './session.ts';
+import type {
+  ActionResult,
+  ExtractResult,
+  OpenSessionInput,
+  ScreenshotResult,
+  SessionInfo,
+  SessionRef,
+} from './session-types.ts';
 import { SlotWaiters } from './slot-waiters.ts';
+
+export type {
+  ActionResult,
+  ExtractResult,
+  OpenSessionInput,
+  ScreenshotRef,
+  ScreenshotResult,
+  SessionInfo,
+  SessionRef,
+} from './session-types.ts';
 
 /** What a caller turned away by a full pool is told to wait before trying again. */
 const SLOT_RETRY_AFTER_MS = 1_000;
@@ -60,51 +72,6 @@ export interface BrowserSessionsOptions {
   readonly clock?: Clock;
   readonly logger?: Logger;
 }
-
-export interface SessionRef {
-  readonly tenantId: string;
-  readonly sessionId: string;
-}
-
-export interface OpenSessionInput {
-  readonly tenantId: string;
-  /** Who opened it (principal id), recorded with the session. */
-  readonly principal: string;
-  readonly allowUrls: readonly string[];
-  /** Name of a persistent profile (cookies, storage) kept across sessions. */
-  readonly persistentContext?: string;
-  /** How long to wait for a free slot when every one is taken (default 0: E_RATE_LIMITED at once). */
-  readonly waitMs?: number;
-}
-
-export interface ScreenshotRef {
-  readonly sha256: string;
-  readonly bytes: number;
-}
-
-export interface ActionResult {
-  readonly sessionId: string;
-  readonly seq: number;
-  readonly url: string;
-  readonly title: string;
-  /** HTTP status of the document, for `goto`. */
-  readonly status?: number;
-  readonly screenshot: ScreenshotRef | null;
-}
-
-export interface ExtractResult extends ActionResult {
-  readonly text: string;
-  readonly links: readonly ExtractedLink[];
-  readonly truncated: boolean;
-}
-
-export interface ScreenshotResult extends ActionResult {
-  readonly width: number;
-  readonly height: number;
-  readonly png: Buffer;
-}
-
-export type SessionInfo = SessionRecord & { live: boolean };
 
 interface Step<T> {
   readonly kind: string;
