@@ -15,7 +15,8 @@
 //    section 2 replayed at their recorded pace: the pages see the same stream, the process only the
 //    publishing besides them. That steadier figure is the one held to the target.
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import inspector from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -283,10 +284,12 @@ const pages = await pagesDriver(process.env['BENCH_DRIVER'] === 'inline');
 const idle: number[] = [];
 const open: number[] = [];
 const before = { ...fragments.stats };
+let measuring = (_kind: 'open' | 'idle', _n: number, measure: () => Promise<number>) => measure();
 const windowOf = async (pagesOpen: boolean): Promise<void> => {
   await pages.goto(pagesOpen ? `${server.url}/ui/runs` : 'about:blank');
   await sleep(1_000);
-  (pagesOpen ? open : idle).push(await cpuOver(5_000));
+  const windows = pagesOpen ? open : idle;
+  windows.push(await measuring(pagesOpen ? 'open' : 'idle', windows.length, () => cpuOver(5_000)));
 };
 const alternate = async (): Promise<void> => {
   for (let round = 0; round < 4; round++) {
@@ -332,6 +335,22 @@ const replay = (async () => {
 })();
 idle.length = 0;
 open.length = 0;
+// BENCH_CPU_PROFILE=PREFIX writes V8 CPU profiles of these windows, PREFIX-open-N.cpuprofile and
+// PREFIX-idle-N.cpuprofile (one per measured window; open them in Chrome's DevTools), so what the
+// pages cost shows as the difference between the two kinds.
+const profilePrefix = process.env['BENCH_CPU_PROFILE'];
+if (profilePrefix) {
+  const session = new inspector.Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  measuring = async (kind, n, measure) => {
+    await session.post('Profiler.start');
+    const cpu = await measure();
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(`${profilePrefix}-${kind}-${n}.cpuprofile`, JSON.stringify(profile));
+    return cpu;
+  };
+}
 await alternate();
 replaying = false;
 await replay;

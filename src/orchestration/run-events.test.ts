@@ -129,7 +129,7 @@ onEveryStore('run:changed events', (db) => {
     }
   });
 
-  it('reaches a GET /v1/events client promptly, through the bus dispatch', async () => {
+  it('reaches a GET /v1/events client promptly, woken by the bus after the commit', async () => {
     const h = await harness(db());
     h.engine.register(echo);
     const { key } = await h.kernel.principals.createApiKey({
@@ -140,8 +140,8 @@ onEveryStore('run:changed events', (db) => {
     const app = createApp({
       kernel: h.kernel,
       config: configSchema.parse({ dataDir: mkdtempSync(join(tmpdir(), 'strata-run-events-')) }),
-      // Far-off timers: only the bus's own dispatch after a publish can wake this stream in time.
-      apiRoutes: [eventStreamRoutes({ kernel: h.kernel, pollMs: 60_000, dispatchMs: 60_000 })],
+      // Far-off timers: only the bus's own wake-up after a commit can wake this stream in time.
+      apiRoutes: [eventStreamRoutes({ kernel: h.kernel, pollMs: 60_000, headCheckMs: 60_000 })],
     });
     const handlers = h.kernel.events.handlerCount;
     const res = await app.request('/v1/events?topics=run:changed', {

@@ -15,21 +15,23 @@
  * `reset`. This holds because a tenant's events commit in seq order (see kernel/events/bus.ts): the
  * stream keeps one cursor, the last seq it sent, and only ever reads `seq > cursor`.
  *
- * How it is fed: the stream subscribes to the bus first, then reads the backlog through the kernel
- * (`kernel.events.read`, so grants are checked and the subscription audited once), then follows.
- * A bus delivery of a matching event wakes it; it waits `coalesceMs` so a burst is read as one page
- * and sent as one write, and reads the page after its cursor from the outbox, so an event that the
- * bus delivered while the backlog was read is neither lost nor sent twice. Streams of one tenant on the
- * same topics share one bus subscription and their reads of the outbox (shared-feed.ts). While any stream is
- * open, this process dispatches the outbox every `dispatchMs`; events that another process
- * dispatched wake nobody here, so each stream also reads every `pollMs`.
+ * How it is fed: the stream starts watching the bus first, then reads the backlog through the
+ * kernel (`kernel.events.read`, so grants are checked and the subscription audited once), then
+ * follows. A commit of a matching event in this process wakes it (`kernel.events.watch`: a wake-up,
+ * not a delivery); it waits `coalesceMs` so a burst is read as one page and sent as one write, and
+ * reads the page after its cursor from the outbox, so an event committed while the backlog was read
+ * is neither lost nor sent twice. Streams of one tenant on the same topics share one watch and their
+ * reads of the outbox (shared-feed.ts). While any stream is open, this process checks the outbox's
+ * highest seq every `headCheckMs`, which is how events another process committed wake it; and each
+ * stream also reads every `pollMs`.
  */
 import { Hono } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { parseTopicPatterns, type Kernel } from '../kernel/index.ts';
-import { frames, SharedFeeds, type FeedEvent } from './shared-feed.ts';
+import { startFollowing } from './feed-follow.ts';
+import { outboxHeadCheck } from './outbox-head-check.ts';
+import { frames, SharedFeeds } from './shared-feed.ts';
 import { seqCursorOf } from './sse-cursor.ts';
-import { sseWaker } from './sse-waker.ts';
 import type { AppEnv } from './types.ts';
 
 const PAGE = 500;
@@ -38,8 +40,8 @@ export interface EventStreamRoutesOptions {
   readonly kernel: Kernel;
   /** How often a stream reads the outbox without a wake-up. @default 2000 */
   readonly pollMs?: number;
-  /** How often this process dispatches the outbox while streams are open. @default 100 */
-  readonly dispatchMs?: number;
+  /** How often this process checks the outbox for other processes' events while streams are open. @default 100 */
+  readonly headCheckMs?: number;
   /** How long a woken stream waits for more of a burst before it reads. @default 25 */
   readonly coalesceMs?: number;
   /** Idle time before a `: ping` comment. @default 15 000 */
@@ -52,65 +54,23 @@ export interface EventStreamRoutesOptions {
 const marker = (event: 'ready' | 'reset', seq: number): string =>
   `event: ${event}\nid: ${seq}\ndata: ${JSON.stringify({ seq })}\n\n`;
 
-/** Dispatches the kernel outbox on a timer while at least one stream holds it. */
-function sharedDispatcher(kernel: Kernel, everyMs: number): { hold(): () => void } {
-  let holders = 0;
-  let timer: NodeJS.Timeout | undefined;
-  let running = false;
-  const tick = async (): Promise<void> => {
-    if (running) return;
-    running = true;
-    try {
-      while ((await kernel.events.dispatch()) > 0);
-    } catch (error) {
-      kernel.logger.warn({ err: error }, 'event outbox dispatch failed');
-    } finally {
-      running = false;
-    }
-  };
-  return {
-    hold() {
-      if (holders++ === 0) timer = setInterval(() => void tick(), everyMs).unref();
-      let held = true;
-      return () => {
-        if (!held) return;
-        held = false;
-        if (--holders === 0) clearInterval(timer);
-      };
-    },
-  };
-}
-
 export function eventStreamRoutes(options: EventStreamRoutesOptions): Hono<AppEnv> {
   const { kernel } = options;
   const pollMs = options.pollMs ?? 2000;
   const coalesceMs = options.coalesceMs ?? 25;
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const maxBacklog = Math.min(options.maxBacklog ?? 500, 999);
-  const dispatcher = sharedDispatcher(kernel, options.dispatchMs ?? 100);
+  const headCheck = outboxHeadCheck(kernel, options.headCheckMs ?? 100);
   const feeds = new SharedFeeds(kernel, PAGE);
   const app = new Hono<AppEnv>();
   app.get('/events', async (c) => {
     const principal = c.get('principal');
-    const tenant = principal.tenantId;
     const patterns = parseTopicPatterns(c.req.query('topics'));
     const since = seqCursorOf(c.req.header('last-event-id') ?? c.req.query('since'), 'since');
-    const waker = sseWaker();
-    // Subscribed before the backlog is read: what the bus delivers meanwhile wakes the loop.
-    const feed = feeds.join(tenant, patterns, () => waker.poke());
-    const release = dispatcher.hold();
-    let first: { events: FeedEvent[]; head: number; reset: boolean };
-    try {
-      first = await kernel.call(
-        'kernel.events.read',
-        { after: since, topics: patterns, limit: maxBacklog + 1 },
-        { principal },
-      );
-    } catch (error) {
-      feed.leave();
-      release();
-      throw error;
-    }
+    const { feed, waker, first, leave } = await startFollowing(
+      { kernel, feeds, headCheck },
+      { principal, patterns: patterns, after: since, limit: maxBacklog + 1 },
+    );
     return streamSSE(c, async (stream) => {
       stream.onAbort(() => waker.poke());
       try {
@@ -124,8 +84,7 @@ export function eventStreamRoutes(options: EventStreamRoutesOptions): Hono<AppEn
         }
         await follow(stream, cursor);
       } finally {
-        feed.leave();
-        release();
+        leave();
       }
     });
 

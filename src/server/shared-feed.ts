@@ -1,6 +1,6 @@
 /**
  * @module server/shared-feed
- * The event streams of one tenant that follow the same topic patterns share one bus subscription
+ * The event streams of one tenant that follow the same topic patterns share one bus watch
  * and their outbox reads. Ten open dashboards on a busy fleet are ten streams woken by the same
  * dispatch at the same moment, each reading the same page after the same cursor: without sharing,
  * each one queries the outbox, parses every payload and serialises every frame itself.
@@ -59,8 +59,11 @@ class Feed {
   constructor(of: FeedOf) {
     const { kernel, tenantId, patterns } = of;
     this.#of = of;
-    this.unsubscribe = kernel.events.subscribe('*', (e) => {
-      if (e.tenantId !== tenantId || !patterns.some((p) => topicMatches(p, e.topic))) return;
+    // Woken by a commit, not handed the events: they are read by seq, and shared (below).
+    this.unsubscribe = kernel.events.watch((written) => {
+      const ours = (e: { tenantId: string; topic: string }) =>
+        e.tenantId === tenantId && patterns.some((p) => topicMatches(p, e.topic));
+      if (written !== undefined && !written.some(ours)) return;
       for (const poke of this.pokes) poke();
     });
   }
@@ -72,10 +75,17 @@ class Feed {
     for (const [cursor, old] of this.#reads)
       if (startedAt - old.startedAt > READ_KEPT_MS) this.#reads.delete(cursor);
     const { kernel, tenantId, patterns, pageSize } = this.#of;
-    const page = readFeed(kernel.store, { tenantId, after, patterns, limit: pageSize }).then((events) => ({
-      events,
-      text: frames(events),
-    }));
+    // The frames are made once, for the first stream that writes them (a dashboard's live view
+    // reads the events and writes none of them).
+    const page = readFeed(kernel.store, { tenantId, after, patterns, limit: pageSize }).then((events) => {
+      let text: string | undefined;
+      return {
+        events,
+        get text() {
+          return (text ??= frames(events));
+        },
+      };
+    });
     const entry = { startedAt, page };
     this.#reads.set(after, entry);
     // A failed read is not shared: the next stream tries again.
@@ -84,7 +94,7 @@ class Feed {
   }
 }
 
-/** The feeds of one route: joined by each stream, dropped (with their subscription) by the last. */
+/** The feeds of one route: joined by each stream, dropped (with their watch) by the last. */
 export class SharedFeeds {
   readonly #feeds = new Map<string, Feed>();
   readonly #kernel: Kernel;

@@ -6,7 +6,8 @@
  */
 export interface SseWaker {
   poke(): void;
-  idle(pollMs: number): Promise<void>;
+  /** Resolves on a poke (true) or after `pollMs` (false). */
+  idle(pollMs: number): Promise<boolean>;
 }
 
 export function sseWaker(): SseWaker {
@@ -23,8 +24,10 @@ export function sseWaker(): SseWaker {
           wake = resolve;
           setTimeout(resolve, pollMs).unref();
         });
+      const poked = signalled;
       wake = undefined;
       signalled = false;
+      return poked;
     },
   };
 }

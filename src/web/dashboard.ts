@@ -8,8 +8,10 @@
  * style, no other origin, no framing), `nosniff` and `no-referrer`; pages are `no-store` (they show
  * tenant data). Writes need the session's CSRF token and this origin (session.ts).
  *
- * Live updates: `GET /ui/events` is the `/v1/events` stream (server/events-stream.ts) authenticated by
- * the session cookie instead of a bearer header, since a browser's EventSource cannot send one.
+ * Live updates: each page holds one stream, `GET /ui/live` (live-view.ts), on which the server pushes
+ * the page's view and badge again whenever an event touches them. `GET /ui/events` is the raw
+ * `/v1/events` stream (server/events-stream.ts) authenticated by the session cookie instead of a
+ * bearer header, since a browser's EventSource cannot send one (for scripts of the operator's own).
  */
 import { Hono, type MiddlewareHandler } from 'hono';
 import { html } from 'hono/html';
@@ -18,6 +20,7 @@ import type { Engine, RunStreams } from '../orchestration/index.ts';
 import { eventStreamRoutes } from '../server/events-stream.ts';
 import { runStreamRoutes } from '../server/run-stream.ts';
 import { assetRoutes } from './assets.ts';
+import { liveViewRoutes } from './live-view.ts';
 import { loginRoutes } from './login.ts';
 import { requireCsrf, requireSession, type DashboardEnv } from './session.ts';
 import { approvalsView, safeBack } from './views/approvals.ts';
@@ -102,6 +105,11 @@ export function dashboardRoutes(options: DashboardOptions): Hono {
   // A page re-renders at most every 250 ms (assets/app.js): its stream need not wake more often
   // than every 50 ms, which spares a busy fleet's open dashboards half their outbox reads.
   ui.route('/', eventStreamRoutes({ kernel, coalesceMs: 50 }) as unknown as Hono<DashboardEnv>);
+  // Each page's live stream: its renders are this app's own routes, called in process.
+  ui.route(
+    '/',
+    liveViewRoutes({ kernel, fetchView: (url, init) => Promise.resolve(app.request(url, init)) }),
+  );
   needsYouCountRoute(ui, kernel); // before the chaos banner: a badge's count reads no chaos status
   if (options.runs)
     ui.route('/', runStreamRoutes({ kernel, ...options.runs }) as unknown as Hono<DashboardEnv>);

@@ -1,10 +1,10 @@
 /**
  * @module web/fragment-cache
  * One render shared by the live pages of a tenant that show the same view. Ten operators watching
- * the runs list of a busy fleet would otherwise each re-render it several times a second; the pages
- * re-fetch on the same clock ticks (assets/app.js), and a re-fetch names the last event sequence the
- * page has seen (`X-Strata-Seq`), so a render made after that sequence is exactly as fresh as one
- * made for it.
+ * the runs list of a busy fleet would otherwise each re-render it several times a second; their live
+ * streams render on the same clock ticks (live-pacer.ts), and a render is asked for as at least as
+ * new as the last event sequence the page's stream has read (`X-Strata-Seq` on a re-fetch), so a
+ * render made after that sequence is exactly as fresh as one made for it.
  *
  * A render is shared only between sessions of the same tenant holding the same grants (what the
  * reads could see is the same), for the same URL, and only if it carries no per-session value (the
@@ -17,10 +17,17 @@ import type { Principal } from '../kernel/index.ts';
 const TTL_MS = 1000;
 const MAX_ENTRIES = 500;
 
+/** A render and the tenant's event head read before its data: it shows every event up to it. */
+export interface Render {
+  readonly head: number;
+  readonly html: string;
+  /** False when it holds a per-session value (a form's CSRF token): then it is never reused. */
+  readonly shareable: boolean;
+}
+
 interface Entry {
   readonly at: number;
-  /** The tenant's event head read before the render's data: it shows every event up to it. */
-  readonly render: Promise<{ head: number; html: string; shareable: boolean } | undefined>;
+  readonly render: Promise<Render | undefined>;
 }
 
 export class FragmentCache {
@@ -33,24 +40,27 @@ export class FragmentCache {
   }
 
   /**
+   * A fresh shared render for `key` at least as new as `seq`, or undefined. The same object for
+   * every caller that reuses it (a live stream memoises what it writes of it, web/live-render.ts).
+   */
+  async peek(key: string, seq: number): Promise<Render | undefined> {
+    const entry = this.#entries.get(key);
+    if (!entry || Date.now() - entry.at >= TTL_MS) return undefined;
+    const shared = await entry.render.catch(() => undefined);
+    if (!shared?.shareable || shared.head < seq) return undefined;
+    this.stats.hits++;
+    return shared;
+  }
+
+  /**
    * A shared render at least as new as `seq`, or a fresh one from `make` (shared with the requests
    * that arrive while it runs). `make` reads the head first, then renders.
    */
-  async get(
-    key: string,
-    seq: number,
-    make: () => Promise<{ head: number; html: string; shareable: boolean } | undefined>,
-  ): Promise<string | undefined> {
-    const now = Date.now();
-    const entry = this.#entries.get(key);
-    if (entry && now - entry.at < TTL_MS) {
-      const shared = await entry.render;
-      if (shared?.shareable && shared.head >= seq) {
-        this.stats.hits++;
-        return shared.html;
-      }
-    }
+  async get(key: string, seq: number, make: () => Promise<Render | undefined>): Promise<string | undefined> {
+    const shared = await this.peek(key, seq);
+    if (shared) return shared.html;
     this.stats.renders++;
+    const now = Date.now();
     const render = make();
     this.#entries.set(key, { at: now, render });
     if (this.#entries.size > MAX_ENTRIES) this.#prune(now);

@@ -1,13 +1,13 @@
 /**
  * @module web/render
- * Renders a view as a whole page, or as just its `#view` fragment when htmx re-fetches it after a
- * live event. Every read goes through `kernel.call` as the session's principal, so a view shows only
+ * Renders a view as a whole page, or as just its `#view` fragment: when a page's live stream renders
+ * it again after an event (live-render.ts), or htmx fetches it. Every read goes through `kernel.call` as the session's principal, so a view shows only
  * what the operator's grants allow; a refused or failed read becomes a notice in the page, with the
  * error's stable code, instead of a broken page.
  *
  * Order matters for live pages: the tenant's event head is read before the view's data (and the nav
  * badge's count), so every change committed after they were read has a larger sequence and reaches
- * the page's stream. Every page with the badge is live for the badge's sake (assets/app.js), even
+ * the page's stream. Every page with the badge is live for the badge's sake (live-view.ts), even
  * when its view is static.
  */
 import type { Context } from 'hono';
@@ -93,10 +93,14 @@ async function bodyOf(c: DashboardContext, kernel: Kernel, options: RenderOption
   }
 }
 
+/** How a fragment answer wraps the view's HTML (live-render.ts unwraps it). */
+export const VIEW_OPEN = '<div id="view">';
+export const VIEW_CLOSE = '</div>';
+
 /** Shared by every dashboard of this process; its `stats` are read by bench/dashboard.ts. */
 export const fragments = new FragmentCache();
 
-/** A live page's re-fetch: `X-Strata-Seq` names the last event it has seen (see fragment-cache.ts). */
+/** A live render: `X-Strata-Seq` names the last event the page's stream has read (see fragment-cache.ts). */
 async function liveFragment(c: DashboardContext, kernel: Kernel, options: RenderOptions, seq: number) {
   const key = FragmentCache.keyOf(c.get('principal'), c.req.url);
   const text = await fragments.get(key, seq, async () => {
@@ -107,11 +111,11 @@ async function liveFragment(c: DashboardContext, kernel: Kernel, options: Render
     const shareable = head !== undefined && status === 200 && !html.includes(c.get('csrf'));
     return { head: head ?? 0, html, shareable };
   });
-  return c.html(`<div id="view">${text ?? ''}</div>`, options.status ?? c.get('viewStatus') ?? 200);
+  return c.html(`${VIEW_OPEN}${text ?? ''}${VIEW_CLOSE}`, options.status ?? c.get('viewStatus') ?? 200);
 }
 
 export async function render(c: DashboardContext, kernel: Kernel, options: RenderOptions): Promise<Response> {
-  // A fragment re-fetched by a live page needs no sequence: the page's stream keeps its own cursor.
+  // A fragment needs no sequence of its own: the page's stream keeps its own cursor.
   const fragment = c.req.header('hx-request') === 'true';
   const seq = Number(c.req.header('x-strata-seq'));
   if (fragment && options.topics !== undefined && Number.isSafeInteger(seq) && seq >= 0)

@@ -33,10 +33,12 @@
  * commits (`tx.afterCommit`; none if it rolls back), one outside a transaction at once. Requests
  * that arrive before the dispatch starts share it, so a transaction of N events, or a burst of
  * commits in one turn of the event loop, costs one outbox read; one that arrives while a dispatch
- * runs gets one more after it (that read may have missed the commit). An in-process subscriber such
- * as the `GET /v1/events` stream thus hears of an event right after its commit, and an idle bus
- * reads nothing. Events written elsewhere (another process, or code over a bare store calling
- * `publishEvent`) wait for the next dispatch, as before: the stream's periodic one, or `recover()`.
+ * runs gets one more after it (that read may have missed the commit). An in-process subscriber
+ * thus hears of an event right after its commit, and an idle bus reads nothing. A reader that
+ * follows the outbox by seq itself, as the `GET /v1/events` stream does, needs only a wake-up: it
+ * `watch`es instead, which costs no outbox read and no delivered-mark per commit. Events written
+ * elsewhere (another process, or code over a bare store calling `publishEvent`) wait for the next
+ * dispatch or `checkHead()` (a stream's periodic check of the outbox's highest seq), or `recover()`.
  * Pruning: every `pruneEveryMs` a publish or dispatch also deletes events older than `retentionMs`
  * (default a day). Undelivered ones go too: subscribers are live pages, and one that was away
  * longer than the retention gets a `reset` from the stream (its cursor is below the outbox's floor).
@@ -162,11 +164,21 @@ export async function publishEvents(q: Queryable, events: readonly NewEvent[], n
   return last;
 }
 
+/**
+ * Told after each commit in this process that wrote events: their tenants and topics when the bus
+ * wrote them, undefined when they were written without it (`poke`, another process's, seen by
+ * {@link EventBus.checkHead}). It is not given the events: it reads what it needs by seq.
+ */
+export type CommitWatcher = (written: readonly Pick<NewEvent, 'tenantId' | 'topic'>[] | undefined) => void;
+
 export class EventBus {
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #logger: Logger | undefined;
   readonly #handlers = new Map<string, Set<EventHandler>>();
+  readonly #watchers = new Set<CommitWatcher>();
+  /** The highest seq {@link checkHead} has seen. */
+  #head = 0;
   readonly #retentionMs: number;
   readonly #pruneEveryMs: number;
   #prunedAt: number;
@@ -199,17 +211,44 @@ export class EventBus {
     return () => set.delete(handler);
   }
 
-  /** How many handlers are subscribed (a subscriber that went away must have left). */
+  /**
+   * Calls `watcher` after each commit of events in this process, without a dispatch: for readers
+   * that follow the outbox by seq themselves (the live streams, server/shared-feed.ts), which need
+   * a wake-up, not the events. A subscription makes every commit cost an outbox read and a write
+   * marking the events delivered; a watcher costs a function call. Returns the unwatch function.
+   */
+  watch(watcher: CommitWatcher): () => void {
+    this.#watchers.add(watcher);
+    return () => this.#watchers.delete(watcher);
+  }
+
+  /** How many handlers and watchers are registered (a subscriber that went away must have left). */
   get handlerCount(): number {
+    return this.#subscribed() + this.#watchers.size;
+  }
+
+  #subscribed(): number {
     let n = 0;
     for (const set of this.#handlers.values()) n += set.size;
     return n;
   }
 
+  /**
+   * Wakes the watchers (and dispatches, if anything is subscribed) when the outbox's highest seq has
+   * moved since the last check: how events committed by another process reach this one's streams.
+   */
+  async checkHead(): Promise<void> {
+    const row = await this.#store.get<{ head: unknown }>('SELECT MAX(seq) AS head FROM kernel_outbox');
+    const head = Number(row?.head ?? 0);
+    if (head === this.#head) return;
+    this.#head = head;
+    this.#wake(undefined);
+  }
+
   /** Writes an event to the outbox inside `q` (a transaction, or the store itself). */
   async publish(q: Queryable, event: NewEvent): Promise<number> {
     const seq = await publishEvent(q, event, this.#clock.now());
-    this.#published(q);
+    this.#published(q, [event]);
     return seq;
   }
 
@@ -220,7 +259,7 @@ export class EventBus {
   async publishMany(q: Queryable, events: readonly NewEvent[]): Promise<void> {
     if (events.length === 0) return;
     await publishEvents(q, events, this.#clock.now());
-    this.#published(q);
+    this.#published(q, events);
   }
 
   /** Delivers undelivered events in order and marks them delivered; returns how many. */
@@ -278,22 +317,30 @@ export class EventBus {
    * the store), the events are taken to be committed already.
    */
   poke(q?: Queryable): void {
-    this.#published(q ?? this.#store);
+    this.#published(q ?? this.#store, undefined);
   }
 
   /** After a publish or poke in `q`: a dispatch once `q` has committed (now, outside a transaction). */
-  #published(q: Queryable): void {
+  #published(q: Queryable, written: readonly NewEvent[] | undefined): void {
     this.#maybePrune();
-    if (isTransaction(q)) q.afterCommit(() => this.#wake());
-    else this.#wake();
+    if (isTransaction(q)) q.afterCommit(() => this.#wake(written));
+    else this.#wake(written);
   }
 
   /**
-   * Asks for a dispatch, while anything is subscribed. It starts on the next turn of the event loop,
-   * so that what commits meanwhile shares it; one asked for while it runs follows it.
+   * Tells the watchers, then asks for a dispatch while anything is subscribed. The dispatch starts on
+   * the next turn of the event loop, so that what commits meanwhile shares it; one asked for while
+   * it runs follows it.
    */
-  #wake(): void {
-    if (this.handlerCount === 0) return;
+  #wake(written: readonly NewEvent[] | undefined): void {
+    for (const watcher of this.#watchers) {
+      try {
+        watcher(written);
+      } catch (error) {
+        this.#logger?.error({ err: error }, 'event watcher failed');
+      }
+    }
+    if (this.#subscribed() === 0) return;
     this.#wanted = true;
     if (this.#draining) return;
     this.#draining = true;

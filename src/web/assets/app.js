@@ -1,57 +1,17 @@
 // Strata dashboard, browser side. Plain JavaScript served as is (no build step), loaded after htmx.
 // Two jobs:
 // 1. Every htmx request carries the session's CSRF token (from <meta name="csrf-token">).
-// 2. Live updates: one EventSource per page on /ui/events, started from the sequence the page was
-//    rendered at (#view[data-since]), so an event committed between the render and the subscription
-//    is not lost; the browser resumes with Last-Event-ID after a drop. An event on the view's topics
-//    (#view[data-topics]; or a `reset`, when the server can no longer replay the gap) re-fetches the
-//    view; one on the needs-you badge's topics (#view[data-badge-topics]) re-reads the badge's count
-//    (/ui/needs-you/count); a burst of events becomes one re-fetch of each. The stream carries both
-//    sets of topics, so a page whose view is static still keeps its badge current. An indicator says
-//    live / reconnecting / stale.
+// 2. Live updates: one EventSource per page on /ui/live (web/live-view.ts), started from the sequence
+//    the page was rendered at (#view[data-since]), so an event committed between the render and the
+//    subscription is not lost; the browser resumes with Last-Event-ID after a drop. The server follows
+//    the events for the page (#view[data-topics], [data-run], the needs-you badge's
+//    [data-badge-topics]) and pushes the view's HTML (`view`) and the badge's count (`badge`) when
+//    they change, a burst as one; the page swaps them in. `expired` sends the page to the login. An
+//    indicator says live / reconnecting / stale.
 /* global document, window, CustomEvent, EventSource, URLSearchParams, setTimeout, clearTimeout */
 (function () {
   'use strict';
-  var COALESCE_MS = 50;
-  var MIN_INTERVAL_MS = 250;
-  var TICK_MS = 125;
   var STALE_AFTER_MS = 10000;
-  // A count is cheap to show late: at most one re-read a second under a steady stream of events.
-  var BADGE_MIN_INTERVAL_MS = 1000;
-
-  function patternsOf(text) {
-    return (text || '').split(',').filter(function (p) {
-      return p !== '';
-    });
-  }
-
-  // The bus's matching (kernel/events/bus.ts topicMatches): exact, `*`, or a `prefix:*`.
-  function matches(patterns, topic) {
-    return patterns.some(function (p) {
-      return p === '*' || p === topic || (p.slice(-2) === ':*' && topic.indexOf(p.slice(0, -1)) === 0);
-    });
-  }
-
-  // Calls `run` COALESCE_MS after the first call of a quiet spell, at most once per `minIntervalMs`,
-  // on a shared clock tick (multiples of TICK_MS), so the pages open on one view re-fetch together
-  // and the server renders once for all of them (web/fragment-cache.ts).
-  function coalesced(run, minIntervalMs) {
-    var pending = null;
-    var last = 0;
-    return function () {
-      if (pending !== null) return;
-      var now = Date.now();
-      var earliest = Math.max(now + COALESCE_MS, last + minIntervalMs);
-      pending = setTimeout(
-        function () {
-          pending = null;
-          last = Date.now();
-          run();
-        },
-        Math.ceil(earliest / TICK_MS) * TICK_MS - now,
-      );
-    };
-  }
 
   document.addEventListener('htmx:configRequest', function (e) {
     var meta = document.querySelector('meta[name="csrf-token"]');
@@ -68,33 +28,30 @@
 
   // A live re-render must not drop what the operator ticked (the bulk approve boxes): the boxes
   // marked data-keep that were checked just before a swap of #view are checked again after it.
-  var kept = null;
   var keyOf = function (box) {
     return box.name + '=' + box.value;
   };
-  document.addEventListener('htmx:beforeSwap', function (e) {
-    if (!e.detail.target || e.detail.target.id !== 'view') return;
-    kept = Array.prototype.map.call(document.querySelectorAll('#view input[data-keep]:checked'), keyOf);
-  });
-  document.addEventListener('htmx:afterSwap', function (e) {
-    if (!kept || !e.detail.target || e.detail.target.id !== 'view') return;
-    document.querySelectorAll('#view input[data-keep]').forEach(function (box) {
+  function swapView(view, html) {
+    var kept = Array.prototype.map.call(view.querySelectorAll('input[data-keep]:checked'), keyOf);
+    // htmx's swap: its attributes in the new HTML are processed, focus on an element with an id kept.
+    window.htmx.swap(view, html, { swapStyle: 'innerHTML' });
+    view.querySelectorAll('input[data-keep]').forEach(function (box) {
       if (kept.indexOf(keyOf(box)) >= 0) box.checked = true;
     });
-    kept = null;
-  });
+  }
 
   function start() {
     var view = document.getElementById('view');
     var indicator = document.getElementById('live');
     if (!view || !view.hasAttribute('data-since') || typeof EventSource === 'undefined') return;
-    var viewTopics = patternsOf(view.getAttribute('data-topics'));
     var badge = document.getElementById('needs-you-badge');
-    var badgeTopics = badge ? patternsOf(view.getAttribute('data-badge-topics')) : [];
-    var topics = viewTopics.indexOf('*') >= 0 ? ['*'] : viewTopics.concat(badgeTopics);
-    var runId = view.getAttribute('data-run');
-    var lastSeq = Number(view.getAttribute('data-since'));
-    var badgeReads = 0;
+    var query = new URLSearchParams({
+      view: window.location.pathname + window.location.search,
+      topics: view.getAttribute('data-topics') || '',
+      badge: badge ? view.getAttribute('data-badge-topics') || '' : '',
+      since: view.getAttribute('data-since'),
+    });
+    if (view.getAttribute('data-run')) query.set('run', view.getAttribute('data-run'));
     var source = null;
     var staleTimer = null;
     var retryMs = 1000;
@@ -105,75 +62,32 @@
       indicator.textContent = text;
     }
 
-    function refresh() {
-      // The view re-renders from the store: everything up to the event that woke us is in it.
-      window.htmx
-        .ajax('GET', window.location.pathname + window.location.search, {
-          target: '#view',
-          select: '#view > *',
-          swap: 'innerHTML',
-          // The server may answer with a render shared with other pages, made after this event.
-          headers: { 'X-Strata-Seq': String(lastSeq) },
-        })
-        .then(function () {
-          document.dispatchEvent(new CustomEvent('strata:refreshed', { detail: { seq: lastSeq } }));
-        });
-    }
-
-    // The count read after the last event seen; an answer overtaken by a later read is dropped.
-    function readBadge() {
-      var read = ++badgeReads;
-      window
-        .fetch('/ui/needs-you/count', { headers: { 'X-Strata-Seq': String(lastSeq) } })
-        .then(function (res) {
-          return res.ok ? res.json() : null;
-        })
-        .then(function (body) {
-          if (read !== badgeReads || !body || typeof body.count !== 'number') return;
-          badge.textContent = String(body.count);
-          badge.setAttribute('aria-label', body.count + ' items');
-          document.dispatchEvent(new CustomEvent('strata:badge', { detail: { count: body.count } }));
-        })
-        .catch(function () {
-          // An expired session answers with the login page: the next view re-fetch says so.
-        });
-    }
-
-    // Under a steady stream of events, at most one re-render per MIN_INTERVAL_MS, so a busy fleet
-    // costs the server a bounded rate.
-    var changed = viewTopics.length > 0 ? coalesced(refresh, MIN_INTERVAL_MS) : function () {};
-    var badgeChanged = badge ? coalesced(readBadge, BADGE_MIN_INTERVAL_MS) : function () {};
-
-    // A list filtered by workflow only changes for runs of that workflow (a run's never changes).
-    var workflow = new URLSearchParams(window.location.search).get('workflow');
-
-    function relevant(data) {
-      var p = data.payload || {};
-      if (workflow && data.topic && data.topic.indexOf('run:') === 0 && p.workflow && p.workflow !== workflow)
-        return false;
-      if (!runId) return true;
-      return p.id === runId || p.runId === runId || p.rootId === runId || p.parentId === runId;
-    }
-
     function connect() {
-      source = new EventSource(
-        '/ui/events?topics=' + encodeURIComponent(topics.join(',')) + '&since=' + lastSeq,
-      );
+      // After a drop the browser reconnects by itself, sending the last id seen (Last-Event-ID).
+      source = new EventSource('/ui/live?' + query.toString());
       source.onopen = function () {
         retryMs = 1000;
         clearTimeout(staleTimer);
         show('live', 'live');
       };
-      source.onmessage = function (e) {
-        lastSeq = Number(e.lastEventId) || lastSeq;
-        var data = JSON.parse(e.data);
-        if (matches(viewTopics, data.topic) && relevant(data)) changed();
-        if (matches(badgeTopics, data.topic)) badgeChanged();
-      };
-      source.addEventListener('reset', function (e) {
-        lastSeq = Number(e.lastEventId) || lastSeq;
-        changed();
-        badgeChanged();
+      source.addEventListener('view', function (e) {
+        swapView(view, e.data);
+        document.dispatchEvent(
+          new CustomEvent('strata:refreshed', { detail: { seq: Number(e.lastEventId) } }),
+        );
+      });
+      source.addEventListener('badge', function (e) {
+        var body = JSON.parse(e.data);
+        if (!badge || typeof body.count !== 'number') return;
+        badge.textContent = String(body.count);
+        badge.setAttribute('aria-label', body.count + ' items');
+        document.dispatchEvent(new CustomEvent('strata:badge', { detail: { count: body.count } }));
+      });
+      source.addEventListener('expired', function (e) {
+        source.close();
+        var location = JSON.parse(e.data).location;
+        if (typeof location === 'string' && location.charAt(0) === '/' && location.charAt(1) !== '/')
+          window.location.assign(location);
       });
       source.onerror = function () {
         show('reconnecting', 'reconnecting');
@@ -182,7 +96,8 @@
           show('stale', 'stale: not updating');
         }, STALE_AFTER_MS);
         if (source.readyState === EventSource.CLOSED) {
-          // The server refused the stream (e.g. the session expired): try again later, from lastSeq.
+          // The server refused the stream (e.g. it restarted mid-request): try again later, from
+          // the seq the page was rendered at (what changed since then is rendered again).
           setTimeout(connect, retryMs);
           retryMs = Math.min(retryMs * 2, 30000);
         }

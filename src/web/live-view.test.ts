@@ -1,0 +1,232 @@
+// GET /ui/live on a real server and runtime (SQLite): the page's one stream, on which the server
+// pushes the view rendered again and the badge's count when an event touches them. What it must
+// keep from the raw event stream (resume from the rendered seq, a gap too old re-renders at once),
+// what it adds (only a run's own events re-render its page; renders carry no wrapper; a session
+// that ends mid-stream sends the page to the login), and bad input refused with a stable code.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sseMessages, type SseMessage } from '../cli/sse.ts';
+import { NEEDS_YOU_TOPICS } from './nav.ts';
+import { login, SESSION_COOKIE } from './session.ts';
+import { openDashboardEnv, type Browser, type DashboardTestEnv } from './testing.ts';
+
+let env: DashboardTestEnv;
+let admin: Browser;
+before(async () => {
+  env = await openDashboardEnv();
+  admin = await env.login(env.adminKey);
+});
+after(() => env.close());
+
+const head = async (): Promise<number> => {
+  const row = await env.runtime.kernel.store.get<{ seq: number | null }>(
+    'SELECT MAX(seq) AS seq FROM kernel_outbox WHERE tenant_id = ?',
+    [env.tenantId],
+  );
+  return Number(row?.seq ?? 0);
+};
+
+interface Live {
+  readonly status: number;
+  readonly text: () => Promise<string>;
+  /** The next message of `event` (others are passed over), or undefined after `ms`. */
+  next(event: string, ms?: number): Promise<SseMessage | undefined>;
+  /** True once the server has ended the stream. */
+  ended(ms: number): Promise<boolean>;
+  close(): void;
+}
+
+async function openLive(query: Record<string, string>, cookie = admin.cookie): Promise<Live> {
+  const abort = new AbortController();
+  const res = await fetch(`${env.url}/ui/live?${new URLSearchParams(query).toString()}`, {
+    headers: { cookie },
+    signal: abort.signal,
+  });
+  const messages = res.ok && res.body ? sseMessages(res.body)[Symbol.asyncIterator]() : undefined;
+  let pending: Promise<IteratorResult<SseMessage>> | undefined;
+  const step = (ms: number) => {
+    pending ??= messages?.next();
+    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms).unref());
+    return Promise.race([pending ?? Promise.resolve({ done: true, value: undefined }), timeout]);
+  };
+  return {
+    status: res.status,
+    text: () => res.text(),
+    async next(event, ms = 5_000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const got = await step(Math.max(0, deadline - Date.now()));
+        if (got === 'timeout') return undefined;
+        pending = undefined;
+        if (got.done) return undefined;
+        if (got.value?.event === event) return got.value;
+      }
+    },
+    async ended(ms) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const got = await step(Math.max(0, deadline - Date.now()));
+        if (got === 'timeout') return false;
+        pending = undefined;
+        if (got.done) return true;
+      }
+    },
+    close: () => abort.abort(),
+  };
+}
+
+describe('GET /ui/live', () => {
+  it('pushes the view rendered again when a run starts, unwrapped, with the seq it shows', async () => {
+    const live = await openLive({
+      view: '/ui/runs?workflow=dash.quick',
+      topics: 'run:*',
+      since: String(await head()),
+    });
+    try {
+      assert.equal(live.status, 200);
+      const id = await env.start('dash.quick', {});
+      for (;;) {
+        const view = await live.next('view');
+        assert.ok(view, 'a view was pushed');
+        assert.doesNotMatch(view.data, /^<div id="view">/, 'the inner HTML of #view');
+        assert.ok(Number(view.id) > 0, 'the message names the seq it shows');
+        if (view.data.includes(`/ui/runs/${id}`)) break;
+      }
+    } finally {
+      live.close();
+    }
+  });
+
+  it('renders what was committed between the page render and the subscription', async () => {
+    const since = await head();
+    const id = await env.start('dash.quick', {});
+    const live = await openLive({ view: '/ui/runs', topics: 'run:*', since: String(since) });
+    try {
+      const view = await live.next('view');
+      assert.ok(view?.data.includes(`/ui/runs/${id}`), 'the run started before the stream is shown');
+    } finally {
+      live.close();
+    }
+  });
+
+  it("re-renders a run's page for that run's events only", async () => {
+    const mine = await env.start('dash.sleepy', {});
+    await env.waitForStatus(mine, 'waiting');
+    const live = await openLive({
+      view: `/ui/runs/${mine}`,
+      topics: 'run:*',
+      run: mine,
+      since: String(await head()),
+    });
+    try {
+      const other = await env.start('dash.quick', {});
+      await env.waitForEnd(other);
+      assert.equal(await live.next('view', 800), undefined, "another run's events do not re-render it");
+      const principal = await env.runtime.kernel.authenticate({ apiKey: env.adminKey });
+      await env.runtime.kernel.call('runs.cancel', { runId: mine }, { principal });
+      const view = await live.next('view');
+      assert.match(view?.data ?? '', /cancelled/);
+    } finally {
+      live.close();
+    }
+  });
+
+  it("pushes the needs-you badge's count when an approval is raised", async () => {
+    const live = await openLive({ view: '/ui/costs', badge: NEEDS_YOU_TOPICS, since: String(await head()) });
+    try {
+      const before = (await admin.get('/ui/needs-you/count')).text;
+      const run = await env.start('dash.approve', { question: 'Ship it?' });
+      await env.pendingApproval(run);
+      let count = -1;
+      for (let i = 0; i < 5 && count <= (JSON.parse(before) as { count: number }).count; i++) {
+        const badge = await live.next('badge');
+        count = (JSON.parse(badge?.data ?? '{}') as { count?: number }).count ?? -1;
+      }
+      assert.equal(
+        count,
+        (JSON.parse((await admin.get('/ui/needs-you/count')).text) as { count: number }).count,
+      );
+      assert.equal(await live.next('view', 300), undefined, 'a page without view topics gets no view');
+    } finally {
+      live.close();
+    }
+  });
+
+  it('re-renders at once when the gap is too old to replay', async () => {
+    const since = await head();
+    const kernel = env.runtime.kernel;
+    await kernel.store.transaction(async (tx) => {
+      for (let i = 0; i < 600; i++)
+        await kernel.events.publish(tx, {
+          topic: 'run:changed',
+          tenantId: env.tenantId,
+          payload: { id: `noise-${i}` },
+        });
+    });
+    const live = await openLive({ view: '/ui/runs', topics: 'run:*', since: String(since) });
+    try {
+      const view = await live.next('view', 2_000);
+      assert.ok(view, 'the view was rendered without any new event');
+      assert.ok(Number(view.id) >= since + 600, 'it shows the present');
+    } finally {
+      live.close();
+    }
+  });
+
+  it('sends the page to the login when its session expires, then ends', async () => {
+    const session = await login(env.runtime.kernel, env.adminKey, { readOnly: false, ttlSeconds: 2 });
+    const live = await openLive(
+      { view: '/ui/runs', topics: 'run:*', since: String(await head()) },
+      `${SESSION_COOKIE}=${session.token}`,
+    );
+    try {
+      assert.equal(live.status, 200);
+      await new Promise((r) => setTimeout(r, 2_100));
+      await env.start('dash.quick', {});
+      const expired = await live.next('expired');
+      assert.deepEqual(JSON.parse(expired?.data ?? '{}'), { location: '/ui/login?expired=1' });
+      assert.equal(await live.ended(2_000), true);
+    } finally {
+      live.close();
+    }
+  });
+
+  it('refuses what is not a view, malformed topics or seqs, and a session that may not read events', async () => {
+    const refused = async (query: Record<string, string>, cookie?: string) => {
+      const live = await openLive(query, cookie);
+      return { status: live.status, text: await live.text() };
+    };
+    for (const view of [
+      '',
+      '/v1/runs',
+      '/ui/live',
+      '/ui/events',
+      '/ui/../v1/runs',
+      '//evil.example/ui',
+      '/ui/runs/x/stream',
+    ]) {
+      const r = await refused({ view, topics: 'run:*', since: '0' });
+      assert.equal(r.status, 400, view);
+      assert.match(r.text, /E_INVALID_INPUT/, view);
+    }
+    const malformed: Record<string, string>[] = [
+      { view: '/ui/runs', topics: 'run:*', since: 'yesterday' },
+      { view: '/ui/runs', topics: 'Not A Topic', since: '0' },
+      { view: '/ui/runs', since: '0' },
+    ];
+    for (const query of malformed) {
+      const r = await refused(query);
+      assert.equal(r.status, 400, JSON.stringify(query));
+      assert.match(r.text, /E_INVALID_INPUT/);
+    }
+    const narrow = await env.login(
+      await env.key([
+        { syscall: 'runs.list', resource: '*' },
+        { syscall: 'kernel.tokens.issue', resource: '*' },
+      ]),
+    );
+    const denied = await refused({ view: '/ui/runs', topics: 'run:*', since: '0' }, narrow.cookie);
+    assert.equal(denied.status, 403);
+    assert.match(denied.text, /E_CAPABILITY_DENIED/);
+  });
+});
