@@ -308,9 +308,10 @@ const tenCpu = mean(open);
 const dashboardsCpu = Math.max(0, tenCpu - idleCpu);
 
 // 3b. The same windows with the agents stopped and their recorded events published again at their
-// recorded pace (new seqs, same topics and payloads): the pages get the same stream and make the
-// same re-fetches, while the process no longer carries the agents' drifting CPU, so the difference
-// between windows is the dashboards' own cost.
+// recorded pace (new seqs, same topics and payloads): the pages' streams wake as often and render
+// and push as often (each push is written whether or not the view changed), while the process no
+// longer carries the agents' drifting CPU, so the difference between windows is the dashboards' own
+// cost.
 log(
   `3b. the same, replaying the agents' ${recorded.reduce((n, b) => n + b.events.length, 0)} recorded events ...`,
 );
