@@ -61,3 +61,29 @@ it('the badge follows an approval raised and decided, equal to the rows, without
     assert.equal(await page.evaluate('window.sameDocument'), true, `${page.url()} was not reloaded`);
   assert.deepEqual(errors, [], 'no console errors (a CSP violation would be one)');
 });
+
+it('a form that arrived in a pushed render posts with the session token the page fills in', async () => {
+  const home = await s.context.newPage();
+  await home.goto(`${s.env.url}/ui`);
+  await home.locator('#live[data-state="live"]').waitFor();
+  const run = await s.env.start('dash.approve', { question: 'Refund the pushed order?' });
+  const approval = await s.env.pendingApproval(run);
+  const row = home.locator('tr', { hasText: 'Refund the pushed order?' });
+  await row.waitFor(); // pushed: the page was rendered before the approval existed
+  // The render is shared by the tenant's pages: it carries no session's token, the page adds its own.
+  const token = await home.locator('meta[name="csrf-token"]').getAttribute('content');
+  assert.ok(token);
+  assert.equal(await row.locator('input[name="_csrf"]').inputValue(), token);
+  await row.getByLabel('Reason').fill('pushed and approved');
+  await row.getByRole('button', { name: 'Approve' }).click();
+  await home.waitForURL(/done=/);
+  await s.env.waitForStatus(run, 'completed');
+  const principal = await s.env.runtime.kernel.authenticate({ apiKey: s.env.adminKey });
+  const decided = await s.env.runtime.kernel.call<{ status: string; reason?: string }>(
+    'approvals.get',
+    { id: approval },
+    { principal },
+  );
+  assert.equal(decided.status, 'approved');
+  await home.close();
+});

@@ -7,8 +7,9 @@
  * render made after that sequence is exactly as fresh as one made for it.
  *
  * A render is shared only between sessions of the same tenant holding the same grants (what the
- * reads could see is the same), for the same URL, and only if it carries no per-session value (the
- * CSRF token of a form): such a fragment is rendered for each session. A hit makes no syscall, so it
+ * reads could see is the same), for the same URL, and only if it carries no per-session value: its
+ * forms' CSRF fields are left empty for the page to fill in (render.ts), and a render that holds
+ * the session's token anyway is rendered for each session. A hit makes no syscall, so it
  * writes no audit entry of its own; the render it reuses was read, checked and audited as the session
  * that made it. Entries live one second.
  */

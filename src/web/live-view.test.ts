@@ -152,6 +152,28 @@ describe('GET /ui/live', () => {
     }
   });
 
+  it("pushes a view with forms without any session's token, so sessions can share it", async () => {
+    const other = await env.login(env.adminKey);
+    const since = String(await head());
+    const lives = [
+      await openLive({ view: '/ui', topics: '*', since }),
+      await openLive({ view: '/ui', topics: '*', since }, other.cookie),
+    ];
+    try {
+      await env.start('dash.approve', { question: 'Shared render?' });
+      for (const live of lives) {
+        let view = await live.next('view');
+        while (view && !view.data.includes('Shared render?')) view = await live.next('view');
+        assert.ok(view, 'the approval row was pushed');
+        assert.match(view.data, /name="_csrf" value=""/, 'the decide form, its token left for the page');
+        for (const session of [admin, other])
+          assert.ok(!view.data.includes(session.csrf), 'no session token');
+      }
+    } finally {
+      for (const live of lives) live.close();
+    }
+  });
+
   it('re-renders at once when the gap is too old to replay', async () => {
     const since = await head();
     const kernel = env.runtime.kernel;

@@ -103,12 +103,18 @@ export const fragments = new FragmentCache();
 /** A live render: `X-Strata-Seq` names the last event the page's stream has read (see fragment-cache.ts). */
 async function liveFragment(c: DashboardContext, kernel: Kernel, options: RenderOptions, seq: number) {
   const key = FragmentCache.keyOf(c.get('principal'), c.req.url);
+  const csrf = c.get('csrf');
   const text = await fragments.get(key, seq, async () => {
+    // The forms of a live render carry an empty CSRF field, which the page fills in from its meta
+    // tag after the swap (assets/app.js): the render holds nothing of the session, so the tenant's
+    // pages on this view can share it. A full page (no script needed) carries the token itself.
+    c.set('csrf', '');
     const head = await headSeq(c, kernel);
     const html = String(await bodyOf(c, kernel, options));
+    c.set('csrf', csrf);
     const status = options.status ?? c.get('viewStatus') ?? 200;
-    // Only a plain answer with no per-session value (a form's CSRF token) is shared.
-    const shareable = head !== undefined && status === 200 && !html.includes(c.get('csrf'));
+    // Only a plain answer is shared, and never one that holds the session's token after all.
+    const shareable = head !== undefined && status === 200 && !html.includes(csrf);
     return { head: head ?? 0, html, shareable };
   });
   return c.html(`${VIEW_OPEN}${text ?? ''}${VIEW_CLOSE}`, options.status ?? c.get('viewStatus') ?? 200);

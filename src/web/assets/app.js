@@ -38,6 +38,13 @@
     view.querySelectorAll('input[data-keep]').forEach(function (box) {
       if (kept.indexOf(keyOf(box)) >= 0) box.checked = true;
     });
+    // A pushed render is shared by the tenant's pages, so its forms come without this session's
+    // CSRF token: fill it in from the page's meta tag.
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    if (!meta) return;
+    view.querySelectorAll('input[name="_csrf"]').forEach(function (field) {
+      if (!field.value) field.value = meta.getAttribute('content');
+    });
   }
 
   function start() {
