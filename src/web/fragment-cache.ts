@@ -43,13 +43,14 @@ export class FragmentCache {
   /**
    * A fresh shared render for `key` at least as new as `seq`, or undefined. The same object for
    * every caller that reuses it (a live stream memoises what it writes of it, web/live-render.ts).
+   * Counted as a hit unless `count: false` (the caller made that render itself).
    */
-  async peek(key: string, seq: number): Promise<Render | undefined> {
+  async peek(key: string, seq: number, options: { count?: boolean } = {}): Promise<Render | undefined> {
     const entry = this.#entries.get(key);
     if (!entry || Date.now() - entry.at >= TTL_MS) return undefined;
     const shared = await entry.render.catch(() => undefined);
     if (!shared?.shareable || shared.head < seq) return undefined;
-    this.stats.hits++;
+    if (options.count !== false) this.stats.hits++;
     return shared;
   }
 

@@ -114,7 +114,7 @@ export function liveRender(deps: LiveRenderDeps, page: LivePage): LiveRender {
     const text = await res.text();
     if (res.status >= 500) return { kind: 'failed', status: res.status };
     // The render this request made, now shared: the other pages' streams write the same bytes.
-    const made = await deps.fragments.peek(key, seq);
+    const made = await deps.fragments.peek(key, seq, { count: false });
     if (made) return { kind: 'message', message: sharedMessage(event, made) };
     const data = event === 'view' ? inner(text) : text;
     return { kind: 'message', message: encoder.encode(sseMessage(event, data, seq)) };
