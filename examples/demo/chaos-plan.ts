@@ -2,9 +2,10 @@
  * The faults the kernel's seeded chaos injector (src/kernel/chaos) puts into the demo: 3 % of the
  * attempts of every layer's syscalls fail with that layer's transient error (the models layer's as
  * a provider HTTP 500, realised by the scripted provider, so the model route's fallback meets it),
- * and the model provider `demo` is down for 5 s from a seeded moment (unreachable in its driver:
- * with mechanisms on, the `triage` route falls back to `backup`). The same seed gives the same
- * draws in both passes; the injector marks every fault in the call's audit entry.
+ * and the model provider `demo` is down for 5 s from a seeded moment after the fleet's first model
+ * call (unreachable in its driver: with mechanisms on, the `triage` route falls back to `backup`).
+ * The same seed gives the same draws in both passes; the injector marks every fault in the call's
+ * audit entry.
  */
 import type { ChaosConfigInput } from '../../src/kernel/index.ts';
 import { draw } from './faults.ts';
@@ -14,14 +15,17 @@ export const OUTAGE_MS = 5000;
 const LAYERS = ['compute', 'identity', 'memory', 'tools', 'provisioning'] as const;
 
 /**
- * When the model outage starts, after chaos is enabled: while the fleet is busy (8 agents are done
- * in a few seconds, 50 in about 15), so 0.3 s + 40 ms per agent, plus up to 1 s from the seed.
+ * When the model outage starts after the first model call in each process: within 0.1 s (seeded),
+ * so it catches the fleet's first burst of model calls. The fleet's model traffic is bursty (at 8
+ * agents: a burst in the first half second, a few calls at about 1.2 s, then none until about 9 s),
+ * so a window timed from chaos being enabled, as it was, could fall in a gap and miss every call on
+ * a loaded machine.
  */
-export function outageStartMs(seed: number, agents: number): number {
-  return 300 + agents * 40 + Math.floor(draw(seed, 'outage') * 1000);
+export function outageStartMs(seed: number): number {
+  return Math.floor(draw(seed, 'outage') * 100);
 }
 
-export function chaosConfig(seed: number, agents: number): ChaosConfigInput {
+export function chaosConfig(seed: number): ChaosConfigInput {
   return {
     enabled: true,
     seed,
@@ -32,7 +36,13 @@ export function chaosConfig(seed: number, agents: number): ChaosConfigInput {
       { layer: 'orchestration', syscall: 'fleet.task.*', errorRate: ERROR_RATE },
     ],
     outages: [
-      { layer: 'models', provider: 'demo', startAfterMs: outageStartMs(seed, agents), durationMs: OUTAGE_MS },
+      {
+        layer: 'models',
+        provider: 'demo',
+        startAfterMs: outageStartMs(seed),
+        from: 'first-call',
+        durationMs: OUTAGE_MS,
+      },
     ],
   };
 }

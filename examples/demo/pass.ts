@@ -172,7 +172,7 @@ export async function runPass(options: PassOptions): Promise<PassReport> {
   const child = await childStarting;
   const operator = new Operator(call, { interactive: options.interactive ?? false, url: server.url });
   operator.start();
-  await call('chaos.set', chaosConfig(seed, agents));
+  await call('chaos.set', chaosConfig(seed));
   child.stdin?.write(`${START_CHAOS}\n`);
   const fleetStarted = Date.now();
   const run = await runtime.engine.start('demo.fleet', {}, { principal });

@@ -32,7 +32,7 @@ const m = mechanisms(options.on, options.leaseMs);
 const plan = new FaultPlan(options.seed, options.agents, { crashes: false });
 const { runtime } = await openDemoRuntime({ ...options, mechanisms: m }, plan);
 createInterface({ input: process.stdin }).on('line', (line) => {
-  if (line === START_CHAOS) runtime.chaos.set(chaosSchema.parse(chaosConfig(options.seed, options.agents)));
+  if (line === START_CHAOS) runtime.chaos.set(chaosSchema.parse(chaosConfig(options.seed)));
 });
 const worker = new Worker(runtime.engine, {
   id: options.workerId,

@@ -78,8 +78,14 @@ export const chaosOutageSchema = z
      * it the whole layer (or syscall) fails before its handler runs.
      */
     provider: z.string().min(1).max(100).optional(),
-    /** Milliseconds after chaos was enabled that the outage starts. */
+    /** Milliseconds after `from` that the outage starts. */
     startAfterMs: z.number().int().nonnegative(),
+    /**
+     * What `startAfterMs` counts from: chaos being enabled (the default), or the first call the
+     * outage matches after that, in this process. The latter lands the outage in the traffic it is
+     * meant for however long the work takes to reach it (a slow start, a loaded machine).
+     */
+    from: z.enum(['enabled', 'first-call']).default('enabled'),
     durationMs: z.number().int().positive(),
   })
   .strict()

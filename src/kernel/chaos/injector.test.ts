@@ -135,6 +135,25 @@ describe('chaos injector', () => {
     assert.deepEqual(await faulted(injector, 'model.generate', 20), []);
   });
 
+  it("starts a `from: 'first-call'` outage at the first call it matches, however late that comes", async () => {
+    const clock = new ManualClock(10_000);
+    const outage = { layer: 'models', startAfterMs: 100, durationMs: 500, from: 'first-call' as const };
+    const injector = injectorOf({ enabled: true, outages: [outage] }, clock);
+    clock.advance(60_000); // the work reaches the models a minute after chaos was enabled
+    assert.deepEqual(await faulted(injector, 'memory.search', 5), [], 'other layers do not start it');
+    assert.deepEqual(injector.status().openOutages, []);
+    assert.deepEqual(await faulted(injector, 'model.generate', 3), [], 'its clock starts with this call');
+    clock.advance(150);
+    assert.equal((await faulted(injector, 'model.generate', 5)).length, 5);
+    clock.advance(500);
+    assert.deepEqual(await faulted(injector, 'model.generate', 5), [], 'over');
+    injector.set(chaosSchema.parse({ enabled: true, outages: [outage] }));
+    clock.advance(150);
+    assert.deepEqual(await faulted(injector, 'model.generate', 1), [], 'a new config starts it again');
+    clock.advance(150);
+    assert.equal((await faulted(injector, 'model.generate', 2)).length, 2);
+  });
+
   it("hands a provider's outage to the attempt's drivers instead of failing the call", async () => {
     const clock = new ManualClock(0);
     const injector = injectorOf(

@@ -80,6 +80,8 @@ export class ChaosInjector {
   #config: ChaosConfig;
   #since: number;
   readonly #counters = new Map<string, number>();
+  /** When each `from: 'first-call'` outage's first matching call came, by its index. */
+  readonly #anchors = new Map<number, number>();
   readonly #counts = new Map<string, number>();
   #metric: Counter<'layer' | 'kind'> | undefined;
   #killTimer: NodeJS.Timeout | undefined;
@@ -110,6 +112,7 @@ export class ChaosInjector {
     this.enabled = config.enabled;
     this.#since = this.#clock.now();
     this.#counters.clear();
+    this.#anchors.clear();
     if (this.#kill) this.armWorkerKill(this.#kill);
   }
 
@@ -127,12 +130,17 @@ export class ChaosInjector {
   }
 
   #open(syscall?: string): { path: string; outage: ChaosOutage }[] {
-    const elapsed = this.#clock.now() - this.#since;
+    const now = this.#clock.now();
     const open: { path: string; outage: ChaosOutage }[] = [];
     for (const [i, o] of this.#config.outages.entries()) {
+      const matching = syscall !== undefined && outageMatches(o, syscall, layerOf(syscall));
+      // A call asking is the first matching one: the outage's clock starts with it.
+      if (o.from === 'first-call' && matching && !this.#anchors.has(i)) this.#anchors.set(i, now);
+      const from = o.from === 'first-call' ? this.#anchors.get(i) : this.#since;
+      if (from === undefined) continue;
+      const elapsed = now - from;
       const inWindow = elapsed >= o.startAfterMs && elapsed < o.startAfterMs + o.durationMs;
-      if (inWindow && (syscall === undefined || outageMatches(o, syscall, layerOf(syscall))))
-        open.push({ path: `outages[${i}]`, outage: o });
+      if (inWindow && (syscall === undefined || matching)) open.push({ path: `outages[${i}]`, outage: o });
     }
     return open;
   }
