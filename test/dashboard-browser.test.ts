@@ -161,17 +161,7 @@ describe('live updates', () => {
   });
 
   it('re-renders on a reset when the gap is too old to replay', async () => {
-    const kernel = env.runtime.kernel;
-    const page = await openHeld('/ui/runs', async () => {
-      await kernel.store.transaction(async (tx) => {
-        for (let i = 0; i < 600; i++)
-          await kernel.events.publish(tx, {
-            topic: 'run:changed',
-            tenantId: env.tenantId,
-            payload: { id: `noise-${i}` },
-          });
-      });
-    });
+    const page = await openHeld('/ui/runs', () => env.publishNoise(600));
     // Polled from here: waitForFunction evaluates a string with eval, which the page's CSP refuses.
     for (let i = 0; (await page.evaluate<number>('window.refreshed')) === 0; i++) {
       assert.ok(i < 100, 'the page did not re-render after the reset');

@@ -78,16 +78,22 @@ export function liveRender(deps: LiveRenderDeps, page: LivePage): LiveRender {
   const badgeUrl = `${page.origin}/ui/needs-you/count`;
 
   /**
-   * The session's principal, or undefined when it has ended (expired, revoked). Checked at most
+   * The session's keys, or undefined when it has ended (expired, revoked). Checked at most
    * once a second: a page gets up to five renders a second, and each check reads the revocations.
    */
-  let checked: { readonly at: number; readonly principal: Principal } | undefined;
-  const session = async (): Promise<Principal | undefined> => {
+  let checked: { readonly at: number; readonly keys: Readonly<Record<string, string>> } | undefined;
+  /** The fragment cache's keys of the view and badge (they hold the grants), made once per check. */
+  const session = async (): Promise<Readonly<Record<string, string>> | undefined> => {
     const now = Date.now();
-    if (checked && now - checked.at < SESSION_RECHECK_MS) return checked.principal;
+    if (checked && now - checked.at < SESSION_RECHECK_MS) return checked.keys;
     try {
-      checked = { at: now, principal: await deps.authenticate(page.token) };
-      return checked.principal;
+      const principal: Principal = await deps.authenticate(page.token);
+      const keys = {
+        [page.viewUrl]: FragmentCache.keyOf(principal, page.viewUrl),
+        [badgeUrl]: FragmentCache.keyOf(principal, badgeUrl),
+      };
+      checked = { at: now, keys };
+      return keys;
     } catch (error) {
       if (isStrataError(error) && error.httpStatus === 401) return undefined;
       throw error;
@@ -100,9 +106,9 @@ export function liveRender(deps: LiveRenderDeps, page: LivePage): LiveRender {
     headers: Record<string, string>,
     seq: number,
   ): Promise<LiveOutput> => {
-    const principal = await session();
-    if (!principal) return { kind: 'expired', location: LOGIN_EXPIRED };
-    const key = FragmentCache.keyOf(principal, url);
+    const keys = await session();
+    if (!keys) return { kind: 'expired', location: LOGIN_EXPIRED };
+    const key = keys[url] ?? '';
     const shared = await deps.fragments.peek(key, seq);
     if (shared) return { kind: 'message', message: sharedMessage(event, shared) };
     const res = await deps.fetchView(url, { headers: { cookie, 'x-strata-seq': String(seq), ...headers } });

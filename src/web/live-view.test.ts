@@ -176,15 +176,7 @@ describe('GET /ui/live', () => {
 
   it('re-renders at once when the gap is too old to replay', async () => {
     const since = await head();
-    const kernel = env.runtime.kernel;
-    await kernel.store.transaction(async (tx) => {
-      for (let i = 0; i < 600; i++)
-        await kernel.events.publish(tx, {
-          topic: 'run:changed',
-          tenantId: env.tenantId,
-          payload: { id: `noise-${i}` },
-        });
-    });
+    await env.publishNoise(600);
     const live = await openLive({ view: '/ui/runs', topics: 'run:*', since: String(since) });
     try {
       const view = await live.next('view', 2_000);

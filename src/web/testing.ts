@@ -84,6 +84,8 @@ export interface DashboardTestEnv {
   pendingApproval(runId: string): Promise<string>;
   /** Waits until the run has finished, whichever way. */
   waitForEnd(runId: string): Promise<void>;
+  /** Publishes `n` `run:changed` events about no real run, in one transaction (a gap to replay). */
+  publishNoise(n: number): Promise<void>;
   restart(): Promise<void>;
   close(): Promise<void>;
 }
@@ -207,6 +209,15 @@ export async function openDashboardEnv(
       throw new Error(`run ${runId} has no pending approval`);
     },
     waitForEnd: (runId) => env.waitForStatus(runId, /^(completed|failed|cancelled)$/),
+    publishNoise: (n) =>
+      runtime.kernel.store.transaction(async (tx) => {
+        for (let i = 0; i < n; i++)
+          await runtime.kernel.events.publish(tx, {
+            topic: 'run:changed',
+            tenantId: tenant.id,
+            payload: { id: `noise-${i}` },
+          });
+      }),
     restart: async () => {
       await server.close();
       await runtime.close();
