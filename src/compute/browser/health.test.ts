@@ -96,6 +96,7 @@ it('waitMs: a full pool hands a freed slot to the waiters in arrival order; one 
   await one.closeSession({ tenantId: 't1', sessionId: first.id });
   const got = await second;
   assert.deepEqual(order, ['second'], 'the freed slot went to the first waiter');
+  assert.match(one.health().reason, /1 of 1 session slots in use/, 'the other waiter waits on');
   await one.closeSession({ tenantId: 't1', sessionId: got.id });
   await one.closeSession({ tenantId: 't1', sessionId: (await third).id });
   assert.deepEqual(order, ['second', 'third']);

@@ -158,7 +158,20 @@ export class BrowserSessions {
         },
       );
     }
-    await this.#slots.wait(input.waitMs ?? 0, () => this.#live.size + this.#opening < this.#maxSessions, {
+    // Finding the slot free and reserving it (with the profile) is one synchronous step: see
+    // slot-waiters.ts for the double booking that splitting them allowed.
+    const reserve = (): boolean => {
+      if (profileKey !== null && this.#profilesInUse.has(profileKey)) {
+        throw new StrataError('E_CONFLICT', `profile "${profile}" is already open in another session`, {
+          profile,
+        });
+      }
+      if (this.#live.size + this.#opening >= this.#maxSessions) return false;
+      this.#opening += 1;
+      if (profileKey !== null) this.#profilesInUse.add(profileKey);
+      return true;
+    };
+    await this.#slots.take(input.waitMs ?? 0, reserve, {
       refused: () => {
         this.pool.health.refused();
         // Back-pressure, not a fault: E_RATE_LIMITED, which the reliability report leaves out of
@@ -172,15 +185,7 @@ export class BrowserSessions {
       },
       closing: () => this.#closing !== undefined,
     });
-    // From here to `#opening += 1` nothing awaits: the slot found free is this call's.
-    if (profileKey !== null && this.#profilesInUse.has(profileKey)) {
-      throw new StrataError('E_CONFLICT', `profile "${profile}" is already open in another session`, {
-        profile,
-      });
-    }
-    this.#opening += 1;
     this.pool.health.admitted();
-    if (profileKey !== null) this.#profilesInUse.add(profileKey);
     try {
       const lease =
         profile === null
