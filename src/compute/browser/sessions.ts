@@ -44,7 +44,7 @@ import type {
   SessionInfo,
   SessionRef,
 } from './session-types.ts';
-import { SlotWaiters } from './slot-waiters.ts';
+import { SessionSlots } from './session-slots.ts';
 
 export type {
   ActionResult,
@@ -56,8 +56,6 @@ export type {
   SessionRef,
 } from './session-types.ts';
 
-/** What a caller turned away by a full pool is told to wait before trying again. */
-const SLOT_RETRY_AFTER_MS = 1_000;
 export interface BrowserSessionsOptions {
   readonly store: Store;
   /** Named persistent profiles live in `<profilesDir>/<tenantId>/<name>`. */
@@ -100,15 +98,12 @@ export class BrowserSessions {
   readonly #ownsPool: boolean;
   readonly #profilesDir: string;
   readonly #idleTimeoutMs: number;
-  readonly #maxSessions: number;
-  /** Opens waiting for a free slot (`waitMs`), woken when one frees. */
-  readonly #slots = new SlotWaiters();
+  /** Session slots and open profiles; opens wait there for a free slot (`waitMs`). */
+  readonly #slots: SessionSlots;
   readonly #clock: Clock;
   readonly #logger: Logger | undefined;
   readonly #live = new Map<string, LiveSession>();
-  readonly #profilesInUse = new Set<string>();
   readonly #busy = new Map<string, number>();
-  #opening = 0;
   #reaper: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
 
@@ -120,7 +115,10 @@ export class BrowserSessions {
     this.log = new BrowserLog(options.store);
     this.#profilesDir = options.profilesDir;
     this.#idleTimeoutMs = options.idleTimeoutMs ?? 300_000;
-    this.#maxSessions = options.maxSessions ?? 16;
+    this.#slots = new SessionSlots(options.maxSessions ?? 16, () => this.#live.size, {
+      refused: () => this.pool.health.refused(),
+      closing: () => this.#closing !== undefined,
+    });
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger;
     const every = Math.min(Math.max(Math.floor(this.#idleTimeoutMs / 4), 25), 30_000);
@@ -141,14 +139,14 @@ export class BrowserSessions {
 
   /** The pool's health reading (see health.ts), with this node's session slots. */
   health(): DriverHealth {
-    return this.pool.health.reading({ inUse: this.#live.size + this.#opening, max: this.#maxSessions });
+    return this.pool.health.reading({ inUse: this.#slots.inUse, max: this.#slots.max });
   }
 
   async openSession(input: OpenSessionInput): Promise<SessionInfo> {
     if (this.#closing) throw new StrataError('E_SHUTTING_DOWN', 'browser sessions are shutting down');
     const allow = new AllowList(input.allowUrls);
     const profile = input.persistentContext ?? null;
-    const profileKey = profile === null ? null : `${input.tenantId}/${profile}`;
+    const profileRef = profile === null ? null : { key: `${input.tenantId}/${profile}`, name: profile };
     if (profile !== null && !PROFILE_NAME.test(profile)) {
       throw new StrataError(
         'E_INVALID_INPUT',
@@ -158,33 +156,7 @@ export class BrowserSessions {
         },
       );
     }
-    // Finding the slot free and reserving it (with the profile) is one synchronous step: see
-    // slot-waiters.ts for the double booking that splitting them allowed.
-    const reserve = (): boolean => {
-      if (profileKey !== null && this.#profilesInUse.has(profileKey)) {
-        throw new StrataError('E_CONFLICT', `profile "${profile}" is already open in another session`, {
-          profile,
-        });
-      }
-      if (this.#live.size + this.#opening >= this.#maxSessions) return false;
-      this.#opening += 1;
-      if (profileKey !== null) this.#profilesInUse.add(profileKey);
-      return true;
-    };
-    await this.#slots.take(input.waitMs ?? 0, reserve, {
-      refused: () => {
-        this.pool.health.refused();
-        // Back-pressure, not a fault: E_RATE_LIMITED, which the reliability report leaves out of
-        // a layer's success (a fleet larger than the pool waits for slots by design).
-        return new StrataError(
-          'E_RATE_LIMITED',
-          `this server already runs ${this.#maxSessions} browser sessions; close one or retry later` +
-            (input.waitMs ? ` (waited ${input.waitMs} ms)` : ''),
-          { maxSessions: this.#maxSessions, retryAfterMs: SLOT_RETRY_AFTER_MS },
-        );
-      },
-      closing: () => this.#closing !== undefined,
-    });
+    const hold = await this.#slots.take(input.waitMs ?? 0, profileRef);
     this.pool.health.admitted();
     try {
       const lease =
@@ -216,14 +188,12 @@ export class BrowserSessions {
         throw error;
       }
       this.#live.set(id, live);
+      hold.opened();
       lease.context.on('close', () => void this.#lost(live));
       return { ...(await this.log.session(input.tenantId, id)), live: true };
     } catch (error) {
-      if (profileKey !== null) this.#profilesInUse.delete(profileKey);
+      hold.failed(); // nothing once opened: the live session holds its slot until it closes
       throw error;
-    } finally {
-      this.#opening -= 1;
-      this.#slots.wake(); // a failed open gives its slot back (a made one now counts in #live)
     }
   }
 
@@ -468,8 +438,9 @@ export class BrowserSessions {
 
   async #closeLive(live: LiveSession, reason: CloseReason): Promise<void> {
     if (!this.#live.delete(live.id)) return;
-    this.#slots.wake();
-    if (live.profile !== null) this.#profilesInUse.delete(`${live.tenantId}/${live.profile}`);
+    this.#slots.closed(
+      live.profile === null ? null : { key: `${live.tenantId}/${live.profile}`, name: live.profile },
+    );
     this.#busy.delete(live.id);
     // Let a running action finish (each has its own timeout) before its context goes away.
     await live.queue;
