@@ -19,7 +19,8 @@ import { VIEW_CLOSE, VIEW_OPEN } from './render.ts';
 export type ViewFetch = (url: string, init: RequestInit) => Promise<Response>;
 
 export type LiveOutput =
-  | { readonly kind: 'message'; readonly message: Uint8Array }
+  /** `data`: what the message shows, to tell a render that changed nothing (the badge's count). */
+  | { readonly kind: 'message'; readonly message: Uint8Array; readonly data: string }
   /** The session expired or was revoked: where the page should go. */
   | { readonly kind: 'expired'; readonly location: string }
   /** The render failed (the view logged why); the page keeps what it shows. */
@@ -110,7 +111,7 @@ export function liveRender(deps: LiveRenderDeps, page: LivePage): LiveRender {
     if (!keys) return { kind: 'expired', location: LOGIN_EXPIRED };
     const key = keys[url] ?? '';
     const shared = await deps.fragments.peek(key, seq);
-    if (shared) return { kind: 'message', message: sharedMessage(event, shared) };
+    if (shared) return { kind: 'message', message: sharedMessage(event, shared), data: shared.html };
     const res = await deps.fetchView(url, { headers: { cookie, 'x-strata-seq': String(seq), ...headers } });
     if (res.status === 401 || (res.status >= 300 && res.status < 400)) {
       await res.body?.cancel();
@@ -121,9 +122,9 @@ export function liveRender(deps: LiveRenderDeps, page: LivePage): LiveRender {
     if (res.status >= 500) return { kind: 'failed', status: res.status };
     // The render this request made, now shared: the other pages' streams write the same bytes.
     const made = await deps.fragments.peek(key, seq, { count: false });
-    if (made) return { kind: 'message', message: sharedMessage(event, made) };
+    if (made) return { kind: 'message', message: sharedMessage(event, made), data: made.html };
     const data = event === 'view' ? inner(text) : text;
-    return { kind: 'message', message: encoder.encode(sseMessage(event, data, seq)) };
+    return { kind: 'message', message: encoder.encode(sseMessage(event, data, seq)), data };
   };
 
   return {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sseMessages, type SseMessage } from '../cli/sse.ts';
 import { NEEDS_YOU_TOPICS } from './nav.ts';
+import { fragments } from './render.ts';
 import { login, SESSION_COOKIE } from './session.ts';
 import { openDashboardEnv, type Browser, type DashboardTestEnv } from './testing.ts';
 
@@ -147,6 +148,28 @@ describe('GET /ui/live', () => {
         (JSON.parse((await admin.get('/ui/needs-you/count')).text) as { count: number }).count,
       );
       assert.equal(await live.next('view', 300), undefined, 'a page without view topics gets no view');
+    } finally {
+      live.close();
+    }
+  });
+
+  it('does not write the badge again while its count is unchanged, and writes the new count', async () => {
+    const live = await openLive({ view: '/ui/costs', badge: NEEDS_YOU_TOPICS, since: String(await head()) });
+    try {
+      await env.publishNoise(1); // run:changed: the badge is read again
+      const first = await live.next('badge');
+      assert.ok(first, 'the first count read is written');
+      const renders = () => fragments.stats.hits + fragments.stats.renders;
+      const before = renders();
+      await env.publishNoise(1);
+      await new Promise((resolve) => setTimeout(resolve, 1_300)); // past the badge's once a second
+      await env.publishNoise(1);
+      assert.equal(await live.next('badge', 1_500), undefined, 'the same count is not written again');
+      assert.ok(renders() > before, 'the count was read again all the same');
+      const run = await env.start('dash.approve', { question: 'Ship it too?' });
+      await env.pendingApproval(run);
+      const changed = await live.next('badge');
+      assert.notEqual(changed?.data, first.data, 'a changed count is written');
     } finally {
       live.close();
     }

@@ -141,6 +141,9 @@ export function liveViewRoutes(options: LiveViewOptions): Hono<DashboardEnv> {
       }
     };
 
+    /** The badge's count last written: an unchanged count is not written again. */
+    let badgeShown: string | undefined;
+
     return streamSSE(c, async (stream) => {
       stream.onAbort(() => waker.poke());
       try {
@@ -171,9 +174,13 @@ export function liveViewRoutes(options: LiveViewOptions): Hono<DashboardEnv> {
       }
     });
 
-    /** Writes what is due; false once the session is gone (the stream then ends). */
+    /**
+     * Writes what is due, view and badge in one write; false once the session is gone (the stream
+     * then ends). A view is written whenever it was rendered again, changed or not.
+     */
     async function push(stream: SSEStreamingApi, cursor: number): Promise<boolean> {
       const now = Date.now();
+      const due: Uint8Array[] = [];
       for (const [pacer, next] of [
         [viewPacer, (seq: number) => render.view(seq)],
         [badgePacer, (seq: number) => render.badge(seq)],
@@ -185,8 +192,14 @@ export function liveViewRoutes(options: LiveViewOptions): Hono<DashboardEnv> {
           return false;
         }
         pacer.rendered(Date.now());
-        if (out.kind === 'message') await stream.write(out.message);
+        if (out.kind !== 'message') continue;
+        if (pacer === badgePacer) {
+          if (out.data === badgeShown) continue;
+          badgeShown = out.data;
+        }
+        due.push(out.message);
       }
+      if (due.length > 0) await stream.write(due.length === 1 ? (due[0] as Uint8Array) : Buffer.concat(due));
       return true;
     }
 

@@ -13,6 +13,7 @@
 import type { Context } from 'hono';
 import { html } from 'hono/html';
 import { coerceError, type Kernel } from '../kernel/index.ts';
+import { compactHtml } from './compact-html.ts';
 import { notice, page, type Html } from './layout.ts';
 import { FragmentCache } from './fragment-cache.ts';
 import { NAV } from './nav.ts';
@@ -110,7 +111,7 @@ async function liveFragment(c: DashboardContext, kernel: Kernel, options: Render
     // pages on this view can share it. A full page (no script needed) carries the token itself.
     c.set('csrf', '');
     const head = await headSeq(c, kernel);
-    const html = String(await bodyOf(c, kernel, options));
+    const html = compactHtml(String(await bodyOf(c, kernel, options)));
     c.set('csrf', csrf);
     const status = options.status ?? c.get('viewStatus') ?? 200;
     // Only a plain answer is shared, and never one that holds the session's token after all.
