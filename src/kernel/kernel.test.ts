@@ -31,6 +31,7 @@ onEveryStore('syscall pipeline', (db) => {
   let budgetLeft = 1_000;
   let effects = 0;
   let flaky = 0;
+  const metered: string[] = [];
 
   const budget: BudgetHook = {
     reserve: ({ estimateMicros }) => {
@@ -60,6 +61,7 @@ onEveryStore('syscall pipeline', (db) => {
       tracer: new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }).getTracer('test'),
       budget,
       journal: journalHook,
+      meter: { record: (r) => void metered.push(r.syscall) },
     });
     kernel.register(
       defineSyscall({
@@ -154,6 +156,32 @@ onEveryStore('syscall pipeline', (db) => {
         ['kernel.time', 'ok'],
       ],
     );
+  });
+
+  it("a quiet call (a live view's repeated read) leaves no record only when a pure syscall succeeds", async () => {
+    const tenant = `quiet${randomBytes(4).toString('hex')}`;
+    const principal = await principalWith([{ syscall: '*', resource: '*' }], tenant);
+    const narrow = await principalWith([{ syscall: 'test.*', resource: '*' }], tenant);
+    metered.length = 0;
+    await kernel.call('kernel.time', {}, { principal, quiet: true });
+    await assert.rejects(kernel.call('test.badoutput', {}, { principal, quiet: true }));
+    await kernel.call('test.effect', {}, { principal, quiet: true }); // not pure: recorded
+    await assert.rejects(
+      kernel.call('kernel.time', {}, { principal: narrow, quiet: true }),
+      withCode('E_CAPABILITY_DENIED'),
+    );
+    await kernel.call('kernel.time', {}, { principal }); // not quiet: recorded
+    const entries = await kernel.audit.list(principal.tenantId);
+    assert.deepEqual(
+      entries.map((e) => [e.action, e.outcome]),
+      [
+        ['test.badoutput', 'error'],
+        ['test.effect', 'ok'],
+        ['kernel.time', 'denied'],
+        ['kernel.time', 'ok'],
+      ],
+    );
+    assert.deepEqual(metered, ['test.effect', 'kernel.time'], 'the quiet success was not metered either');
   });
 
   it('denies a syscall without a capability with E_CAPABILITY_DENIED, and audits the denial', async () => {

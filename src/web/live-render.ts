@@ -14,6 +14,7 @@
  */
 import { isStrataError, type Principal } from '../kernel/index.ts';
 import { FragmentCache, type Render } from './fragment-cache.ts';
+import { liveRenderHeaders } from './live-render-mark.ts';
 import { VIEW_CLOSE, VIEW_OPEN } from './render.ts';
 
 export type ViewFetch = (url: string, init: RequestInit) => Promise<Response>;
@@ -112,7 +113,9 @@ export function liveRender(deps: LiveRenderDeps, page: LivePage): LiveRender {
     const key = keys[url] ?? '';
     const shared = await deps.fragments.peek(key, seq);
     if (shared) return { kind: 'message', message: sharedMessage(event, shared), data: shared.html };
-    const res = await deps.fetchView(url, { headers: { cookie, 'x-strata-seq': String(seq), ...headers } });
+    const res = await deps.fetchView(url, {
+      headers: { cookie, 'x-strata-seq': String(seq), ...liveRenderHeaders(), ...headers },
+    });
     if (res.status === 401 || (res.status >= 300 && res.status < 400)) {
       await res.body?.cancel();
       const location = res.headers.get('hx-redirect') ?? res.headers.get('location') ?? LOGIN_EXPIRED;

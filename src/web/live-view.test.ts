@@ -98,6 +98,34 @@ describe('GET /ui/live', () => {
     }
   });
 
+  it('reads quietly in its own renders, which no request can pass for (those are audited)', async () => {
+    const view = '/ui/runs?workflow=dash.quick&status=completed';
+    const audited = async (): Promise<number> =>
+      Number(
+        (
+          await env.runtime.kernel.store.get<{ n: number }>(
+            "SELECT COUNT(*) AS n FROM kernel_audit WHERE tenant_id = ? AND action = 'runs.list'",
+            [env.tenantId],
+          )
+        )?.n,
+      );
+    const live = await openLive({ view, topics: 'run:*', since: String(await head()) });
+    try {
+      const before = await audited();
+      const renders = fragments.stats.renders;
+      await env.start('dash.quick', {});
+      assert.ok(await live.next('view'), 'a view was pushed');
+      assert.ok(fragments.stats.renders > renders, 'the view was rendered, not found cached');
+      assert.equal(await audited(), before, "the render's runs.list left no audit entry");
+      // An ordinary request naming the header, without this process's value: audited as always.
+      const fetched = await admin.get(view, { 'hx-request': 'true', 'x-strata-live-render': 'a-guess' });
+      assert.equal(fetched.status, 200);
+      assert.equal(await audited(), before + 1, 'the request was audited');
+    } finally {
+      live.close();
+    }
+  });
+
   it('renders what was committed between the page render and the subscription', async () => {
     const since = await head();
     const id = await env.start('dash.quick', {});

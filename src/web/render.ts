@@ -35,14 +35,14 @@ export interface RenderOptions {
   readonly status?: 200 | 404 | 400;
 }
 
-/** Calls a syscall as the session's principal. */
+/** Calls a syscall as the session's principal; quietly in a live stream's own render. */
 export function callAs<T = unknown>(
   c: DashboardContext,
   kernel: Kernel,
   name: string,
   input: unknown,
 ): Promise<T> {
-  return kernel.call<T>(name, input, { principal: c.get('principal') });
+  return kernel.call<T>(name, input, { principal: c.get('principal'), quiet: c.get('liveRender') === true });
 }
 
 /** The fields of an E_INVALID_INPUT and what is wrong with each (the pipeline scrubs secrets). */

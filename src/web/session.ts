@@ -18,6 +18,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { Html } from './layout.ts';
 import { grantCovers, StrataError, type Grant, type Kernel, type Principal } from '../kernel/index.ts';
+import { isLiveRender, LIVE_RENDER_HEADER } from './live-render-mark.ts';
 
 export const SESSION_COOKIE = 'strata_session';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -75,6 +76,8 @@ export interface DashboardVariables {
   banner: Html | undefined;
   /** Set by a view whose body is an answer to bad input (400) rather than the data. */
   viewStatus: 400 | 404 | undefined;
+  /** A live stream's own render (live-render-mark.ts): its reads are quiet. */
+  liveRender: boolean;
 }
 export interface DashboardEnv {
   Variables: DashboardVariables;
@@ -168,6 +171,7 @@ export function requireSession(kernel: Kernel): MiddlewareHandler<DashboardEnv> 
     c.set('principal', principal);
     c.set('csrf', csrfOf(token));
     c.set('readOnly', isReadOnly(principal));
+    c.set('liveRender', isLiveRender(c.req.header(LIVE_RENDER_HEADER)));
     await next();
     return undefined;
   };

@@ -52,6 +52,14 @@ export interface CallOptions {
   readonly runId?: string;
   /** Set by the engine for calls made by a durable run: recorded with the call's usage. */
   readonly attribution?: RunAttribution;
+  /**
+   * A read repeated on the caller's behalf by something already audited: a dashboard's live view
+   * rendered again after events, for a stream whose opening was. On success a `pure` syscall then
+   * writes no audit entry, and no usage record when it cost nothing; a denial or a failure is
+   * recorded as always, and for any other syscall the option changes nothing. Server code sets it;
+   * no request can (see web/live-render.ts).
+   */
+  readonly quiet?: boolean;
 }
 
 export interface PipelineDeps {
@@ -154,6 +162,7 @@ export class SyscallPipeline {
       },
     });
     let chaos: ChaosCall | undefined = undefined; // set once the call gets past authorization
+    const quiet = options.quiet === true && definition.idempotency === 'pure';
     const finish = async (
       outcome: AuditOutcome,
       error: StrataError | null,
@@ -178,6 +187,7 @@ export class SyscallPipeline {
         );
       }
       try {
+        if (quiet && outcome === 'ok') return;
         await d.audit.append({
           id: newId('aud', d.clock.now()),
           tenantId: principal.tenantId,
@@ -235,20 +245,21 @@ export class SyscallPipeline {
       const cost = definition.actualCost?.(input, output) ?? estimate;
       if (reservation) await d.budget.commit(reservation, cost);
       d.metrics.costMicros.inc({ syscall: name }, cost);
-      await d.meter.record({
-        tenantId: principal.tenantId,
-        principalId: principal.id,
-        syscall: name,
-        resource,
-        costMicros: cost,
-        durationUs: Math.round((performance.now() - started) * 1000),
-        ok: true,
-        runId: options.runId,
-        principalKind: principal.kind,
-        idempotencyKey: options.idempotencyKey,
-        attribution: options.attribution,
-        labels: usageLabelsOf(definition, input, output),
-      });
+      if (!(quiet && cost === 0))
+        await d.meter.record({
+          tenantId: principal.tenantId,
+          principalId: principal.id,
+          syscall: name,
+          resource,
+          costMicros: cost,
+          durationUs: Math.round((performance.now() - started) * 1000),
+          ok: true,
+          runId: options.runId,
+          principalKind: principal.kind,
+          idempotencyKey: options.idempotencyKey,
+          attribution: options.attribution,
+          labels: usageLabelsOf(definition, input, output),
+        });
       await finish('ok', null, cost, { output, result: auditResultOf(definition, input, output) });
       if (options.journal) await d.journal.record(options.journal, output);
       return output;
