@@ -10,8 +10,9 @@
  * reads could see is the same), for the same URL, and only if it carries no per-session value: its
  * forms' CSRF fields are left empty for the page to fill in (render.ts), and a render that holds
  * the session's token anyway is rendered for each session. A hit makes no syscall, so it
- * writes no audit entry of its own; the render it reuses was read, checked and audited as the session
- * that made it. Entries live one second.
+ * writes no audit entry of its own; the render it reuses was read and checked as the session that
+ * made it (audited too, unless a live stream made it: its reads are quiet, web/live-render-mark.ts).
+ * Entries live one second.
  */
 import type { Principal } from '../kernel/index.ts';
 

@@ -11,10 +11,13 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const LIVE_RENDER_HEADER = 'x-strata-live-render';
-const MARK = Buffer.from(randomBytes(32).toString('base64url'));
+const MARK_TEXT = randomBytes(32).toString('base64url');
+const MARK = Buffer.from(MARK_TEXT);
 
 /** The header a live stream's in-process render carries. */
-export const liveRenderHeaders = (): Record<string, string> => ({ [LIVE_RENDER_HEADER]: MARK.toString() });
+export const LIVE_RENDER_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  [LIVE_RENDER_HEADER]: MARK_TEXT,
+});
 
 /** Whether a request's header value is this process's mark (compared in constant time). */
 export function isLiveRender(value: string | undefined): boolean {

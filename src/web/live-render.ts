@@ -14,7 +14,7 @@
  */
 import { isStrataError, type Principal } from '../kernel/index.ts';
 import { FragmentCache, type Render } from './fragment-cache.ts';
-import { liveRenderHeaders } from './live-render-mark.ts';
+import { LIVE_RENDER_HEADERS } from './live-render-mark.ts';
 import { VIEW_CLOSE, VIEW_OPEN } from './render.ts';
 
 export type ViewFetch = (url: string, init: RequestInit) => Promise<Response>;
@@ -114,7 +114,7 @@ export function liveRender(deps: LiveRenderDeps, page: LivePage): LiveRender {
     const shared = await deps.fragments.peek(key, seq);
     if (shared) return { kind: 'message', message: sharedMessage(event, shared), data: shared.html };
     const res = await deps.fetchView(url, {
-      headers: { cookie, 'x-strata-seq': String(seq), ...liveRenderHeaders(), ...headers },
+      headers: { cookie, 'x-strata-seq': String(seq), ...LIVE_RENDER_HEADERS, ...headers },
     });
     if (res.status === 401 || (res.status >= 300 && res.status < 400)) {
       await res.body?.cancel();

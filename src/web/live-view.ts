@@ -174,16 +174,14 @@ export function liveViewRoutes(options: LiveViewOptions): Hono<DashboardEnv> {
       }
     });
 
-    /**
-     * Writes what is due, view and badge in one write; false once the session is gone (the stream
-     * then ends). A view is written whenever it was rendered again, changed or not.
-     */
+    /** Writes what is due, view and badge in one write; false once the session is gone (the stream then ends). */
     async function push(stream: SSEStreamingApi, cursor: number): Promise<boolean> {
       const now = Date.now();
       const due: Uint8Array[] = [];
-      for (const [pacer, next] of [
-        [viewPacer, (seq: number) => render.view(seq)],
-        [badgePacer, (seq: number) => render.badge(seq)],
+      // A view is written whenever it was rendered again; a badge only when its count changed.
+      for (const [pacer, next, onlyChanged] of [
+        [viewPacer, (seq: number) => render.view(seq), false],
+        [badgePacer, (seq: number) => render.badge(seq), true],
       ] as const) {
         if (pacer.dueAt() > now) continue;
         const out = await next(cursor);
@@ -193,7 +191,7 @@ export function liveViewRoutes(options: LiveViewOptions): Hono<DashboardEnv> {
         }
         pacer.rendered(Date.now());
         if (out.kind !== 'message') continue;
-        if (pacer === badgePacer) {
+        if (onlyChanged) {
           if (out.data === badgeShown) continue;
           badgeShown = out.data;
         }

@@ -133,14 +133,16 @@ export class ChaosInjector {
     const now = this.#clock.now();
     const open: { path: string; outage: ChaosOutage }[] = [];
     for (const [i, o] of this.#config.outages.entries()) {
-      const matching = syscall !== undefined && outageMatches(o, syscall, layerOf(syscall));
+      // Matched only when it matters (every chaos-enabled call asks): before a first-call anchor is
+      // set, and inside the window.
+      const matches = (): boolean => syscall !== undefined && outageMatches(o, syscall, layerOf(syscall));
       // A call asking is the first matching one: the outage's clock starts with it.
-      if (o.from === 'first-call' && matching && !this.#anchors.has(i)) this.#anchors.set(i, now);
+      if (o.from === 'first-call' && !this.#anchors.has(i) && matches()) this.#anchors.set(i, now);
       const from = o.from === 'first-call' ? this.#anchors.get(i) : this.#since;
       if (from === undefined) continue;
       const elapsed = now - from;
       const inWindow = elapsed >= o.startAfterMs && elapsed < o.startAfterMs + o.durationMs;
-      if (inWindow && (syscall === undefined || matching)) open.push({ path: `outages[${i}]`, outage: o });
+      if (inWindow && (syscall === undefined || matches())) open.push({ path: `outages[${i}]`, outage: o });
     }
     return open;
   }
