@@ -17,22 +17,18 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
 import {
   newId,
   StrataError,
   systemClock,
-  takeChaosFault,
   type Clock,
   type DriverHealth,
   type Logger,
   type Store,
 } from '../../kernel/index.ts';
 import { AllowList, parseTargetUrl } from './allow-list.ts';
-import { crashBrowserOf } from './chaos-crash.ts';
-import { browserError } from './errors.ts';
 import { EXTRACT_SCRIPT, type Extracted } from './extract.ts';
-import { BrowserLog, sha256Of, type ActionRecord, type CloseReason } from './log-store.ts';
+import { BrowserLog, type ActionRecord, type CloseReason } from './log-store.ts';
 import { BROWSER_LAYER, browserMigrations } from './migrations.ts';
 import { BrowserPool, type BrowserPoolOptions } from './pool.ts';
 import { LiveSession } from './session.ts';
@@ -45,6 +41,7 @@ import type {
   SessionRef,
 } from './session-types.ts';
 import { SessionSlots } from './session-slots.ts';
+import { notAllowed, performStep, settle, type Outcome, type Step } from './session-step.ts';
 
 export type {
   ActionResult,
@@ -70,19 +67,6 @@ export interface BrowserSessionsOptions {
   readonly clock?: Clock;
   readonly logger?: Logger;
 }
-
-interface Step<T> {
-  readonly kind: string;
-  readonly detail: Record<string, unknown>;
-  readonly selector?: string;
-  readonly url?: string;
-  readonly timeoutMs: number;
-  /** Screenshot after the action (false when the action is itself a screenshot). @default true */
-  readonly screenshot?: boolean;
-  readonly run: (live: LiveSession) => Promise<T>;
-}
-
-type Outcome = { status?: number; png?: Buffer };
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const PROFILE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
@@ -385,51 +369,9 @@ export class BrowserSessions {
   ): Promise<{ result: ActionResult; png?: Buffer }> {
     if (!this.#live.has(live.id)) await this.#liveOf({ tenantId: live.tenantId, sessionId: live.id });
     this.#busy.set(live.id, (this.#busy.get(live.id) ?? 0) + 1);
-    const started = this.#clock.now();
-    live.lastActivity = started;
-    const mark = live.refusals.length;
-    let outcome: Outcome = {};
-    let failure: StrataError | undefined;
+    live.lastActivity = this.#clock.now();
     try {
-      if (takeChaosFault('compute', 'browser_crash')) await crashBrowserOf(live.context);
-      outcome = await step.run(live);
-    } catch (error) {
-      failure = browserError(error, step);
-    }
-    const refused = live.refusalsSince(mark)[0];
-    if (failure === undefined && refused !== undefined) failure = notAllowed(refused.url, refused.kind);
-    try {
-      const page = live.page;
-      const png =
-        step.screenshot === false
-          ? outcome.png
-          : await page.screenshot({ type: 'png', timeout: 5_000 }).catch(() => undefined);
-      const sha256 = png === undefined ? null : sha256Of(png);
-      live.seq += 1;
-      const title = await page.title().catch(() => '');
-      const action: ActionRecord = {
-        seq: live.seq,
-        kind: step.kind,
-        detail: step.detail,
-        ok: failure === undefined,
-        url: page.url(),
-        title,
-        error: failure === undefined ? null : { code: failure.code, message: failure.message },
-        screenshot: sha256,
-        durationMs: this.#clock.now() - started,
-        at: started,
-      };
-      await this.log.record(live.id, action, png);
-      if (failure) throw failure;
-      const result: ActionResult = {
-        sessionId: live.id,
-        seq: action.seq,
-        url: action.url ?? '',
-        title,
-        ...(outcome.status === undefined ? {} : { status: outcome.status }),
-        screenshot: png === undefined || sha256 === null ? null : { sha256, bytes: png.length },
-      };
-      return png === undefined ? { result } : { result, png };
+      return await performStep(live, step, { log: this.log, now: () => this.#clock.now() });
     } finally {
       live.lastActivity = this.#clock.now();
       this.#busy.set(live.id, (this.#busy.get(live.id) ?? 1) - 1);
@@ -465,18 +407,4 @@ export class BrowserSessions {
     );
     await Promise.all(idle.map((live) => this.#closeLive(live, 'idle')));
   }
-}
-
-function notAllowed(url: string, kind: string): StrataError {
-  return new StrataError(
-    'E_URL_NOT_ALLOWED',
-    `${url} is outside this browser session's allow-list (${kind} refused); open a session that allows it`,
-    { url, kind },
-  );
-}
-
-/** After a click or key press, waits for a navigation it started to load (bounded, never fails). */
-async function settle(live: LiveSession, opener: Page, timeoutMs: number): Promise<void> {
-  await live.settlePopups(opener, timeoutMs);
-  await live.page.waitForLoadState('load', { timeout: timeoutMs }).catch(() => undefined);
 }
