@@ -160,6 +160,27 @@ describe('live updates', () => {
     await page.close();
   });
 
+  it('swaps a pushed view in without writing an inline style (the CSP refuses one)', async () => {
+    // htmx settles attributes from the old elements onto the new ones; a style set through the
+    // CSSOM (as Playwright's screenshot does to hide the caret) would be copied as a `style`
+    // attribute, which `default-src 'self'` refuses with a console error.
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    await page.goto(`${env.url}/ui/runs?workflow=dash.sleepy`);
+    await page.locator('#live[data-state="live"]').waitFor();
+    const styled = await page.evaluate<number>(
+      `Array.from(document.querySelectorAll('#view [id]'), (e) => e.style.setProperty('caret-color', 'transparent', 'important')).length`,
+    );
+    assert.ok(styled > 0, 'the view has elements with an id for htmx to settle');
+    const id = await env.start('dash.sleepy', {});
+    await page.locator(`a[href="/ui/runs/${id}"]`).waitFor({ timeout: 5_000 });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   it('re-renders on a reset when the gap is too old to replay', async () => {
     const page = await openHeld('/ui/runs', () => env.publishNoise(600));
     // Polled from here: waitForFunction evaluates a string with eval, which the page's CSP refuses.

@@ -8,7 +8,10 @@
  * `default-src 'self'`): the CSRF token in a meta tag (htmx sends it on every request, see
  * assets/app.js), and the live stream's topics (the view's, and the needs-you badge's) and the
  * sequence the page was rendered at in data attributes, so the stream resumes exactly after what
- * the page shows.
+ * the page shows. htmx is told to add no indicator `<style>` and, when it swaps a live view in, not
+ * to carry an element's `style` over from the old node (its default settles `class`, `style`,
+ * `width`, `height`): a style set through the CSSOM, by an extension or a test's screenshot, would
+ * come back as a `style` attribute, which the CSP refuses.
  */
 import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
@@ -71,7 +74,7 @@ export function page(options: PageOptions): Html {
         <link rel="stylesheet" href="${asset('app.css')}" />
         <meta
           name="htmx-config"
-          content='{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false}'
+          content='{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"attributesToSettle":["class","width","height"]}'
         />
         ${options.csrf ? html`<meta name="csrf-token" content="${options.csrf}" />` : ''}
         <script src="${asset('htmx.min.js')}" defer></script>
