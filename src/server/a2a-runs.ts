@@ -97,7 +97,7 @@ function wakeOnChange(
     const changed = event.payload as RunChangedPayload | null;
     if (event.tenantId === run.tenantId && changed?.id === run.id) waker.poke();
   });
-  const onAbort = (): void => waker.poke();
+  const onAbort = (): void => waker.stop();
   signal.addEventListener('abort', onAbort, { once: true });
   return (): void => {
     unsubscribe();

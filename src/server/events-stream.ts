@@ -72,7 +72,7 @@ export function eventStreamRoutes(options: EventStreamRoutesOptions): Hono<AppEn
       { principal, patterns: patterns, after: since, limit: maxBacklog + 1 },
     );
     return streamSSE(c, async (stream) => {
-      stream.onAbort(() => waker.poke());
+      stream.onAbort(() => waker.stop());
       try {
         let cursor: number;
         if (since === undefined || first.reset || first.events.length > maxBacklog) {

@@ -59,7 +59,7 @@ export function runStreamRoutes(options: RunStreamRoutesOptions): Hono<AppEnv> {
       await stream.write(': connected\n\n');
       const waker = sseWaker();
       const unsubscribe = streams.onAppended((id) => id === runId && waker.poke());
-      stream.onAbort(() => waker.poke());
+      stream.onAbort(() => waker.stop());
       let lastWrite = Date.now();
       const drain = async (): Promise<number> => {
         const events = await streams.list(runId, after, PAGE);

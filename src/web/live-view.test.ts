@@ -98,6 +98,35 @@ describe('GET /ui/live', () => {
     }
   });
 
+  it('shows every run of a burst that goes on while a render is pending, at most one render per 250 ms', async () => {
+    // While a render is due the stream sleeps through new events (live-view.ts): what they bring
+    // must still be read at the render, and the burst must not add renders.
+    const live = await openLive({
+      view: '/ui/runs?workflow=dash.quick',
+      topics: 'run:*',
+      since: String(await head()),
+    });
+    try {
+      const t0 = Date.now();
+      const ids: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        ids.push(await env.start('dash.quick', {}));
+        await new Promise((r) => setTimeout(r, 40));
+      }
+      let pushes = 0;
+      for (;;) {
+        const view = await live.next('view');
+        assert.ok(view, `a view showing all 12 runs was pushed (${pushes} pushes so far)`);
+        pushes++;
+        if (ids.every((id) => view.data.includes(`/ui/runs/${id}`))) break;
+      }
+      const grid = Math.ceil((Date.now() - t0) / 250) + 1;
+      assert.ok(pushes <= grid, `${pushes} pushes in ${Date.now() - t0} ms: at most one per 250 ms`);
+    } finally {
+      live.close();
+    }
+  });
+
   it('reads quietly in its own renders, which no request can pass for (those are audited)', async () => {
     const view = '/ui/runs?workflow=dash.quick&status=completed';
     const audited = async (): Promise<number> =>

@@ -38,7 +38,8 @@ import { fragments } from './render.ts';
 import { SESSION_COOKIE, type DashboardEnv } from './session.ts';
 
 const PAGE = 500;
-/** A view is rendered again at most every 250 ms, the badge's count read at most once a second. */
+/** A view is rendered again at most every 250 ms, the badge's count read at most once a second,
+ *  each on its grid of the process's clock (live-pacer.ts), so the pages of a view share renders. */
 const VIEW_MIN_INTERVAL_MS = 250;
 const BADGE_MIN_INTERVAL_MS = 1000;
 
@@ -145,7 +146,7 @@ export function liveViewRoutes(options: LiveViewOptions): Hono<DashboardEnv> {
     let badgeShown: string | undefined;
 
     return streamSSE(c, async (stream) => {
-      stream.onAbort(() => waker.poke());
+      stream.onAbort(() => waker.stop());
       try {
         let cursor: number;
         if (since === undefined) {
@@ -219,10 +220,17 @@ export function liveViewRoutes(options: LiveViewOptions): Hono<DashboardEnv> {
           lastWrite = Date.now();
         }
         const next = Math.min(viewPacer.dueAt(), badgePacer.dueAt(), lastWrite + heartbeatMs);
-        const poked = await waker.idle(Math.max(0, Math.min(pollMs, next - Date.now())));
-        wokeAt = performance.now();
+        // With every render this page follows already pending, an event changes nothing before the
+        // next one is due: sleep through the pokes and read everything then.
+        const throughPokes = (!hasView || viewPacer.pending) && (!hasBadge || badgePacer.pending);
+        const wait = Math.max(0, Math.min(pollMs, next - Date.now()));
+        const poked = await waker.idle(wait, { throughPokes });
+        // A read started after the latest poke holds every event that poked (shared with the other
+        // pages on the same cursor); woken by the clock, only a read from now on is sure to.
+        wokeAt = poked ? waker.pokedAt : performance.now();
         // Let the rest of a burst arrive: one read for all of it.
-        if (poked && !stream.aborted) await new Promise((resolve) => setTimeout(resolve, coalesceMs));
+        if (poked && !throughPokes && !stream.aborted)
+          await new Promise((resolve) => setTimeout(resolve, coalesceMs));
       }
     }
   });
