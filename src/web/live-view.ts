@@ -135,10 +135,20 @@ export function liveViewRoutes(options: LiveViewOptions): Hono<DashboardEnv> {
     const badgePacer = new LivePacer(BADGE_MIN_INTERVAL_MS);
     const hasView = view.patterns.length > 0;
     const hasBadge = badgeTopics.length > 0;
+    /** Marks the renders the events touch; a render already pending needs no further look. */
     const note = (events: readonly FeedEvent[], now: number) => {
-      for (const e of events) {
-        if (hasView && touchesView(view, e)) viewPacer.mark(now);
-        if (hasBadge && badgeTopics.some((p) => topicMatches(p, e.topic))) badgePacer.mark(now);
+      let forView = hasView && !viewPacer.pending;
+      let forBadge = hasBadge && !badgePacer.pending;
+      for (let i = 0; i < events.length && (forView || forBadge); i++) {
+        const e = events[i] as FeedEvent;
+        if (forView && touchesView(view, e)) {
+          viewPacer.mark(now);
+          forView = false;
+        }
+        if (forBadge && badgeTopics.some((p) => topicMatches(p, e.topic))) {
+          badgePacer.mark(now);
+          forBadge = false;
+        }
       }
     };
 

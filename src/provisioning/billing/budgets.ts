@@ -294,8 +294,10 @@ export class Budgets {
    * admission transaction is lock, check, one UPDATE and two INSERTs per budget.
    */
   async reserve(request: BudgetedCall & { syscall: string }, amount: bigint): Promise<string | null> {
+    // Nothing to hold: no query (every zero-cost syscall passes here, a dashboard's reads too).
+    if (amount <= 0n) return null;
     const budgets = await this.applicable(request);
-    if (budgets.length === 0 || amount <= 0n) return null;
+    if (budgets.length === 0) return null;
     const now = this.#now;
     const periods = await this.#periods(budgets, now);
     // A refusal needs no lock: the budget could not cover the call at the moment it was read
