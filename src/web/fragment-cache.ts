@@ -2,9 +2,9 @@
  * @module web/fragment-cache
  * One render shared by the live pages of a tenant that show the same view. Ten operators watching
  * the runs list of a busy fleet would otherwise each re-render it several times a second; their live
- * streams render on the same points of a clock grid (live-pacer.ts), and a render is asked for as at least as
- * new as the last event sequence the page's stream has read (`X-Strata-Seq` on a re-fetch), so a
- * render made after that sequence is exactly as fresh as one made for it.
+ * streams render on the same points of a clock grid (live-pacer.ts), and a render is asked for as
+ * at least as new as the last event sequence the page's stream has read (`X-Strata-Seq` on a
+ * re-fetch), so a render made after that sequence is exactly as fresh as one made for it.
  *
  * A render is shared only between sessions of the same tenant holding the same grants (what the
  * reads could see is the same), for the same URL, and only if it carries no per-session value: its

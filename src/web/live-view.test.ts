@@ -76,13 +76,13 @@ async function openLive(query: Record<string, string>, cookie = admin.cookie): P
   };
 }
 
+/** A stream of the runs list filtered to dash.quick, from the present. */
+const followQuickRuns = async (): Promise<Live> =>
+  openLive({ view: '/ui/runs?workflow=dash.quick', topics: 'run:*', since: String(await head()) });
+
 describe('GET /ui/live', () => {
   it('pushes the view rendered again when a run starts, unwrapped, with the seq it shows', async () => {
-    const live = await openLive({
-      view: '/ui/runs?workflow=dash.quick',
-      topics: 'run:*',
-      since: String(await head()),
-    });
+    const live = await followQuickRuns();
     try {
       assert.equal(live.status, 200);
       const id = await env.start('dash.quick', {});
@@ -101,11 +101,7 @@ describe('GET /ui/live', () => {
   it('shows every run of a burst that goes on while a render is pending, at most one render per 250 ms', async () => {
     // While a render is due the stream sleeps through new events (live-view.ts): what they bring
     // must still be read at the render, and the burst must not add renders.
-    const live = await openLive({
-      view: '/ui/runs?workflow=dash.quick',
-      topics: 'run:*',
-      since: String(await head()),
-    });
+    const live = await followQuickRuns();
     try {
       const t0 = Date.now();
       const ids: string[] = [];

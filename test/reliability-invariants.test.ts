@@ -2,16 +2,17 @@
 // billing, mail and merge-queue layers write them (their real migrations): each holds on clean
 // rows, and each breach is counted — a hard budget period spent past its funding (a soft one is
 // reported apart), a mail sent twice with one Message-ID, a move of main whose check failed — for
-// its tenant only. A store where those layers were never opened reports them unchecked.
+// its tenant only. A store where those layers were never opened reports them unchecked. (Here in
+// test/, not beside the orchestration code: it opens three other layers' migrations.)
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import type { Store } from '../../kernel/index.ts';
-import { mailMigrations, MAIL_LAYER } from '../../identity/mail/migrations.ts';
-import { mergeQueueMigrations, MERGEQUEUE_LAYER } from '../../mergequeue/migrations.ts';
-import { billingMigrations, BILLING_LAYER } from '../../provisioning/billing/migrations.ts';
-import { onEveryStore } from '../../testkit/stores.ts';
-import { ensureLayers } from '../fleet-report.ts';
-import { invariants, type AuditChainCheck } from './invariants.ts';
+import type { Store } from '../src/kernel/index.ts';
+import { mailMigrations, MAIL_LAYER } from '../src/identity/mail/migrations.ts';
+import { mergeQueueMigrations, MERGEQUEUE_LAYER } from '../src/mergequeue/migrations.ts';
+import { billingMigrations, BILLING_LAYER } from '../src/provisioning/billing/migrations.ts';
+import { onEveryStore } from '../src/testkit/stores.ts';
+import { ensureLayers } from '../src/orchestration/fleet-report.ts';
+import { invariants, type AuditChainCheck } from '../src/orchestration/reliability/invariants.ts';
 
 const chain: AuditChainCheck = { checked: true, holds: true, entries: 3, headHash: 'h' };
 
