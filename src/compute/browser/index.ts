@@ -16,15 +16,14 @@ export {
   type BrowserPoolOptions,
   type Lease,
 } from './pool.ts';
-export {
-  BrowserSessions,
-  pngSize,
-  type ActionResult,
-  type BrowserSessionsOptions,
-  type ExtractResult,
-  type OpenSessionInput,
-  type ScreenshotResult,
-  type SessionInfo,
-  type SessionRef,
-} from './sessions.ts';
+export { pngSize } from './session-step.ts';
+export { BrowserSessions, type BrowserSessionsOptions } from './sessions.ts';
+export type {
+  ActionResult,
+  ExtractResult,
+  OpenSessionInput,
+  ScreenshotResult,
+  SessionInfo,
+  SessionRef,
+} from './session-types.ts';
 export { browserSyscalls } from './syscalls.ts';

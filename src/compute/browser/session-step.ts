@@ -82,6 +82,11 @@ export async function performStep<T extends Outcome>(
   return png === undefined ? { result } : { result, png };
 }
 
+/** Width and height from a PNG's IHDR chunk. */
+export function pngSize(png: Buffer): { width: number; height: number } {
+  return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
+}
+
 export function notAllowed(url: string, kind: string): StrataError {
   return new StrataError(
     'E_URL_NOT_ALLOWED',

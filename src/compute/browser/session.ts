@@ -88,6 +88,8 @@ export class LiveSession {
   lastActivity: number;
   /** Actions run one at a time: the tail of the queue. */
   queue: Promise<unknown> = Promise.resolve();
+  /** Actions running now (the idle reaper leaves a busy session alone). */
+  busy = 0;
   seq = 0;
   readonly #pages: Page[];
   readonly #pending = new Set<Promise<void>>();

@@ -41,17 +41,7 @@ import type {
   SessionRef,
 } from './session-types.ts';
 import { SessionSlots } from './session-slots.ts';
-import { notAllowed, performStep, settle, type Outcome, type Step } from './session-step.ts';
-
-export type {
-  ActionResult,
-  ExtractResult,
-  OpenSessionInput,
-  ScreenshotRef,
-  ScreenshotResult,
-  SessionInfo,
-  SessionRef,
-} from './session-types.ts';
+import { notAllowed, performStep, pngSize, settle, type Outcome, type Step } from './session-step.ts';
 
 export interface BrowserSessionsOptions {
   readonly store: Store;
@@ -71,11 +61,6 @@ export interface BrowserSessionsOptions {
 const DEFAULT_TIMEOUT_MS = 10_000;
 const PROFILE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 
-/** Width and height from a PNG's IHDR chunk. */
-export function pngSize(png: Buffer): { width: number; height: number } {
-  return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
-}
-
 export class BrowserSessions {
   readonly pool: BrowserPool;
   readonly log: BrowserLog;
@@ -87,7 +72,6 @@ export class BrowserSessions {
   readonly #clock: Clock;
   readonly #logger: Logger | undefined;
   readonly #live = new Map<string, LiveSession>();
-  readonly #busy = new Map<string, number>();
   #reaper: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
 
@@ -368,13 +352,13 @@ export class BrowserSessions {
     step: Step<T>,
   ): Promise<{ result: ActionResult; png?: Buffer }> {
     if (!this.#live.has(live.id)) await this.#liveOf({ tenantId: live.tenantId, sessionId: live.id });
-    this.#busy.set(live.id, (this.#busy.get(live.id) ?? 0) + 1);
+    live.busy += 1;
     live.lastActivity = this.#clock.now();
     try {
       return await performStep(live, step, { log: this.log, now: () => this.#clock.now() });
     } finally {
       live.lastActivity = this.#clock.now();
-      this.#busy.set(live.id, (this.#busy.get(live.id) ?? 1) - 1);
+      live.busy -= 1;
     }
   }
 
@@ -383,7 +367,6 @@ export class BrowserSessions {
     this.#slots.closed(
       live.profile === null ? null : { key: `${live.tenantId}/${live.profile}`, name: live.profile },
     );
-    this.#busy.delete(live.id);
     // Let a running action finish (each has its own timeout) before its context goes away.
     await live.queue;
     await live.close();
@@ -403,7 +386,7 @@ export class BrowserSessions {
   async #reapIdle(): Promise<void> {
     const now = this.#clock.now();
     const idle = [...this.#live.values()].filter(
-      (live) => (this.#busy.get(live.id) ?? 0) === 0 && now - live.lastActivity >= this.#idleTimeoutMs,
+      (live) => live.busy === 0 && now - live.lastActivity >= this.#idleTimeoutMs,
     );
     await Promise.all(idle.map((live) => this.#closeLive(live, 'idle')));
   }

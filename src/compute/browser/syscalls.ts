@@ -12,7 +12,8 @@
  */
 import { z } from 'zod';
 import { defineSyscall, erase, secret, type SyscallDefinition } from '../../kernel/syscalls/define.ts';
-import type { ActionResult, BrowserSessions } from './sessions.ts';
+import type { ActionResult } from './session-types.ts';
+import type { BrowserSessions } from './sessions.ts';
 
 const sessionId = z.string().min(1).max(100);
 const timeoutMs = z.number().int().min(1).max(60_000).optional();
