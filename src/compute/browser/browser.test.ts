@@ -5,8 +5,6 @@
 // Chromium process outlives the pool.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,96 +13,10 @@ import type { Store } from '../../kernel/index.ts';
 import { withCode } from '../../testkit/stores.ts';
 import { BrowserPool } from './pool.ts';
 import { BrowserSessions } from './sessions.ts';
+import { serve, type Site } from './test-site.ts';
 import { describeProcesses, waitForNoChromium } from './testing.ts';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-interface Site {
-  readonly server: Server;
-  /** http://127.0.0.1:<port> — allowed. */
-  readonly base: string;
-  /** http://localhost:<port> — the same server under a host the sessions do not allow. */
-  readonly outside: string;
-  /** Requests that arrived with the disallowed host name. */
-  readonly outsideHits: string[];
-}
-
-function page(body: string, title = 'Test'): string {
-  return `<!doctype html><html><head><title>${title}</title></head><body>${body}</body></html>`;
-}
-
-async function serve(): Promise<Site> {
-  const outsideHits: string[] = [];
-  const server = createServer((req, res) => {
-    const host = req.headers.host ?? '';
-    const outside = `http://localhost:${(server.address() as AddressInfo).port}`;
-    if (host.startsWith('localhost')) outsideHits.push(req.url ?? '');
-    const html = (status: number, body: string): void => {
-      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(body);
-    };
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    req.on('end', () => {
-      switch (req.url ?? '') {
-        case '/form':
-          return html(
-            200,
-            page(
-              `<h1>Search</h1><form method="post" action="/submit">
-                 <label for="q">Query</label> <input id="q" name="q">
-                 <label for="pw">Password</label> <input id="pw" name="pw" type="password">
-                 <button id="go" type="submit">Go</button></form>`,
-              'Form',
-            ),
-          );
-        case '/submit': {
-          const q = new URLSearchParams(body).get('q') ?? '';
-          return html(
-            200,
-            page(`<h1>Results</h1><p id="out">You searched for: ${q.replaceAll('<', '')}</p>`, 'Results'),
-          );
-        }
-        case '/links':
-          return html(
-            200,
-            page(
-              `<h1>Links</h1><h2>Inside</h2><ul><li><a id="to-form" href="/form">the form</a></li>
-               <li><a id="out" href="${outside}/secret">outside link</a></li>
-               <li><a id="blank" target="_blank" href="${outside}/popup">popup link</a></li></ul>
-               <p>Some <b>bold</b> text.</p><button id="open" onclick="window.open('${outside}/win')">open</button>
-               <img src="${outside}/pixel.png" alt="pixel"><div style="display:none">hidden words</div>`,
-              'Links',
-            ),
-          );
-        case '/redirect-out':
-          res.writeHead(302, { location: `${outside}/landing` });
-          return res.end();
-        case '/redirect-in':
-          res.writeHead(302, { location: '/form' });
-          return res.end();
-        case '/script-out':
-          return html(
-            200,
-            page(`<p>moving</p><script>setTimeout(() => { location.href = '${outside}/js'; }, 10)</script>`),
-          );
-        case '/cookie':
-          res.writeHead(200, {
-            'content-type': 'text/html',
-            'set-cookie': 'remember=yes; Max-Age=3600; Path=/',
-          });
-          return res.end(page('<p>cookie set</p>'));
-        case '/whoami':
-          return html(200, page(`<p id="c">cookie: ${req.headers.cookie ?? 'none'}</p>`));
-        default:
-          return html(404, page('<h1>Not found</h1>'));
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  return { server, base: `http://127.0.0.1:${port}`, outside: `http://localhost:${port}`, outsideHits };
-}
 
 void describe('browser sessions (Chromium, pages on 127.0.0.1)', () => {
   let site: Site;
